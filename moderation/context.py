@@ -1,0 +1,36 @@
+"""What a moderation step needs from the running service, passed in rather than imported."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from service.clock import Clock, to_iso
+from service.storage.db import Database
+
+
+@dataclass(frozen=True)
+class Change:
+    """Told to the realtime layer and page cache after a commit."""
+
+    question_id: int
+    board: bool = False
+
+
+@dataclass(frozen=True)
+class ModerationContext:
+    db: Database
+    clock: Clock
+    after_commit: Callable[[Change], Awaitable[None]]
+    claim_idle: timedelta = timedelta(minutes=30)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def now_iso(self) -> str:
+        return to_iso(self.clock())
+
+    def claim_cutoff_iso(self) -> str:
+        """Claims touched before this moment have lapsed."""
+        return to_iso(self.clock() - self.claim_idle)

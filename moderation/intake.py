@@ -1,0 +1,114 @@
+"""A young person's question entering the queue, and leaving it again by their own code."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from moderation.context import Change, ModerationContext
+from moderation.errors import Invalid
+from moderation.text import QUESTION_MAX, QUESTION_MIN, TITLE_MAX, optional_text, require_text
+from service.i18n import gettext as _
+from service.storage import categories, events, questions, search
+
+_CODE_BYTES = 18  # 144 bits, above the 128 the service promises
+
+
+def new_code() -> str:
+    return secrets.token_urlsafe(_CODE_BYTES)
+
+
+def hash_code(code: str) -> str:
+    """Codes carry 144 random bits, so a plain SHA-256 is enough to keep them unreadable at rest."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    question_id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class QuestionDraft:
+    body: str
+    title: str | None
+    category_id: int
+    category_slug: str
+    publish_allowed: bool
+
+
+async def validate(
+    ctx: ModerationContext, *, body: object, title: object, category: object, publish: object
+) -> tuple[QuestionDraft | None, dict[str, str]]:
+    """Check every field and report all problems at once, keyed by field name."""
+    errors: dict[str, str] = {}
+    clean_body = clean_title = None
+    try:
+        clean_body = require_text(body, "body", minimum=QUESTION_MIN, maximum=QUESTION_MAX)
+    except Invalid as exc:
+        errors["body"] = exc.message
+    try:
+        clean_title = optional_text(title, "title", maximum=TITLE_MAX)
+    except Invalid as exc:
+        errors["title"] = exc.message
+    found = await categories.by_slug(ctx.db, category) if isinstance(category, str) else None
+    if found is None:
+        errors["category"] = _("Choose a category from the list.")
+    if not isinstance(publish, bool):
+        errors["publish"] = _("Choose whether the answer may be published.")
+    if errors or clean_body is None or found is None:
+        return None, errors
+    return (
+        QuestionDraft(clean_body, clean_title, found.id, found.slug, bool(publish)),
+        errors,
+    )
+
+
+async def submit(ctx: ModerationContext, draft: QuestionDraft) -> Submitted:
+    """Store the question and its code hash; the code itself is returned once and never kept."""
+    code = new_code()
+    now = ctx.now_iso()
+    async with ctx.db.transaction() as tx:
+        question_id = await questions.insert(
+            tx,
+            category_id=draft.category_id,
+            title=draft.title,
+            body=draft.body,
+            publish_allowed=draft.publish_allowed,
+            code_hash=hash_code(code),
+            asked_at=now,
+        )
+        await events.record(
+            tx,
+            events.QUESTION_ASKED,
+            at=now,
+            category=draft.category_slug,
+            channel="question",
+            subject_id=question_id,
+            detail={"publish_allowed": draft.publish_allowed},
+        )
+    await ctx.after_commit(Change(question_id))
+    return Submitted(question_id, code)
+
+
+async def delete_by_code(ctx: ModerationContext, code: str) -> bool:
+    """The asker removes their question, answers and search entries; False for an unknown code."""
+    async with ctx.db.transaction() as tx:
+        row = await questions.by_code_for_update(tx, hash_code(code))
+        if row is None:
+            return False
+        await search.unindex_question(tx, row["id"])
+        await questions.delete(tx, row["id"])
+        await events.record(
+            tx,
+            events.QUESTION_DELETED,
+            at=ctx.now_iso(),
+            category=row["slug"],
+            channel="question",
+            subject_id=row["id"],
+            detail={"status": row["status"]},
+        )
+    await ctx.after_commit(Change(row["id"], board=row["status"] == "published"))
+    return True

@@ -1,0 +1,53 @@
+"""Checks and clean-up for text people type, shared by the ask form, the API and staff actions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from moderation.errors import Invalid
+from service.i18n import gettext as _
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+QUESTION_MIN, QUESTION_MAX = 10, 4000
+TITLE_MAX = 150
+ANSWER_MIN, ANSWER_MAX = 2, 10000
+REASON_MIN, REASON_MAX = 3, 1000
+
+
+def clean(text: str) -> str:
+    """NFC, unified newlines, no control characters, no surrounding blanks."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
+def require_text(value: object, field: str, *, minimum: int, maximum: int) -> str:
+    """Return the cleaned text or raise Invalid naming `field`."""
+    if not isinstance(value, str):
+        raise Invalid(_("This field must be text."), field=field)
+    text = clean(value)
+    if not text:
+        raise Invalid(_("This field is required."), field=field)
+    if len(text) < minimum:
+        raise Invalid(_("Write at least %(n)d characters.") % {"n": minimum}, field=field)
+    if len(text) > maximum:
+        raise Invalid(
+            _("Write at most %(n)d characters (now %(len)d).") % {"n": maximum, "len": len(text)},
+            field=field,
+        )
+    return text
+
+
+def optional_text(value: object, field: str, *, maximum: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(_("This field must be text."), field=field)
+    text = " ".join(clean(value).split())
+    if len(text) > maximum:
+        raise Invalid(
+            _("Write at most %(n)d characters (now %(len)d).") % {"n": maximum, "len": len(text)},
+            field=field,
+        )
+    return text or None

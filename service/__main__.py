@@ -1,0 +1,100 @@
+"""Command line: `python -m service serve|migrate|create-staff`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from aiohttp import web
+
+from service.app import create_app
+from service.auth import create_staff
+from service.clock import system_clock
+from service.settings import Settings, SettingsError
+from service.storage.db import Database, migrate_path
+from service.storage.staff import ROLES
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    print(
+        f"Koppi serving on http://{settings.host}:{settings.port}  (database {settings.db_path})",
+        flush=True,
+    )
+    # The access log format leaves out the client address: no raw IP address is written anywhere.
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_format='%t "%r" %s %b %Tfs',
+    )
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    applied = asyncio.run(migrate_path(settings.db_path))
+    print(f"{settings.db_path}: " + (", ".join(applied) if applied else "up to date"))
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            raise ValueError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
+    password = _read_password()
+
+    async def run() -> int:
+        db = Database(settings.db_path)
+        await db.open()
+        try:
+            return await create_staff(
+                db,
+                system_clock,
+                username=args.username,
+                password=password,
+                role=args.role,
+                first_name=args.name,
+            )
+        finally:
+            await db.close()
+
+    staff_id = asyncio.run(run())
+    print(f"created {args.role} {args.username} (id {staff_id})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the web service").set_defaults(run=_serve)
+    commands.add_parser("migrate", help="create or upgrade the database").set_defaults(run=_migrate)
+    create = commands.add_parser(
+        "create-staff", help="create a staff account; the password is read from standard input"
+    )
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", help="first name shown with answers")
+    create.set_defaults(run=_create_staff)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+        return int(args.run(settings, args))
+    except (SettingsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

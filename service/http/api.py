@@ -1,0 +1,112 @@
+"""The public JSON API: categories, the board, asking, and the asker's follow-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from moderation import intake
+from service import i18n, keys
+from service.http.board import MAX_QUERY
+from service.http.jsonbody import created, json_object
+from service.http.middleware import json_error
+from service.http.openapi import spec
+from service.http.params import page_number, path_id
+from service.http.serialize import public_question
+from service.storage import categories, questions
+from service.storage.search import SearchQuery
+
+
+async def list_categories(request: web.Request) -> web.Response:
+    lang = i18n.current_language()
+    found = await categories.list_active(keys.db(request))
+    return web.json_response([{"slug": c.slug, "name": c.name(lang)} for c in found])
+
+
+async def list_questions(request: web.Request) -> web.Response:
+    db = keys.db(request)
+    page = page_number(request)
+    slug = request.query.get("category") or None
+    category_id = None
+    if slug:
+        category = await categories.by_slug(db, slug)
+        if category is None:
+            message = i18n.gettext("No such category.")
+            return json_error(400, message, {"category": message})
+        category_id = category.id
+    text = request.query.get("q", "").strip()[:MAX_QUERY]
+    if text:
+        items, total = await questions.search_published(
+            db, SearchQuery(text), category_id=category_id, page=page
+        )
+    else:
+        items, total = await questions.list_published(db, category_id=category_id, page=page)
+    return web.json_response(
+        {"items": [public_question(q) for q in items], "total": total, "page": page}
+    )
+
+
+async def get_question(request: web.Request) -> web.Response:
+    found = await questions.get_published(keys.db(request), path_id(request))
+    if found is None:
+        return json_error(404, i18n.gettext("This question is not on the board."))
+    return web.json_response(public_question(found))
+
+
+async def ask(request: web.Request) -> web.Response:
+    data = await json_object(request)
+    ctx = keys.moderation(request)
+    draft, errors = await intake.validate(
+        ctx,
+        body=data.get("body"),
+        title=data.get("title"),
+        category=data.get("category"),
+        publish=data.get("publish"),
+    )
+    if draft is None:
+        return json_error(400, i18n.gettext("Please check the marked fields."), errors)
+    submitted = await intake.submit(ctx, draft)
+    return created({"id": submitted.question_id, "code": submitted.code, "status": "pending"})
+
+
+async def _owned(request: web.Request) -> questions.Question | None:
+    code = request.match_info["code"]
+    if len(code) > 64:
+        return None
+    return await questions.get_by_code_hash(keys.db(request), intake.hash_code(code))
+
+
+async def followup(request: web.Request) -> web.Response:
+    found = await _owned(request)
+    if found is None:
+        return json_error(404, i18n.gettext("No question has this code."))
+    payload: dict[str, Any] = {"status": found.status, "question": public_question(found)}
+    if found.status == "rejected":
+        payload["reason"] = found.reject_reason
+    response = web.json_response(payload)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def delete_followup(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    if len(code) > 64 or not await intake.delete_by_code(keys.moderation(request), code):
+        return json_error(404, i18n.gettext("No question has this code."))
+    return web.Response(status=204)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(spec())
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/openapi.json", openapi),
+        web.get("/api/categories", list_categories),
+        web.get("/api/questions", list_questions),
+        web.post("/api/questions", ask),
+        web.get("/api/questions/{id}", get_question),
+        web.get("/api/followup/{code}", followup),
+        web.delete("/api/followup/{code}", delete_followup),
+    ]

@@ -1,0 +1,167 @@
+"""The staff JSON API: sign-in, the queue, and the moderation actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from moderation import actions, queue
+from service import auth, i18n, keys
+from service.http.jsonbody import json_object
+from service.http.middleware import json_error
+from service.http.params import path_id
+from service.http.staff_session import STAFF_COOKIE, end_session, require_staff, set_cookie
+from service.storage import questions
+from service.storage.staff import ANSWERING_ROLES, StaffMember
+
+
+def _member(member: StaffMember) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "username": member.username,
+        "role": member.role,
+        "first_name": member.first_name,
+    }
+
+
+async def login(request: web.Request) -> web.Response:
+    data = await json_object(request)
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        message = i18n.gettext("Give username and password as text.")
+        return json_error(400, message, {"username": message})
+    app = request.app
+    result = await auth.sign_in(
+        app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS], username, password
+    )
+    if result.token is None or result.member is None:
+        message = (
+            i18n.gettext("Too many failed attempts. This account is locked for 15 minutes.")
+            if result.locked
+            else i18n.gettext("Wrong username or password.")
+        )
+        return json_error(401, message)
+    response = web.json_response(_member(result.member))
+    set_cookie(
+        request,
+        response,
+        STAFF_COOKIE,
+        result.token,
+        max_age=app[keys.SETTINGS].session_hours * 3600,
+    )
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await end_session(request)
+    response = web.Response(status=204)
+    response.del_cookie(STAFF_COOKIE, path="/")
+    return response
+
+
+@require_staff()
+async def me(request: web.Request, member: StaffMember) -> web.Response:
+    return web.json_response(_member(member))
+
+
+@require_staff(*ANSWERING_ROLES)
+async def list_queue(request: web.Request, member: StaffMember) -> web.Response:
+    return web.json_response(await queue.waiting(keys.moderation(request)))
+
+
+async def _state(request: web.Request, question_id: int) -> web.Response:
+    ctx = keys.moderation(request)
+    found = await questions.get(ctx.db, question_id)
+    if found is None:
+        return json_error(404, i18n.gettext("No such question."))
+    return web.json_response(
+        {
+            "id": found.id,
+            "status": found.status,
+            "title": found.title,
+            "body": found.body,
+            "category": found.category_slug,
+            "publish": found.publish_allowed,
+            "asked_at": found.asked_at,
+            "claimed_by": queue.active_claimer(ctx, found),
+            "answers": [
+                {
+                    "body": a.body,
+                    "role": a.role,
+                    "first_name": a.first_name,
+                    "answered_at": a.answered_at,
+                }
+                for a in found.answers
+            ],
+            "reason": found.reject_reason,
+        }
+    )
+
+
+@require_staff(*ANSWERING_ROLES)
+async def claim(request: web.Request, member: StaffMember) -> web.Response:
+    question_id = path_id(request)
+    await actions.do_claim(keys.moderation(request), question_id, acting_staff=member)
+    return await _state(request, question_id)
+
+
+@require_staff(*ANSWERING_ROLES)
+async def release(request: web.Request, member: StaffMember) -> web.Response:
+    question_id = path_id(request)
+    await actions.do_release(keys.moderation(request), question_id, acting_staff=member)
+    return await _state(request, question_id)
+
+
+@require_staff(*ANSWERING_ROLES)
+async def answer(request: web.Request, member: StaffMember) -> web.Response:
+    question_id = path_id(request)
+    data = await json_object(request)
+    await actions.do_answer(
+        keys.moderation(request),
+        question_id,
+        acting_staff=member,
+        body=data.get("body"),
+        publish=data.get("publish"),
+    )
+    return await _state(request, question_id)
+
+
+@require_staff(*ANSWERING_ROLES)
+async def reject(request: web.Request, member: StaffMember) -> web.Response:
+    question_id = path_id(request)
+    data = await json_object(request)
+    await actions.do_reject(
+        keys.moderation(request), question_id, acting_staff=member, reason=data.get("reason")
+    )
+    return await _state(request, question_id)
+
+
+@require_staff(*ANSWERING_ROLES)
+async def edit(request: web.Request, member: StaffMember) -> web.Response:
+    question_id = path_id(request)
+    data = await json_object(request)
+    fields = {name: data[name] for name in ("body", "title", "category") if name in data}
+    await actions.do_edit(keys.moderation(request), question_id, acting_staff=member, **fields)
+    return await _state(request, question_id)
+
+
+@require_staff(*ANSWERING_ROLES)
+async def get_question(request: web.Request, member: StaffMember) -> web.Response:
+    return await _state(request, path_id(request))
+
+
+def routes() -> list[web.RouteDef]:
+    base = "/api/staff/questions/{id}"
+    return [
+        web.post("/api/staff/login", login),
+        web.post("/api/staff/logout", logout),
+        web.get("/api/staff/me", me),
+        web.get("/api/staff/queue", list_queue),
+        web.get(base, get_question),
+        web.patch(base, edit),
+        web.post(base + "/claim", claim),
+        web.post(base + "/release", release),
+        web.post(base + "/answer", answer),
+        web.post(base + "/reject", reject),
+    ]

@@ -1,0 +1,64 @@
+"""Asking anonymously: the form, its checks, and the follow-up code shown once."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from moderation import intake
+from service import i18n, keys
+from service.http.render import render
+from service.storage import categories
+
+HONEYPOT = "website"
+
+
+def publish_choice(raw: object) -> bool | None:
+    return {"yes": True, "no": False}.get(raw) if isinstance(raw, str) else None
+
+
+async def form(request: web.Request) -> web.Response:
+    db = keys.db(request)
+    return render(
+        request,
+        "board/ask.html",
+        {
+            "categories": await categories.list_active(db),
+            "values": {"category": request.query.get("category", ""), "publish": "yes"},
+            "errors": {},
+        },
+    )
+
+
+async def submit(request: web.Request) -> web.StreamResponse:
+    data = await request.post()
+    values = {name: str(data.get(name, "")) for name in ("body", "title", "category", "publish")}
+    ctx = keys.moderation(request)
+    if data.get(HONEYPOT):
+        # Bots fill every field; people never see this one. Answer as if all went well.
+        return render(request, "board/ask_received.html", status=200, no_store=True)
+    draft, errors = await intake.validate(
+        ctx,
+        body=values["body"],
+        title=values["title"],
+        category=values["category"],
+        publish=publish_choice(values["publish"]),
+    )
+    if draft is None:
+        return render(
+            request,
+            "board/ask.html",
+            {
+                "categories": await categories.list_active(keys.db(request)),
+                "values": values,
+                "errors": errors,
+                "summary": i18n.gettext("Please check the marked fields."),
+            },
+            status=400,
+            no_store=True,
+        )
+    submitted = await intake.submit(ctx, draft)
+    raise web.HTTPSeeOther(f"/f/{submitted.code}?new=1")
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/ask", form, name="ask"), web.post("/ask", submit)]

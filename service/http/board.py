@@ -1,0 +1,80 @@
+"""The public board: published questions, category pages, Finnish-aware search, one question."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from service import i18n, keys
+from service.http.params import page_number, path_id
+from service.http.render import html, render_bytes
+from service.storage import categories, questions
+from service.storage.questions import PER_PAGE
+from service.storage.search import SearchQuery
+
+MAX_QUERY = 200
+
+
+async def _cached_page(request: web.Request, key: tuple[object, ...], build) -> web.Response:  # type: ignore[no-untyped-def]
+    """Serve from the page cache, or render and keep it if the board did not change meanwhile."""
+    cache = keys.page_cache(request)
+    full_key = (*key, i18n.current_language())
+    body = cache.get(full_key)
+    if body is None:
+        generation = cache.generation
+        body = await build()
+        cache.put(full_key, body, generation)
+    return html(body)
+
+
+async def index(request: web.Request) -> web.Response:
+    page = page_number(request)
+    slug = request.query.get("category") or None
+    text = request.query.get("q", "").strip()[:MAX_QUERY]
+    db = keys.db(request)
+    all_categories = await categories.list_active(db)
+    category = next((c for c in all_categories if c.slug == slug), None)
+    if slug and category is None:
+        raise web.HTTPNotFound(text=i18n.gettext("No such category."))
+    category_id = category.id if category else None
+
+    async def build() -> bytes:
+        if text:
+            items, total = await questions.search_published(
+                db, SearchQuery(text), category_id=category_id, page=page
+            )
+        else:
+            items, total = await questions.list_published(db, category_id=category_id, page=page)
+        return render_bytes(
+            request,
+            "board/index.html",
+            {
+                "questions": items,
+                "total": total,
+                "page": page,
+                "pages": max(1, -(-total // PER_PAGE)),
+                "categories": all_categories,
+                "category": category,
+                "search": text,
+            },
+        )
+
+    if text:
+        return html(await build())
+    return await _cached_page(request, ("board", slug, page), build)
+
+
+async def question(request: web.Request) -> web.Response:
+    question_id = path_id(request)
+    db = keys.db(request)
+
+    async def build() -> bytes:
+        found = await questions.get_published(db, question_id)
+        if found is None:
+            raise web.HTTPNotFound(text=i18n.gettext("This question is not on the board."))
+        return render_bytes(request, "board/question.html", {"question": found})
+
+    return await _cached_page(request, ("question", question_id), build)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/", index, name="board"), web.get("/q/{id}", question, name="question")]

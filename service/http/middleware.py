@@ -1,0 +1,143 @@
+"""Request-wide concerns: language, error pages, security headers, and the JSON API's guards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from moderation.errors import ActionError
+from service import i18n
+from service.http.render import render
+from service.i18n import N_
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+LANG_COOKIE = "lang"
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, message: str, errors: dict[str, str] | None = None) -> web.Response:
+    payload: dict[str, object] = {"error": message}
+    if errors:
+        payload["errors"] = errors
+    return web.json_response(payload, status=status)
+
+
+@web.middleware
+async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`?lang=` chooses and remembers the language; otherwise the cookie; Finnish by default."""
+    chosen = request.query.get("lang")
+    lang = chosen if chosen in i18n.LANGUAGES else request.cookies.get(LANG_COOKIE)
+    token = i18n.set_language(lang or i18n.DEFAULT_LANGUAGE)
+    try:
+        response = await handler(request)
+        if chosen in i18n.LANGUAGES and not is_api(request):
+            response.set_cookie(
+                LANG_COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+            )
+        return response
+    finally:
+        i18n._current.reset(token)
+
+
+_ERROR_TITLES = {
+    400: N_("The request could not be read."),
+    401: N_("Please sign in."),
+    403: N_("You do not have access to this page."),
+    404: N_("Page not found."),
+    405: N_("That method is not allowed here."),
+    409: N_("Someone else got there first."),
+    413: N_("What you sent is too large."),
+    415: N_("Send JSON."),
+}
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a page or a JSON message with its status; never a bare 500 trace."""
+    try:
+        return await handler(request)
+    except ActionError as exc:
+        if is_api(request):
+            return json_error(
+                exc.status, exc.message, {exc.field: exc.message} if exc.field else None
+            )
+        return _error_page(request, exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.empty_body:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else None
+        message = message or i18n.gettext(_ERROR_TITLES.get(exc.status, exc.reason))
+        if is_api(request):
+            response = json_error(exc.status, message)
+        else:
+            response = _error_page(request, exc.status, message)
+        for name in ("Allow", "Retry-After", "Location"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = i18n.gettext("Something went wrong on our side. Please try again.")
+        if is_api(request):
+            return json_error(500, message)
+        return _error_page(request, 500, message)
+
+
+def _error_page(request: web.Request, status: int, message: str) -> web.Response:
+    return render(
+        request, "errors/error.html", {"status": status, "message": message}, status=status
+    )
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _CSP)
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def same_origin(request: web.Request, *, allow_opaque: bool = False) -> bool:
+    """A browser's Origin, when sent, must name this host.
+
+    Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with ordinary form posts,
+    so HTML forms accept it (staff forms carry a CSRF token); the JSON API does not."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    if origin == "null":
+        return allow_opaque
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+@web.middleware
+async def api_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """State-changing API calls take JSON only and only from this origin."""
+    if is_api(request) and request.method in _UNSAFE:
+        if not same_origin(request):
+            raise web.HTTPForbidden(text=i18n.gettext("Requests from another site are refused."))
+        if (
+            request.method in {"POST", "PUT", "PATCH"}
+            and request.content_type != "application/json"
+        ):
+            raise web.HTTPUnsupportedMediaType(text=i18n.gettext("Send JSON (application/json)."))
+    elif request.method in _UNSAFE and not same_origin(request, allow_opaque=True):
+        raise web.HTTPForbidden(text=i18n.gettext("Requests from another site are refused."))
+    return await handler(request)

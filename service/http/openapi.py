@@ -1,0 +1,340 @@
+"""The JSON API's contract as OpenAPI 3.1, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = _json(_ref("Error"), "Refused; `errors` names each bad field")
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+_NO_SESSION = _json(_ref("Error"), "No staff session")
+_WRONG_ROLE = _json(_ref("Error"), "The staff role may not do this")
+
+
+def _staff_action(summary: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["staff"],
+        "parameters": [_ID],
+        "responses": {
+            "200": _json(_ref("StaffQuestion"), "The question's new state"),
+            "400": _ERROR,
+            "401": _NO_SESSION,
+            "403": _WRONG_ROLE,
+            "404": _ERROR,
+            "409": _json(_ref("Error"), "Claimed by someone else, or already handled"),
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    return operation
+
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+    "Category": {
+        "type": "object",
+        "required": ["slug", "name"],
+        "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+    },
+    "Answer": {
+        "type": "object",
+        "required": ["body", "role", "answered_at"],
+        "properties": {
+            "body": {"type": "string"},
+            "role": {"type": "string", "enum": ["counsellor", "adviser", "coordinator", "admin"]},
+            "first_name": {"type": ["string", "null"]},
+            "answered_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Question": {
+        "type": "object",
+        "required": ["id", "title", "body", "category", "asked_at", "answers"],
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {"type": ["string", "null"]},
+            "body": {"type": "string"},
+            "category": {"type": "string"},
+            "asked_at": {"type": "string", "format": "date-time"},
+            "answers": {"type": "array", "items": _ref("Answer")},
+        },
+    },
+    "QuestionPage": {
+        "type": "object",
+        "required": ["items", "total", "page"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("Question")},
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+        },
+    },
+    "NewQuestion": {
+        "type": "object",
+        "required": ["body", "category", "publish"],
+        "properties": {
+            "body": {"type": "string", "minLength": 10, "maxLength": 4000},
+            "title": {"type": ["string", "null"], "maxLength": 150},
+            "category": {"type": "string"},
+            "publish": {"type": "boolean", "description": "may be published anonymously"},
+        },
+    },
+    "Followup": {
+        "type": "object",
+        "required": ["status", "question"],
+        "properties": {
+            "status": {"type": "string", "enum": ["pending", "answered", "published", "rejected"]},
+            "question": _ref("Question"),
+            "reason": {"type": ["string", "null"]},
+        },
+    },
+    "StaffMember": {
+        "type": "object",
+        "required": ["id", "username", "role"],
+        "properties": {
+            "id": {"type": "integer"},
+            "username": {"type": "string"},
+            "role": {"type": "string"},
+            "first_name": {"type": ["string", "null"]},
+        },
+    },
+    "QueueItem": {
+        "type": "object",
+        "required": ["id", "body", "category", "asked_at", "publish", "waited_s"],
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {"type": ["string", "null"]},
+            "body": {"type": "string"},
+            "category": {"type": "string"},
+            "asked_at": {"type": "string", "format": "date-time"},
+            "waited_s": {"type": "integer", "minimum": 0},
+            "publish": {"type": "boolean"},
+            "claimed_by": {"type": ["string", "null"]},
+        },
+    },
+    "StaffQuestion": {
+        "type": "object",
+        "required": ["id", "status", "body", "category", "publish", "answers"],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["pending", "answered", "published", "rejected"]},
+            "title": {"type": ["string", "null"]},
+            "body": {"type": "string"},
+            "category": {"type": "string"},
+            "publish": {"type": "boolean"},
+            "asked_at": {"type": "string", "format": "date-time"},
+            "claimed_by": {"type": ["string", "null"]},
+            "answers": {"type": "array", "items": _ref("Answer")},
+            "reason": {"type": ["string", "null"]},
+        },
+    },
+}
+
+
+def spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Koppi API",
+            "version": "1",
+            "description": "Anonymous questions to youth counsellors and employment advisers. "
+            "Requests that change state take application/json only and refuse a foreign Origin.",
+        },
+        "paths": {
+            "/api/categories": {
+                "get": {
+                    "summary": "Topic categories",
+                    "tags": ["public"],
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("Category")}, "Categories")
+                    },
+                }
+            },
+            "/api/questions": {
+                "get": {
+                    "summary": "Published questions, newest first; `q` searches Finnish-aware",
+                    "tags": ["public"],
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": 200},
+                        },
+                        {"name": "category", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(_ref("QuestionPage"), "One page of 20"),
+                        "400": _ERROR,
+                    },
+                },
+                "post": {
+                    "summary": "Ask anonymously; the returned code is shown once",
+                    "tags": ["public"],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("NewQuestion")}},
+                    },
+                    "responses": {
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "required": ["id", "code", "status"],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "code": {"type": "string"},
+                                    "status": {"const": "pending"},
+                                },
+                            },
+                            "Stored",
+                        ),
+                        "400": _ERROR,
+                        "403": _ERROR,
+                        "413": _ERROR,
+                        "415": _ERROR,
+                    },
+                },
+            },
+            "/api/questions/{id}": {
+                "get": {
+                    "summary": "One published question",
+                    "tags": ["public"],
+                    "parameters": [_ID],
+                    "responses": {"200": _json(_ref("Question"), "The question"), "404": _ERROR},
+                }
+            },
+            "/api/followup/{code}": {
+                "get": {
+                    "summary": "The asker's view by private code",
+                    "tags": ["public"],
+                    "parameters": [_CODE],
+                    "responses": {
+                        "200": _json(_ref("Followup"), "Status and answers"),
+                        "404": _ERROR,
+                    },
+                },
+                "delete": {
+                    "summary": "The asker deletes their question",
+                    "tags": ["public"],
+                    "parameters": [_CODE],
+                    "responses": {"204": {"description": "Deleted"}, "403": _ERROR, "404": _ERROR},
+                },
+            },
+            "/api/staff/login": {
+                "post": {
+                    "summary": "Sign in; sets the session cookie",
+                    "tags": ["staff"],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["username", "password"],
+                                    "properties": {
+                                        "username": {"type": "string"},
+                                        "password": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(_ref("StaffMember"), "Signed in"),
+                        "400": _ERROR,
+                        "401": _ERROR,
+                        "403": _ERROR,
+                        "415": _ERROR,
+                    },
+                }
+            },
+            "/api/staff/logout": {
+                "post": {
+                    "summary": "Sign out",
+                    "tags": ["staff"],
+                    "responses": {
+                        "204": {"description": "Signed out"},
+                        "403": _ERROR,
+                        "415": _ERROR,
+                    },
+                }
+            },
+            "/api/staff/me": {
+                "get": {
+                    "summary": "The signed-in staff member",
+                    "tags": ["staff"],
+                    "responses": {"200": _json(_ref("StaffMember"), "Who"), "401": _NO_SESSION},
+                }
+            },
+            "/api/staff/queue": {
+                "get": {
+                    "summary": "Waiting questions, oldest first",
+                    "tags": ["staff"],
+                    "responses": {
+                        "200": _json({"type": "array", "items": _ref("QueueItem")}, "Queue"),
+                        "401": _NO_SESSION,
+                        "403": _WRONG_ROLE,
+                    },
+                }
+            },
+            "/api/staff/questions/{id}": {
+                "get": _staff_action("One question as staff see it", None),
+                "patch": _staff_action(
+                    "Edit wording, title or category",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "body": {"type": "string", "minLength": 10, "maxLength": 4000},
+                            "title": {"type": ["string", "null"], "maxLength": 150},
+                            "category": {"type": "string"},
+                        },
+                    },
+                ),
+            },
+            "/api/staff/questions/{id}/claim": {"post": _staff_action("Claim (exclusive)", None)},
+            "/api/staff/questions/{id}/release": {"post": _staff_action("Release a claim", None)},
+            "/api/staff/questions/{id}/answer": {
+                "post": _staff_action(
+                    "Answer; publish or private",
+                    {
+                        "type": "object",
+                        "required": ["body", "publish"],
+                        "properties": {"body": {"type": "string"}, "publish": {"type": "boolean"}},
+                    },
+                )
+            },
+            "/api/staff/questions/{id}/reject": {
+                "post": _staff_action(
+                    "Reject with a reason",
+                    {
+                        "type": "object",
+                        "required": ["reason"],
+                        "properties": {"reason": {"type": "string"}},
+                    },
+                )
+            },
+        },
+        "components": {"schemas": _SCHEMAS},
+    }

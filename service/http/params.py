@@ -1,0 +1,27 @@
+"""Reading query and path parameters with errors that name the parameter."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from moderation.errors import Invalid
+from service import i18n
+
+MAX_PAGE = 10_000
+
+
+def page_number(request: web.Request) -> int:
+    raw = request.query.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise Invalid(
+            i18n.gettext("page must be a whole number from 1 to %(max)d.") % {"max": MAX_PAGE},
+            field="page",
+        )
+    return int(raw)
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound()
+    return int(raw)

@@ -1,0 +1,90 @@
+"""Jinja environment and the one function handlers use to answer with a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from service import i18n, keys
+from service.clock import from_iso
+from service.i18n import N_
+from service.storage.staff import StaffMember
+from web import TEMPLATES_DIR
+
+ROLE_LABELS = {
+    "counsellor": N_("Social counsellor"),
+    "adviser": N_("Employment adviser"),
+    "coordinator": N_("Coordinator"),
+    "admin": N_("Administrator"),
+}
+STATUS_LABELS = {
+    "pending": N_("Waiting for an answer"),
+    "answered": N_("Answered"),
+    "published": N_("Answered and published"),
+    "rejected": N_("Not published"),
+}
+
+
+def role_label(role: str) -> str:
+    return i18n.gettext(ROLE_LABELS.get(role, role))
+
+
+def status_label(status: str) -> str:
+    return i18n.gettext(STATUS_LABELS.get(status, status))
+
+
+def _when(iso: str | None) -> str:
+    return "" if not iso else i18n.format_moment(from_iso(iso))
+
+
+def create_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # The callables read the request's language from a context variable, so nothing is global.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters["when"] = _when
+    env.filters["role_label"] = role_label
+    env.filters["duration"] = i18n.format_duration
+    env.globals["status_label"] = status_label
+    env.globals["languages"] = i18n.LANGUAGES
+    return env
+
+
+def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
+    env = request.app[keys.TEMPLATES]
+    staff: StaffMember | None = request.get(keys.STAFF)
+    page = env.get_template(template).render(
+        lang=i18n.current_language(),
+        path=request.path,
+        staff=staff,
+        csrf_token=request.get(keys.CSRF_TOKEN, ""),
+        **context,
+    )
+    return page.encode("utf-8")
+
+
+def html(body: bytes, *, status: int = 200, no_store: bool = False) -> web.Response:
+    response = web.Response(body=body, status=status, content_type="text/html", charset="utf-8")
+    if no_store:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    no_store: bool = False,
+) -> web.Response:
+    return html(render_bytes(request, template, context or {}), status=status, no_store=no_store)

@@ -1,0 +1,104 @@
+"""Who the staff caller is (session cookie), CSRF on staff forms, and per-route role checks."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import web
+
+from service import auth, i18n, keys
+from service.http.middleware import Handler, is_api
+from service.storage.staff import StaffMember
+
+STAFF_COOKIE = "koppi_staff"
+CSRF_COOKIE = "koppi_csrf"
+_STAFF_PREFIXES = ("/staff", "/api/staff")
+
+
+def _is_staff_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in _STAFF_PREFIXES)
+
+
+@web.middleware
+async def staff_identity(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the session on staff routes only, so public pages never touch the session table."""
+    if not _is_staff_path(request.path):
+        return await handler(request)
+    app = request.app
+    request[keys.STAFF] = await auth.staff_for_token(
+        app[keys.DB], app[keys.CLOCK], request.cookies.get(STAFF_COOKIE)
+    )
+    if is_api(request):
+        return await handler(request)
+    anchor = request.cookies.get(CSRF_COOKIE)
+    new_anchor = None
+    if not anchor:
+        anchor = new_anchor = secrets.token_urlsafe(24)
+    secret = app[keys.SETTINGS].secret
+    request[keys.CSRF_TOKEN] = auth.csrf_token(secret, anchor)
+    if request.method == "POST":
+        form = await request.post()
+        if not auth.csrf_ok(secret, request.cookies.get(CSRF_COOKIE), form.get("csrf_token")):
+            raise web.HTTPForbidden(
+                text=i18n.gettext("The form had expired. Go back, reload the page and try again.")
+            )
+    response = await handler(request)
+    if new_anchor:
+        set_cookie(request, response, CSRF_COOKIE, new_anchor, samesite="Strict")
+    return response
+
+
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    samesite: str = "Lax",
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite=samesite,
+        secure=request.app[keys.SETTINGS].secure_cookies,
+        path="/",
+    )
+
+
+StaffHandler = Callable[[web.Request, StaffMember], Awaitable[web.StreamResponse]]
+
+
+def require_staff(*roles: str) -> Callable[[StaffHandler], Handler]:
+    """401 (or the sign-in page) without a session, 403 for a role not in `roles`."""
+
+    def decorate(handler: StaffHandler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            member: StaffMember | None = request.get(keys.STAFF)
+            if member is None:
+                if is_api(request):
+                    raise web.HTTPUnauthorized(text=i18n.gettext("Sign in first."))
+                raise web.HTTPFound("/staff/login?next=" + quote(request.path_qs, safe="/"))
+            if roles and member.role not in roles:
+                raise web.HTTPForbidden(text=i18n.gettext("Your role does not allow this."))
+            return await handler(request, member)
+
+        return wrapped
+
+    return decorate
+
+
+async def end_session(request: web.Request) -> None:
+    """Delete the session row and close that person's live sockets."""
+    token = request.cookies.get(STAFF_COOKIE)
+    member: StaffMember | None = request.get(keys.STAFF)
+    if token:
+        await auth.sign_out(request.app[keys.DB], request.app[keys.CLOCK], token, member)
+    if member is not None:
+        await request.app[keys.STAFF_CONSOLE].disconnect_staff(member.id)

@@ -1,0 +1,48 @@
+"""Every object kept on the application, each behind a typed web.AppKey."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import jinja2
+import socketio
+from aiohttp import web
+
+from service.clock import Clock
+from service.settings import Settings
+from service.storage.db import Database
+from service.storage.staff import StaffMember
+
+if TYPE_CHECKING:
+    from moderation.context import ModerationContext
+    from service.http.page_cache import PageCache
+    from service.realtime.staff_console import StaffConsole
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+DB = web.AppKey("db", Database)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")
+STAFF_CONSOLE: web.AppKey[StaffConsole] = web.AppKey("staff_console")
+MODERATION: web.AppKey[ModerationContext] = web.AppKey("moderation")
+
+# Per-request values set by the staff-identity middleware.
+STAFF: web.RequestKey[StaffMember | None] = web.RequestKey("staff")
+CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token")
+
+
+def settings(request: web.Request) -> Settings:
+    return request.app[SETTINGS]
+
+
+def db(request: web.Request) -> Database:
+    return request.app[DB]
+
+
+def moderation(request: web.Request) -> ModerationContext:
+    return request.app[MODERATION]
+
+
+def page_cache(request: web.Request) -> PageCache:
+    return request.app[PAGE_CACHE]

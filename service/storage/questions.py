@@ -1,0 +1,264 @@
+"""Questions and their answers: what the board shows, what the queue holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.storage.db import Database, Row, Writer
+from service.storage.search import SearchQuery
+
+PER_PAGE = 20
+
+_SELECT = (
+    "SELECT q.id, q.title, q.body, q.publish_allowed, q.status, q.asked_at, q.edited,"
+    " q.claimed_by, q.claimed_at, q.answered_at, q.published_at, q.rejected_at, q.reject_reason,"
+    " q.category_id, c.slug AS category_slug, c.name_fi AS category_fi, c.name_en AS category_en,"
+    " s.first_name AS claimer_first_name, s.username AS claimer_username"
+    " FROM questions q JOIN categories c ON c.id = q.category_id"
+    " LEFT JOIN staff s ON s.id = q.claimed_by"
+)
+
+
+@dataclass
+class Answer:
+    body: str
+    role: str
+    first_name: str | None
+    answered_at: str
+
+
+@dataclass
+class Question:
+    id: int
+    title: str | None
+    body: str
+    publish_allowed: bool
+    status: str
+    asked_at: str
+    edited: bool
+    category_id: int
+    category_slug: str
+    category_fi: str
+    category_en: str | None
+    claimed_by: int | None
+    claimed_at: str | None
+    claimer_name: str | None
+    answered_at: str | None
+    published_at: str | None
+    rejected_at: str | None
+    reject_reason: str | None
+    answers: list[Answer] = field(default_factory=list)
+
+    def category_name(self, lang: str) -> str:
+        return self.category_en if lang == "en" and self.category_en else self.category_fi
+
+
+def _question(row: Row) -> Question:
+    return Question(
+        id=row["id"],
+        title=row["title"],
+        body=row["body"],
+        publish_allowed=bool(row["publish_allowed"]),
+        status=row["status"],
+        asked_at=row["asked_at"],
+        edited=bool(row["edited"]),
+        category_id=row["category_id"],
+        category_slug=row["category_slug"],
+        category_fi=row["category_fi"],
+        category_en=row["category_en"],
+        claimed_by=row["claimed_by"],
+        claimed_at=row["claimed_at"],
+        claimer_name=row["claimer_first_name"] or row["claimer_username"],
+        answered_at=row["answered_at"],
+        published_at=row["published_at"],
+        rejected_at=row["rejected_at"],
+        reject_reason=row["reject_reason"],
+    )
+
+
+async def _with_answers(db: Database, questions: list[Question]) -> list[Question]:
+    if not questions:
+        return questions
+    by_id = {q.id: q for q in questions}
+    marks = ",".join("?" * len(by_id))
+    rows = await db.fetch_all(
+        "SELECT question_id, body, role, first_name, answered_at FROM answers"
+        f" WHERE question_id IN ({marks}) ORDER BY id",
+        list(by_id),
+    )
+    for row in rows:
+        by_id[row["question_id"]].answers.append(
+            Answer(row["body"], row["role"], row["first_name"], row["answered_at"])
+        )
+    return questions
+
+
+async def get(db: Database, question_id: int) -> Question | None:
+    row = await db.fetch_one(_SELECT + " WHERE q.id = ?", (question_id,))
+    if row is None:
+        return None
+    return (await _with_answers(db, [_question(row)]))[0]
+
+
+async def get_by_code_hash(db: Database, code_hash: str) -> Question | None:
+    row = await db.fetch_one(_SELECT + " WHERE q.code_hash = ?", (code_hash,))
+    if row is None:
+        return None
+    return (await _with_answers(db, [_question(row)]))[0]
+
+
+async def get_published(db: Database, question_id: int) -> Question | None:
+    question = await get(db, question_id)
+    return question if question is not None and question.status == "published" else None
+
+
+async def list_published(
+    db: Database, *, category_id: int | None = None, page: int = 1
+) -> tuple[list[Question], int]:
+    where = "q.status = 'published'"
+    params: list[Any] = []
+    if category_id is not None:
+        where += " AND q.category_id = ?"
+        params.append(category_id)
+    total = await db.fetch_value(f"SELECT COUNT(*) FROM questions q WHERE {where}", params)
+    rows = await db.fetch_all(
+        f"{_SELECT} WHERE {where} ORDER BY q.published_at DESC, q.id DESC LIMIT ? OFFSET ?",
+        [*params, PER_PAGE, (page - 1) * PER_PAGE],
+    )
+    return await _with_answers(db, [_question(r) for r in rows]), int(total)
+
+
+async def search_published(
+    db: Database, query: SearchQuery, *, category_id: int | None = None, page: int = 1
+) -> tuple[list[Question], int]:
+    """Published questions matching every search term, best stem matches first, then newest."""
+    if not query:
+        return [], 0
+    hits, params = query.hits_sql()
+    where = "q.status = 'published'"
+    extra: list[Any] = []
+    if category_id is not None:
+        where += " AND q.category_id = ?"
+        extra.append(category_id)
+    matched = f"WITH hits(id) AS ({hits})"
+    total = await db.fetch_value(
+        f"{matched} SELECT COUNT(*) FROM hits JOIN questions q ON q.id = hits.id WHERE {where}",
+        [*params, *extra],
+    )
+    rows = await db.fetch_all(
+        f"{matched} {_SELECT} JOIN hits ON hits.id = q.id"
+        " LEFT JOIN (SELECT rowid AS id, bm25(question_stems) AS score FROM question_stems"
+        "  WHERE question_stems MATCH ?) ranked ON ranked.id = q.id"
+        f" WHERE {where}"
+        " ORDER BY COALESCE(ranked.score, 0), q.published_at DESC, q.id DESC LIMIT ? OFFSET ?",
+        [*params, query.rank_expression(), *extra, PER_PAGE, (page - 1) * PER_PAGE],
+    )
+    return await _with_answers(db, [_question(r) for r in rows]), int(total)
+
+
+async def pending_queue(db: Database) -> list[Question]:
+    """Questions waiting for staff, oldest first."""
+    rows = await db.fetch_all(_SELECT + " WHERE q.status = 'pending' ORDER BY q.asked_at, q.id")
+    return [_question(r) for r in rows]
+
+
+# Writes: only inside a transaction, called from moderation actions and the ask flow.
+
+
+async def insert(
+    tx: Writer,
+    *,
+    category_id: int,
+    title: str | None,
+    body: str,
+    publish_allowed: bool,
+    code_hash: str,
+    asked_at: str,
+) -> int:
+    return await tx.insert(
+        "INSERT INTO questions (category_id, title, body, publish_allowed, code_hash, asked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (category_id, title, body, int(publish_allowed), code_hash, asked_at),
+    )
+
+
+async def locked_state(tx: Writer, question_id: int) -> Row | None:
+    """The fields an action decides on, read inside the action's transaction."""
+    return await tx.fetch_one(
+        "SELECT q.id, q.status, q.publish_allowed, q.claimed_by, q.claimed_at, q.asked_at,"
+        " q.category_id,"
+        " q.title, q.body, c.slug AS category_slug, s.first_name, s.username"
+        " FROM questions q JOIN categories c ON c.id = q.category_id"
+        " LEFT JOIN staff s ON s.id = q.claimed_by WHERE q.id = ?",
+        (question_id,),
+    )
+
+
+async def set_claim(tx: Writer, question_id: int, staff_id: int | None, at: str | None) -> None:
+    await tx.execute(
+        "UPDATE questions SET claimed_by = ?, claimed_at = ? WHERE id = ?",
+        (staff_id, at, question_id),
+    )
+
+
+async def update_text(
+    tx: Writer, question_id: int, *, title: str | None, body: str, category_id: int
+) -> None:
+    await tx.execute(
+        "UPDATE questions SET title = ?, body = ?, category_id = ?, edited = 1 WHERE id = ?",
+        (title, body, category_id, question_id),
+    )
+
+
+async def add_answer(
+    tx: Writer,
+    question_id: int,
+    *,
+    staff_id: int,
+    role: str,
+    first_name: str | None,
+    body: str,
+    at: str,
+) -> int:
+    return await tx.insert(
+        "INSERT INTO answers (question_id, staff_id, role, first_name, body, answered_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (question_id, staff_id, role, first_name, body, at),
+    )
+
+
+async def answer_bodies(tx: Writer, question_id: int) -> list[str]:
+    rows = await tx.fetch_all(
+        "SELECT body FROM answers WHERE question_id = ? ORDER BY id", (question_id,)
+    )
+    return [row["body"] for row in rows]
+
+
+async def mark_answered(tx: Writer, question_id: int, *, at: str, publish: bool) -> None:
+    await tx.execute(
+        "UPDATE questions SET status = ?, answered_at = COALESCE(answered_at, ?),"
+        " published_at = CASE WHEN ? THEN ? ELSE published_at END,"
+        " claimed_by = NULL, claimed_at = NULL WHERE id = ?",
+        ("published" if publish else "answered", at, int(publish), at, question_id),
+    )
+
+
+async def mark_rejected(tx: Writer, question_id: int, *, at: str, reason: str) -> None:
+    await tx.execute(
+        "UPDATE questions SET status = 'rejected', rejected_at = ?, reject_reason = ?,"
+        " claimed_by = NULL, claimed_at = NULL WHERE id = ?",
+        (at, reason, question_id),
+    )
+
+
+async def delete(tx: Writer, question_id: int) -> None:
+    await tx.execute("DELETE FROM questions WHERE id = ?", (question_id,))
+
+
+async def by_code_for_update(tx: Writer, code_hash: str) -> Row | None:
+    return await tx.fetch_one(
+        "SELECT q.id, q.status, c.slug FROM questions q"
+        " JOIN categories c ON c.id = q.category_id WHERE q.code_hash = ?",
+        (code_hash,),
+    )

@@ -1,0 +1,93 @@
+"""Finnish-aware search: Snowball stems for inflection, trigrams for parts of compound words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import snowballstemmer
+
+from service.storage.db import Writer
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STEMMER = snowballstemmer.stemmer("finnish")
+MAX_TERMS = 8
+_TRIGRAM_MIN = 3
+_GRADATION_MIN = 6
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def stems(text: str) -> list[str]:
+    return [str(s) for s in _STEMMER.stemWords(words(text))]
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+class SearchQuery:
+    """A visitor's search text turned into FTS5 expressions; empty when nothing is searchable."""
+
+    def __init__(self, text: str) -> None:
+        self.terms = list(dict.fromkeys(words(text)))[:MAX_TERMS]
+        self.stems = [str(s) for s in _STEMMER.stemWords(self.terms)]
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def hits_sql(self) -> tuple[str, list[str]]:
+        """Row ids where every term matches by stem prefix or, for 3+ letters, as a substring."""
+        parts: list[str] = []
+        params: list[str] = []
+        for term, stem in zip(self.terms, self.stems, strict=True):
+            branch = "SELECT rowid AS id FROM question_stems WHERE question_stems MATCH ?"
+            params.append(_quote(stem) + "*")
+            pieces = [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN]
+            if pieces:
+                branch += (
+                    " UNION SELECT rowid FROM question_trigrams WHERE question_trigrams MATCH ?"
+                )
+                params.append(" OR ".join(_quote(p) for p in pieces))
+            parts.append(f"SELECT id FROM ({branch})")
+        return " INTERSECT ".join(parts), params
+
+    def rank_expression(self) -> str:
+        """Any-stem expression whose bm25 ranks the hits; trigram-only hits rank after."""
+        return " OR ".join(_quote(stem) + "*" for stem in self.stems)
+
+
+def _substrings(term: str, stem: str) -> list[str]:
+    """Pieces to find inside words. Snowball does not undo consonant gradation, which changes
+    the end of a stem (palkkatuen -> palkkatue, palkkatuki -> palkkatuk), so a long stem is
+    also tried without its last letter (palkkatu)."""
+    pieces = [term, stem]
+    if len(stem) >= _GRADATION_MIN:
+        pieces.append(stem[:-1])
+    return list(dict.fromkeys(pieces))
+
+
+def _document(title: str | None, body: str, answers: Iterable[str]) -> str:
+    return "\n".join([title or "", body, *answers])
+
+
+async def index_question(
+    tx: Writer, question_id: int, title: str | None, body: str, answers: Iterable[str]
+) -> None:
+    """Replace the question's search entries with its current published text."""
+    document = _document(title, body, answers)
+    await unindex_question(tx, question_id)
+    await tx.execute(
+        "INSERT INTO question_stems (rowid, words) VALUES (?, ?)",
+        (question_id, " ".join(stems(document))),
+    )
+    await tx.execute(
+        "INSERT INTO question_trigrams (rowid, text) VALUES (?, ?)", (question_id, document)
+    )
+
+
+async def unindex_question(tx: Writer, question_id: int) -> None:
+    await tx.execute("DELETE FROM question_stems WHERE rowid = ?", (question_id,))
+    await tx.execute("DELETE FROM question_trigrams WHERE rowid = ?", (question_id,))

@@ -1,0 +1,124 @@
+"""Staff accounts, their sign-in sessions and counted sign-in failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.storage.db import Database, Row, Writer
+
+ROLES = ("counsellor", "adviser", "coordinator", "admin")
+ANSWERING_ROLES = ("counsellor", "adviser")
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    username: str
+    role: str
+    first_name: str | None
+    active: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.first_name or self.username
+
+
+def _member(row: Row) -> StaffMember:
+    return StaffMember(
+        row["id"], row["username"], row["role"], row["first_name"], bool(row["active"])
+    )
+
+
+async def insert(
+    tx: Writer,
+    *,
+    username: str,
+    password_hash: str,
+    role: str,
+    first_name: str | None,
+    created_at: str,
+) -> int:
+    return await tx.insert(
+        "INSERT INTO staff (username, password_hash, role, first_name, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (username, password_hash, role, first_name, created_at),
+    )
+
+
+async def exists(tx: Writer, username: str) -> bool:
+    return await tx.fetch_value("SELECT 1 FROM staff WHERE username = ?", (username,)) is not None
+
+
+async def credentials(db: Database, username: str) -> tuple[StaffMember, str] | None:
+    row = await db.fetch_one(
+        "SELECT id, username, role, first_name, active, password_hash FROM staff"
+        " WHERE username = ?",
+        (username,),
+    )
+    return None if row is None else (_member(row), row["password_hash"])
+
+
+async def set_password_hash(tx: Writer, staff_id: int, password_hash: str) -> None:
+    await tx.execute("UPDATE staff SET password_hash = ? WHERE id = ?", (password_hash, staff_id))
+
+
+async def by_session(db: Database, token_hash: str, now: str) -> StaffMember | None:
+    row = await db.fetch_one(
+        "SELECT s.id, s.username, s.role, s.first_name, s.active FROM staff_sessions ss"
+        " JOIN staff s ON s.id = ss.staff_id"
+        " WHERE ss.token_hash = ? AND ss.expires_at > ? AND s.active = 1",
+        (token_hash, now),
+    )
+    return None if row is None else _member(row)
+
+
+async def create_session(
+    tx: Writer, token_hash: str, staff_id: int, *, created_at: str, expires_at: str
+) -> None:
+    await tx.execute("DELETE FROM staff_sessions WHERE expires_at <= ?", (created_at,))
+    await tx.execute(
+        "INSERT INTO staff_sessions (token_hash, staff_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?)",
+        (token_hash, staff_id, created_at, expires_at),
+    )
+
+
+async def delete_session(tx: Writer, token_hash: str) -> None:
+    await tx.execute("DELETE FROM staff_sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def locked_until(db: Database, username: str) -> str | None:
+    return await db.fetch_value(
+        "SELECT locked_until FROM login_failures WHERE username = ?", (username,)
+    )
+
+
+async def count_failure(
+    tx: Writer, username: str, *, at: str, window_start: str, max_failures: int, lock_until: str
+) -> bool:
+    """Count one failed sign-in; returns True when this failure locks the username."""
+    row = await tx.fetch_one(
+        "SELECT failures, last_failed_at FROM login_failures WHERE username = ?", (username,)
+    )
+    failures = 1
+    if row is not None and row["last_failed_at"] > window_start:
+        failures = row["failures"] + 1
+    locks = failures >= max_failures
+    await tx.execute(
+        "INSERT INTO login_failures (username, failures, last_failed_at, locked_until)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET failures = excluded.failures,"
+        " last_failed_at = excluded.last_failed_at, locked_until = excluded.locked_until",
+        (username, 0 if locks else failures, at, lock_until if locks else None),
+    )
+    return locks
+
+
+async def clear_failures(tx: Writer, username: str) -> None:
+    await tx.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+
+
+async def by_id(db: Database, staff_id: int) -> StaffMember | None:
+    row = await db.fetch_one(
+        "SELECT id, username, role, first_name, active FROM staff WHERE id = ?", (staff_id,)
+    )
+    return None if row is None else _member(row)

@@ -1,0 +1,100 @@
+"""A real `python -m service serve` process on a free loopback port, for browser tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def output_dir() -> Path:
+    """Screenshots go under the test run's output folder (KOPPI_TEST_OUTPUT or ./test-output)."""
+    path = Path(os.environ.get("KOPPI_TEST_OUTPUT", ROOT / "test-output"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def chromium_path() -> str:
+    """Debian's chromium; outside CI its absence skips the test, in CI it fails it."""
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (run .ci/system-deps.sh)")
+        pytest.skip("chromium is not installed")
+    return path
+
+
+class LiveServer:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "KOPPI_DB": str(data_dir / "koppi.sqlite3"),
+            "KOPPI_PORT": str(self.port),
+            "KOPPI_HOST": "127.0.0.1",
+            "KOPPI_SECRET": "browser-test-secret",
+            "KOPPI_DEMO": "0",
+        }
+        self.log = data_dir / "server.log"
+
+    def cli(self, *args: str, stdin: str = "") -> None:
+        subprocess.run(
+            [sys.executable, "-m", "service", *args],
+            input=stdin,
+            text=True,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    @contextmanager
+    def running(self) -> Iterator[LiveServer]:
+        with self.log.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "service", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+            try:
+                self._wait_until_up(process)
+                yield self
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def _wait_until_up(self, process: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("server exited: " + self.log.read_text())
+            try:
+                with urllib.request.urlopen(self.url + "/api/categories", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start: " + self.log.read_text())

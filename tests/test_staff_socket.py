@@ -1,0 +1,96 @@
+"""The /staff socket.io namespace: cookie auth in connect, and live queue updates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import ask
+
+StaffClient = Callable[..., Awaitable[TestClient]]
+
+
+def _url(client: TestClient) -> str:
+    return str(client.make_url("/"))
+
+
+def _cookie_header(client: TestClient) -> dict[str, str]:
+    jar = client.session.cookie_jar
+    return {"Cookie": "; ".join(f"{c.key}={c.value}" for c in jar)}
+
+
+class Listener:
+    """A real socket.io client on /staff that queues every `questions` event."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sio.on("questions", self.events.put, namespace="/staff")
+
+    async def connect(self, client: TestClient, headers: dict[str, str]) -> None:
+        await self.sio.connect(
+            _url(client),
+            namespaces=["/staff"],
+            headers=headers,
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+
+    async def next(self) -> dict[str, Any]:
+        return await asyncio.wait_for(self.events.get(), timeout=5)
+
+
+async def test_signed_in_counsellor_gets_queue_live(
+    client: TestClient, staff_client: StaffClient
+) -> None:
+    sanna = await staff_client("sanna", "counsellor", "Sanna")
+    listener = Listener()
+    await listener.connect(client, _cookie_header(sanna))
+    try:
+        assert (await listener.next())["items"] == []
+        created = await ask(client, body="Uusi kysymys asumistuesta ja vuokrasta")
+        pushed = await listener.next()
+        assert [item["id"] for item in pushed["items"]] == [created["id"]]
+        await sanna.post(f"/api/staff/questions/{created['id']}/claim", json={})
+        claimed = await listener.next()
+        assert claimed["items"][0]["claimed_by"] == "Sanna"
+    finally:
+        await listener.sio.disconnect()
+
+
+async def test_anonymous_and_wrong_role_are_refused(
+    client: TestClient, staff_client: StaffClient
+) -> None:
+    anonymous = Listener()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await anonymous.connect(client, {})
+    forged = Listener()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await forged.connect(client, {"Cookie": "koppi_staff=not-a-real-session"})
+    coordinator = await staff_client("helena", "coordinator")
+    refused = Listener()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.connect(client, _cookie_header(coordinator))
+
+
+async def test_sign_out_closes_live_connection(
+    client: TestClient, staff_client: StaffClient
+) -> None:
+    mikko = await staff_client("mikko", "adviser")
+    listener = Listener()
+    await listener.connect(client, _cookie_header(mikko))
+    await listener.next()
+    await mikko.post("/api/staff/logout", json={})
+    try:
+        for _ in range(50):
+            if "/staff" not in listener.sio.namespaces:
+                break
+            await asyncio.sleep(0.05)
+        assert "/staff" not in listener.sio.namespaces
+    finally:
+        await listener.sio.disconnect()

@@ -1,0 +1,63 @@
+// Keeps the moderation queue table current from the /staff socket.io namespace.
+// User text is inserted with textContent only.
+(function () {
+  "use strict";
+  var table = document.getElementById("queue");
+  var status = document.getElementById("live-status");
+  if (!table || typeof io !== "function") { return; }
+  var body = table.tBodies[0];
+  var fi = document.documentElement.lang === "fi";
+  var categoryNames = JSON.parse(table.dataset.categories || "{}");
+
+  function waited(seconds) {
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 1) { return fi ? "alle minuutti" : "under a minute"; }
+    if (minutes < 60) { return minutes + " min"; }
+    var hours = Math.floor(minutes / 60);
+    if (hours < 48) { return hours + (fi ? " t " : " h ") + (minutes % 60) + " min"; }
+    return Math.floor(hours / 24) + (fi ? " päivää" : " days");
+  }
+
+  function cell(row, text) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function render(items) {
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    if (!items.length) {
+      var empty = document.createElement("tr");
+      empty.className = "empty";
+      cell(empty, table.dataset.empty).colSpan = 5;
+      body.appendChild(empty);
+      return;
+    }
+    items.forEach(function (item) {
+      var row = document.createElement("tr");
+      row.dataset.id = String(item.id);
+      cell(row, waited(item.waited_s));
+      cell(row, categoryNames[item.category] || item.category);
+      var link = document.createElement("a");
+      link.href = "/staff/questions/" + encodeURIComponent(item.id);
+      var text = item.title || item.body;
+      link.textContent = text.length > 120 ? text.slice(0, 117) + "…" : text;
+      cell(row, "").appendChild(link);
+      cell(row, item.publish ? table.dataset.mayPublish : table.dataset.private);
+      cell(row, item.claimed_by ? table.dataset.claimed + " " + item.claimed_by : table.dataset.free);
+      body.appendChild(row);
+    });
+  }
+
+  var socket = io("/staff", { transports: ["websocket", "polling"] });
+  socket.on("connect", function () {
+    status.textContent = status.dataset.connected;
+    table.dataset.live = "yes";
+  });
+  socket.on("disconnect", function () {
+    status.textContent = status.dataset.disconnected;
+    table.dataset.live = "no";
+  });
+  socket.on("questions", function (payload) { render(payload.items || []); });
+})();
