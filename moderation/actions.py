@@ -73,27 +73,50 @@ def _seconds_since(ctx: ModerationContext, iso: str) -> float:
     return max(0.0, (ctx.now() - from_iso(iso)).total_seconds())
 
 
+async def _actionable(
+    ctx: ModerationContext, tx: Writer, question_id: int, staff: StaffMember
+) -> Row:
+    """The question's state, if it is still waiting and no one else holds a live claim."""
+    state = await _state(tx, question_id)
+    _refuse_if_closed(state)
+    _refuse_if_claimed(ctx, state, staff)
+    return state
+
+
+async def _event(
+    ctx: ModerationContext,
+    tx: Writer,
+    kind: str,
+    state: Row,
+    staff: StaffMember,
+    *,
+    waited: bool = False,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """A usage event about this question; `waited` adds the seconds since it was asked."""
+    await events.record(
+        tx,
+        kind,
+        at=ctx.now_iso(),
+        category=state["category_slug"],
+        channel="question",
+        subject_id=state["id"],
+        staff_id=staff.id,
+        seconds=_seconds_since(ctx, state["asked_at"]) if waited else None,
+        detail=detail,
+    )
+
+
 async def do_claim(ctx: ModerationContext, question_id: int, *, acting_staff: StaffMember) -> None:
     """Take a waiting question for oneself; a live claim by someone else is refused."""
     _require_moderator(acting_staff)
     async with ctx.db.transaction() as tx:
-        state = await _state(tx, question_id)
-        _refuse_if_closed(state)
-        _refuse_if_claimed(ctx, state, acting_staff)
+        state = await _actionable(ctx, tx, question_id, acting_staff)
         fresh = state["claimed_by"] != acting_staff.id
         await questions.set_claim(tx, question_id, acting_staff.id, ctx.now_iso())
         await _audit(ctx, tx, acting_staff, "claim", question_id)
         if fresh:
-            await events.record(
-                tx,
-                events.QUESTION_CLAIMED,
-                at=ctx.now_iso(),
-                category=state["category_slug"],
-                channel="question",
-                subject_id=question_id,
-                staff_id=acting_staff.id,
-                seconds=_seconds_since(ctx, state["asked_at"]),
-            )
+            await _event(ctx, tx, events.QUESTION_CLAIMED, state, acting_staff, waited=True)
     await ctx.after_commit(Change(question_id))
 
 
@@ -103,9 +126,7 @@ async def do_release(
     """Give a claimed question back to the queue."""
     _require_moderator(acting_staff)
     async with ctx.db.transaction() as tx:
-        state = await _state(tx, question_id)
-        _refuse_if_closed(state)
-        _refuse_if_claimed(ctx, state, acting_staff)
+        await _actionable(ctx, tx, question_id, acting_staff)
         await questions.set_claim(tx, question_id, None, None)
         await _audit(ctx, tx, acting_staff, "release", question_id)
     await ctx.after_commit(Change(question_id))
@@ -144,9 +165,7 @@ async def do_edit(
         if new_category is None:
             raise Invalid(_("Choose a category from the list."), field="category")
     async with ctx.db.transaction() as tx:
-        state = await _state(tx, question_id)
-        _refuse_if_closed(state)
-        _refuse_if_claimed(ctx, state, acting_staff)
+        state = await _actionable(ctx, tx, question_id, acting_staff)
         await questions.update_text(
             tx,
             question_id,
@@ -173,9 +192,7 @@ async def do_answer(
     if not isinstance(publish, bool):
         raise Invalid(_("Choose whether to publish."), field="publish")
     async with ctx.db.transaction() as tx:
-        state = await _state(tx, question_id)
-        _refuse_if_closed(state)
-        _refuse_if_claimed(ctx, state, acting_staff)
+        state = await _actionable(ctx, tx, question_id, acting_staff)
         if publish and not state["publish_allowed"]:
             raise Invalid(
                 _("The asker wanted the answer only for themselves; answer privately."),
@@ -201,22 +218,17 @@ async def do_answer(
                 await questions.answer_bodies(tx, question_id),
             )
         await _audit(ctx, tx, acting_staff, "answer", question_id, publish=publish)
-        common = {
-            "at": now,
-            "category": state["category_slug"],
-            "channel": "question",
-            "subject_id": question_id,
-            "staff_id": acting_staff.id,
-        }
-        await events.record(
+        await _event(
+            ctx,
             tx,
             events.QUESTION_ANSWERED,
-            seconds=_seconds_since(ctx, state["asked_at"]),
+            state,
+            acting_staff,
+            waited=True,
             detail={"publish": publish},
-            **common,  # type: ignore[arg-type]
         )
         if publish:
-            await events.record(tx, events.QUESTION_PUBLISHED, **common)  # type: ignore[arg-type]
+            await _event(ctx, tx, events.QUESTION_PUBLISHED, state, acting_staff)
     await ctx.after_commit(Change(question_id, board=publish))
 
 
@@ -227,20 +239,9 @@ async def do_reject(
     _require_moderator(acting_staff)
     text = require_text(reason, "reason", minimum=REASON_MIN, maximum=REASON_MAX)
     async with ctx.db.transaction() as tx:
-        state = await _state(tx, question_id)
-        _refuse_if_closed(state)
-        _refuse_if_claimed(ctx, state, acting_staff)
+        state = await _actionable(ctx, tx, question_id, acting_staff)
         now = ctx.now_iso()
         await questions.mark_rejected(tx, question_id, at=now, reason=text)
         await _audit(ctx, tx, acting_staff, "reject", question_id)
-        await events.record(
-            tx,
-            events.QUESTION_REJECTED,
-            at=now,
-            category=state["category_slug"],
-            channel="question",
-            subject_id=question_id,
-            staff_id=acting_staff.id,
-            seconds=_seconds_since(ctx, state["asked_at"]),
-        )
+        await _event(ctx, tx, events.QUESTION_REJECTED, state, acting_staff, waited=True)
     await ctx.after_commit(Change(question_id))

@@ -7,11 +7,18 @@ from typing import Any
 from aiohttp import web
 
 from moderation import actions, queue
-from service import auth, i18n, keys
+from service import i18n, keys
+from service.http import serialize
 from service.http.jsonbody import json_object
 from service.http.middleware import json_error
 from service.http.params import path_id
-from service.http.staff_session import STAFF_COOKIE, end_session, require_staff, set_cookie
+from service.http.staff_session import (
+    end_session,
+    keep_session,
+    refusal,
+    require_staff,
+    start_session,
+)
 from service.storage import questions
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
@@ -31,32 +38,17 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(username, str) or not isinstance(password, str):
         message = i18n.gettext("Give username and password as text.")
         return json_error(400, message, {"username": message})
-    app = request.app
-    result = await auth.sign_in(
-        app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS], username, password
-    )
+    result = await start_session(request, username, password)
     if result.token is None or result.member is None:
-        message = (
-            i18n.gettext("Too many failed attempts. This account is locked for 15 minutes.")
-            if result.locked
-            else i18n.gettext("Wrong username or password.")
-        )
-        return json_error(401, message)
+        return json_error(401, refusal(result))
     response = web.json_response(_member(result.member))
-    set_cookie(
-        request,
-        response,
-        STAFF_COOKIE,
-        result.token,
-        max_age=app[keys.SETTINGS].session_hours * 3600,
-    )
+    keep_session(request, response, result.token)
     return response
 
 
 async def logout(request: web.Request) -> web.Response:
-    await end_session(request)
     response = web.Response(status=204)
-    response.del_cookie(STAFF_COOKIE, path="/")
+    await end_session(request, response)
     return response
 
 
@@ -67,7 +59,7 @@ async def me(request: web.Request, member: StaffMember) -> web.Response:
 
 @require_staff(*ANSWERING_ROLES)
 async def list_queue(request: web.Request, member: StaffMember) -> web.Response:
-    return web.json_response(await queue.waiting(keys.moderation(request)))
+    return web.json_response(await serialize.waiting_queue(keys.moderation(request)))
 
 
 async def _state(request: web.Request, question_id: int) -> web.Response:
@@ -76,26 +68,7 @@ async def _state(request: web.Request, question_id: int) -> web.Response:
     if found is None:
         return json_error(404, i18n.gettext("No such question."))
     return web.json_response(
-        {
-            "id": found.id,
-            "status": found.status,
-            "title": found.title,
-            "body": found.body,
-            "category": found.category_slug,
-            "publish": found.publish_allowed,
-            "asked_at": found.asked_at,
-            "claimed_by": queue.active_claimer(ctx, found),
-            "answers": [
-                {
-                    "body": a.body,
-                    "role": a.role,
-                    "first_name": a.first_name,
-                    "answered_at": a.answered_at,
-                }
-                for a in found.answers
-            ],
-            "reason": found.reject_reason,
-        }
+        serialize.staff_question(found, claimed_by=queue.active_claimer(ctx, found))
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from service import i18n, keys
@@ -14,7 +16,9 @@ from service.storage.search import SearchQuery
 MAX_QUERY = 200
 
 
-async def _cached_page(request: web.Request, key: tuple[object, ...], build) -> web.Response:  # type: ignore[no-untyped-def]
+async def _cached_page(
+    request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[bytes]]
+) -> web.Response:
     """Serve from the page cache, or render and keep it if the board did not change meanwhile."""
     cache = keys.page_cache(request)
     full_key = (*key, i18n.current_language())
@@ -27,17 +31,18 @@ async def _cached_page(request: web.Request, key: tuple[object, ...], build) -> 
 
 
 async def index(request: web.Request) -> web.Response:
+    """The board's pages; everything but search is served from the page cache."""
     page = page_number(request)
     slug = request.query.get("category") or None
     text = request.query.get("q", "").strip()[:MAX_QUERY]
     db = keys.db(request)
-    all_categories = await categories.list_active(db)
-    category = next((c for c in all_categories if c.slug == slug), None)
-    if slug and category is None:
-        raise web.HTTPNotFound(text=i18n.gettext("No such category."))
-    category_id = category.id if category else None
 
     async def build() -> bytes:
+        all_categories = await categories.list_active(db)
+        category = next((c for c in all_categories if c.slug == slug), None)
+        if slug and category is None:
+            raise web.HTTPNotFound(text=i18n.gettext("No such category."))
+        category_id = category.id if category else None
         if text:
             items, total = await questions.search_published(
                 db, SearchQuery(text), category_id=category_id, page=page

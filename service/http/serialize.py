@@ -1,10 +1,22 @@
-"""The JSON shapes of the public API."""
+"""The JSON shapes of the API and the staff socket."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from service.storage.questions import Question
+from moderation import queue
+from moderation.context import ModerationContext
+from service.clock import from_iso
+from service.storage.questions import Answer, Question
+
+
+def answer(item: Answer) -> dict[str, Any]:
+    return {
+        "body": item.body,
+        "role": item.role,
+        "first_name": item.first_name,
+        "answered_at": item.answered_at,
+    }
 
 
 def public_question(question: Question) -> dict[str, Any]:
@@ -14,13 +26,36 @@ def public_question(question: Question) -> dict[str, Any]:
         "body": question.body,
         "category": question.category_slug,
         "asked_at": question.asked_at,
-        "answers": [
-            {
-                "body": a.body,
-                "role": a.role,
-                "first_name": a.first_name,
-                "answered_at": a.answered_at,
-            }
-            for a in question.answers
-        ],
+        "answers": [answer(a) for a in question.answers],
     }
+
+
+def staff_question(question: Question, *, claimed_by: str | None) -> dict[str, Any]:
+    return {
+        **public_question(question),
+        "status": question.status,
+        "publish": question.publish_allowed,
+        "claimed_by": claimed_by,
+        "reason": question.reject_reason,
+    }
+
+
+def queue_item(question: Question, *, claimed_by: str | None, now_iso: str) -> dict[str, Any]:
+    waited = (from_iso(now_iso) - from_iso(question.asked_at)).total_seconds()
+    return {
+        "id": question.id,
+        "title": question.title,
+        "body": question.body,
+        "category": question.category_slug,
+        "asked_at": question.asked_at,
+        "waited_s": max(0, int(waited)),
+        "publish": question.publish_allowed,
+        "claimed_by": claimed_by,
+    }
+
+
+async def waiting_queue(ctx: ModerationContext) -> list[dict[str, Any]]:
+    now = ctx.now_iso()
+    return [
+        queue_item(q, claimed_by=claimer, now_iso=now) for q, claimer in await queue.waiting(ctx)
+    ]

@@ -8,10 +8,17 @@ from aiohttp import web
 
 from moderation import actions, queue
 from moderation.errors import ActionError
-from service import auth, i18n, keys
+from service import i18n, keys
+from service.http import serialize
 from service.http.params import path_id
 from service.http.render import render
-from service.http.staff_session import STAFF_COOKIE, end_session, require_staff, set_cookie
+from service.http.staff_session import (
+    end_session,
+    keep_session,
+    refusal,
+    require_staff,
+    start_session,
+)
 from service.storage import categories, questions
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
@@ -34,16 +41,9 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    app = request.app
-    result = await auth.sign_in(
-        app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS], username, password
-    )
+    result = await start_session(request, username, password)
     if result.token is None:
-        error = (
-            i18n.gettext("Too many failed attempts. This account is locked for 15 minutes.")
-            if result.locked
-            else i18n.gettext("Wrong username or password.")
-        )
+        error = refusal(result)
         return render(
             request,
             "staff/login.html",
@@ -51,20 +51,13 @@ async def login(request: web.Request) -> web.StreamResponse:
             status=401,
         )
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
-    set_cookie(
-        request,
-        response,
-        STAFF_COOKIE,
-        result.token,
-        max_age=app[keys.SETTINGS].session_hours * 3600,
-    )
+    keep_session(request, response, result.token)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    await end_session(request)
     response = web.HTTPSeeOther("/staff/login")
-    response.del_cookie(STAFF_COOKIE, path="/")
+    await end_session(request, response)
     raise response
 
 
@@ -78,7 +71,7 @@ async def home(request: web.Request, member: StaffMember) -> web.StreamResponse:
 @require_staff(*ANSWERING_ROLES)
 async def queue_page(request: web.Request, member: StaffMember) -> web.Response:
     ctx = keys.moderation(request)
-    items = await queue.waiting(ctx)
+    items = await serialize.waiting_queue(ctx)
     lang = i18n.current_language()
     names = {c.slug: c.name(lang) for c in await categories.list_active(ctx.db)}
     return render(

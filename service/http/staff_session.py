@@ -94,11 +94,29 @@ def require_staff(*roles: str) -> Callable[[StaffHandler], Handler]:
     return decorate
 
 
-async def end_session(request: web.Request) -> None:
-    """Delete the session row and close that person's live sockets."""
+async def end_session(request: web.Request, response: web.StreamResponse) -> None:
+    """Delete the session row and cookie, and close that person's live sockets."""
+    response.del_cookie(STAFF_COOKIE, path="/")
     token = request.cookies.get(STAFF_COOKIE)
     member: StaffMember | None = request.get(keys.STAFF)
     if token:
         await auth.sign_out(request.app[keys.DB], request.app[keys.CLOCK], token, member)
     if member is not None:
         await request.app[keys.STAFF_CONSOLE].disconnect_staff(member.id)
+
+
+async def start_session(request: web.Request, username: str, password: str) -> auth.SignIn:
+    """Check the credentials; the caller sets the cookie with `keep_session` on success."""
+    app = request.app
+    return await auth.sign_in(app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS], username, password)
+
+
+def keep_session(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    hours = request.app[keys.SETTINGS].session_hours
+    set_cookie(request, response, STAFF_COOKIE, token, max_age=hours * 3600)
+
+
+def refusal(result: auth.SignIn) -> str:
+    if result.locked:
+        return i18n.gettext("Too many failed attempts. This account is locked for 15 minutes.")
+    return i18n.gettext("Wrong username or password.")

@@ -8,9 +8,9 @@ from typing import Any
 
 import socketio
 
-from moderation import queue
 from moderation.context import ModerationContext
 from service import auth
+from service.http.serialize import waiting_queue
 from service.http.staff_session import STAFF_COOKIE
 from service.storage.staff import ANSWERING_ROLES
 
@@ -40,7 +40,7 @@ class StaffConsole(socketio.AsyncNamespace):
         await self.save_session(sid, {"staff_id": member.id, "role": member.role})
         self._sids[member.id].add(sid)
         await self.enter_room(sid, MODERATORS)
-        await self.emit(QUESTIONS, {"items": await queue.waiting(self._ctx)}, to=sid)
+        await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, to=sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         for sids in self._sids.values():
@@ -48,7 +48,7 @@ class StaffConsole(socketio.AsyncNamespace):
 
     async def push_questions(self) -> None:
         """Send the whole waiting list to every moderator after a change was committed."""
-        await self.emit(QUESTIONS, {"items": await queue.waiting(self._ctx)}, room=MODERATORS)
+        await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, room=MODERATORS)
 
     async def disconnect_staff(self, staff_id: int) -> None:
         """Signing out ends that person's live connections too."""
