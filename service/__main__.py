@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import sys
@@ -18,17 +19,28 @@ from service.storage.db import Database, migrate_path
 from service.storage.staff import ROLES
 
 
+async def _freeze_startup_objects(_app: web.Application) -> None:
+    """Objects alive after start-up live for the whole run: keeping them out of the garbage
+    collector's generations shortens the full collections that otherwise set the p99."""
+    gc.collect()
+    gc.freeze()
+
+
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     print(
         f"Koppi serving on http://{settings.host}:{settings.port}  (database {settings.db_path})",
         flush=True,
     )
-    # The access log format leaves out the client address: no raw IP address is written anywhere.
+    # Off by default (it costs a third of a cached page's time); when on, its format leaves out
+    # the client address, so no raw IP address is written anywhere.
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         access_log_format='%t "%r" %s %b %Tfs',
     )
     return 0

@@ -37,11 +37,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     )
     db = Database(settings.db_path)
     cache = PageCache()
+    search_cache = PageCache(max_entries=256)
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.DB] = db
     app[keys.TEMPLATES] = create_environment()
     app[keys.PAGE_CACHE] = cache
+    app[keys.SEARCH_CACHE] = search_cache
 
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
     app[keys.SIO] = sio
@@ -49,6 +51,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     async def after_commit(change: Change) -> None:
         if change.board:
             cache.invalidate()
+            search_cache.invalidate()
         await app[keys.STAFF_CONSOLE].push_questions()
 
     ctx = ModerationContext(db=db, clock=clock, after_commit=after_commit)

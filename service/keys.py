@@ -24,6 +24,7 @@ DB = web.AppKey("db", Database)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")
+SEARCH_CACHE: web.AppKey[PageCache] = web.AppKey("search_cache")
 STAFF_CONSOLE: web.AppKey[StaffConsole] = web.AppKey("staff_console")
 MODERATION: web.AppKey[ModerationContext] = web.AppKey("moderation")
 

@@ -24,6 +24,7 @@ class Settings:
     secret: str = ""
     secure_cookies: bool = False
     demo: bool = False
+    access_log: bool = False
     claim_idle_minutes: int = 30
     session_hours: int = 12
     login_max_failures: int = 5
@@ -48,6 +49,7 @@ class Settings:
             secret=secret,
             secure_cookies=_bool(env, "KOPPI_SECURE_COOKIES", False),
             demo=_bool(env, "KOPPI_DEMO", False),
+            access_log=_bool(env, "KOPPI_ACCESS_LOG", False),
         )
 
 

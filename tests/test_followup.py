@@ -89,11 +89,13 @@ async def test_asker_deletes_published_question_everywhere(
     )
     assert (await (await client.get("/api/questions?q=palkkatuki")).json())["total"] == 1
     assert (await client.get(f"/q/{created['id']}")).status == 200
+    assert 'class="card"' in await (await client.get("/?q=palkkatuki")).text()
     response = await client.delete(f"/api/followup/{created['code']}")
     assert response.status == 204
     assert (await client.get(f"/api/followup/{created['code']}")).status == 404
     assert (await client.get(f"/q/{created['id']}")).status == 404, "the cached page is gone too"
     assert (await (await client.get("/api/questions?q=palkkatuki")).json())["total"] == 0
+    assert 'class="card"' not in await (await client.get("/?q=palkkatuki")).text()
     assert rows(settings, "SELECT COUNT(*) FROM questions") == [(0,)]
     assert rows(settings, "SELECT COUNT(*) FROM answers") == [(0,)]
     assert rows(settings, "SELECT COUNT(*) FROM question_stems") == [(0,)]

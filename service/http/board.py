@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from service import i18n, keys
+from service.http.page_cache import PageCache
 from service.http.params import page_number, path_id
 from service.http.render import html, render_bytes
 from service.storage import categories, questions
@@ -17,17 +18,14 @@ MAX_QUERY = 200
 
 
 async def _cached_page(
-    request: web.Request, key: tuple[object, ...], build: Callable[[], Awaitable[bytes]]
+    request: web.Request,
+    key: tuple[object, ...],
+    build: Callable[[], Awaitable[bytes]],
+    cache: PageCache | None = None,
 ) -> web.Response:
-    """Serve from the page cache, or render and keep it if the board did not change meanwhile."""
-    cache = keys.page_cache(request)
-    full_key = (*key, i18n.current_language())
-    body = cache.get(full_key)
-    if body is None:
-        generation = cache.generation
-        body = await build()
-        cache.put(full_key, body, generation)
-    return html(body)
+    """Serve from the page cache, or render once and keep it if the board did not change."""
+    cache = cache or keys.page_cache(request)
+    return html(await cache.get_or_render((*key, i18n.current_language()), build))
 
 
 async def index(request: web.Request) -> web.Response:
@@ -64,7 +62,12 @@ async def index(request: web.Request) -> web.Response:
         )
 
     if text:
-        return html(await build())
+        # Searches get their own, smaller cache, so many different queries cannot push the
+        # board's pages out.
+        terms = tuple(SearchQuery(text).terms)
+        return await _cached_page(
+            request, ("search", terms, slug, page), build, request.app[keys.SEARCH_CACHE]
+        )
     return await _cached_page(request, ("board", slug, page), build)
 
 

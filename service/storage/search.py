@@ -54,10 +54,6 @@ class SearchQuery:
             parts.append(f"SELECT id FROM ({branch})")
         return " INTERSECT ".join(parts), params
 
-    def rank_expression(self) -> str:
-        """Any-stem expression whose bm25 ranks the hits; trigram-only hits rank after."""
-        return " OR ".join(_quote(stem) + "*" for stem in self.stems)
-
 
 def _substrings(term: str, stem: str) -> list[str]:
     """Pieces to find inside words. Snowball does not undo consonant gradation, which changes
@@ -66,7 +62,8 @@ def _substrings(term: str, stem: str) -> list[str]:
     pieces = [term, stem]
     if len(stem) >= _GRADATION_MIN:
         pieces.append(stem[:-1])
-    return list(dict.fromkeys(pieces))
+    # Text that holds a piece holds every piece containing it, so only the innermost count.
+    return sorted(p for p in set(pieces) if not any(o != p and o in p for o in pieces))
 
 
 def _document(title: str | None, body: str, answers: Iterable[str]) -> str:
