@@ -64,8 +64,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     for module in (board, ask, followup, staff, api, api_staff):
         app.add_routes(module.routes())
     app.router.add_static("/static", STATIC_DIR, name="static")
+    app.router.add_get("/robots.txt", _robots)
     app.cleanup_ctx.append(_database)
     return app
+
+
+async def _robots(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "robots.txt")
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -14,7 +14,9 @@ from tests.conftest import FakeClock, rows
 
 
 async def test_demo_content_loads_once(
-    aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings, clock: FakeClock,
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    settings: Settings,
+    clock: FakeClock,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     demo = dataclasses.replace(settings, demo=True)
@@ -38,5 +40,7 @@ async def test_demo_content_loads_once(
     found = await (await again.get("/api/questions", params={"q": "kelan"})).json()
     assert found["total"] >= 1
     username, _role, password = logins[0].split("\t")
-    signed_in = await again.post("/api/staff/login", json={"username": username, "password": password})
+    signed_in = await again.post(
+        "/api/staff/login", json={"username": username, "password": password}
+    )
     assert signed_in.status == 200

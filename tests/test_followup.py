@@ -112,3 +112,14 @@ async def test_delete_through_the_page_form(client: TestClient, settings: Settin
     response = await client.post(f"/f/{created['code']}/delete", data={"confirm": "yes"})
     assert response.status == 200
     assert rows(settings, "SELECT COUNT(*) FROM questions") == [(0,)]
+
+
+async def test_private_pages_are_not_cached_or_indexed(client: TestClient) -> None:
+    created = await ask(client)
+    for path in (f"/f/{created['code']}", f"/api/followup/{created['code']}", "/staff/login"):
+        response = await client.get(path)
+        assert response.headers["Cache-Control"] == "no-store", path
+        assert response.headers["X-Robots-Tag"] == "noindex, nofollow", path
+        assert response.headers["Referrer-Policy"] == "no-referrer", path
+    robots = await (await client.get("/robots.txt")).text()
+    assert "Disallow: /f/" in robots

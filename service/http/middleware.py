@@ -103,10 +103,18 @@ def _error_page(request: web.Request, status: int, message: str) -> web.Response
     )
 
 
+_PRIVATE_PREFIXES = ("/f/", "/staff", "/api/staff", "/api/followup")
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     headers = response.headers
+    if request.path.startswith(_PRIVATE_PREFIXES):
+        # Follow-up pages carry the asker's code in the address; staff pages show unpublished
+        # text. Neither may be kept by a shared cache or a search engine.
+        headers["Cache-Control"] = "no-store"
+        headers["X-Robots-Tag"] = "noindex, nofollow"
     headers.setdefault("Content-Security-Policy", _CSP)
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Content-Type-Options", "nosniff")
