@@ -158,6 +158,7 @@ async def search_published(
         f"{_SELECT} WHERE q.id IN (SELECT id FROM matched) AND {filters}"
         " ORDER BY q.published_at DESC, q.id DESC LIMIT ? OFFSET ?)",
         [*params, *extra, *extra, PER_PAGE, (page - 1) * PER_PAGE],
+        slow=True,
     )
     total = int(rows[0]["total"])
     found = [_question(r) for r in rows if r["id"] is not None]

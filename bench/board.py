@@ -1,0 +1,444 @@
+"""Load-test the public board against bare aiohttp baselines on a generated 100k-question database.
+
+Run: .venv/bin/python bench/board.py [--questions 100000] [--duration 10] [--connections 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from urllib.parse import quote
+
+import _corpus
+import _wrk
+import aiohttp
+
+BENCH_DIR = Path(__file__).resolve().parent
+HOST = "127.0.0.1"
+READY_SECONDS = 60.0
+CACHED_QUESTIONS = 50
+UNCACHED_QUESTIONS = 5000  # more than the 2,000 pages the page cache keeps
+DIRECT_SEARCHES = 300
+CACHE_FLUSH_SEARCHES = 600  # no-hit searches that push everything out of the search cache
+SETTLE_MS = 100.0
+# Words visitors search for most; after the first request each is served from the search cache.
+POPULAR_SEARCHES = (
+    "työpaja",
+    "kelan",
+    "tuki",
+    "palkkatuki",
+    "asunto",
+    "opiskelu",
+    "työpajoissa",
+    "asumistuki",
+    "työhakemus",
+    "ammattikoulu",
+)
+# Query shapes timed once each at the end, outside the p95 sample, because they may be slow.
+PROBES = (
+    ("two-letter word", "cv"),
+    ("two words", "kela asumistuki"),
+    ("three words", "palkkatuki työpaja kela"),
+)
+PROBE_TIMEOUT = 120.0
+TARGET_SHARE = 40.0
+TARGET_P99_MS = 30.0
+TARGET_SEARCH_P95_MS = 50.0
+
+Probe = tuple[str, str, float | None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One page, or a rotation of paths, to load with wrk."""
+
+    name: str
+    port: int
+    paths: tuple[str, ...]
+    cached: bool = True
+
+    @property
+    def url(self) -> str:
+        """The first path's full URL (wrk's script, if any, picks the paths)."""
+        return f"http://{HOST}:{self.port}{self.paths[0]}"
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where the service and the two baselines listen."""
+
+    service: int
+    text: int
+    jinja: int
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.questions < 2 * CACHED_QUESTIONS or args.duration < 1:
+        parser.error(f"need --questions >= {2 * CACHED_QUESTIONS} and --duration >= 1")
+    if args.connections < _wrk.THREADS:
+        parser.error(f"need --connections >= {_wrk.THREADS}")
+    return args
+
+
+# The database.
+
+
+def service_env(db_path: Path, port: int) -> dict[str, str]:
+    """Environment for `python -m service` on the benchmark database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPI_")}
+    env.update(
+        KOPPI_DB=str(db_path),
+        KOPPI_HOST=HOST,
+        KOPPI_PORT=str(port),
+        KOPPI_SECRET=secrets.token_urlsafe(32),
+    )
+    return env
+
+
+def build_database(folder: Path, count: int) -> Path:
+    """Migrate a fresh database with the service's CLI, then bulk-load `count` questions."""
+    db_path = folder / "koppi.sqlite3"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "service", "migrate"],
+        env=service_env(db_path, 0),
+        cwd=BENCH_DIR.parent,
+        check=True,
+        capture_output=True,
+    )
+    _corpus.populate(db_path, count)
+    size_mb = db_path.stat().st_size / 1e6
+    print(f"built {count} questions in {time.perf_counter() - started:.1f} s ({size_mb:.0f} MB)")
+    return db_path
+
+
+def sample_question_ids(db_path: Path, count: int) -> list[int]:
+    """Up to `count` distinct random published question ids."""
+    conn = sqlite3.connect(db_path)
+    try:
+        ids = [row[0] for row in conn.execute("SELECT id FROM questions WHERE status='published'")]
+    finally:
+        conn.close()
+    return random.Random(7).sample(ids, min(count, len(ids)))
+
+
+# The servers.
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str, timeout: float = 60.0) -> int:
+    """Status of one GET to a loopback server."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback http)
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@contextmanager
+def server(
+    name: str, argv: list[str], env: dict[str, str], port: int, logs: Path
+) -> Iterator[None]:
+    """Run one server subprocess for the block, once it answers on `port`."""
+    log_path = logs / f"{name}.log"
+    with log_path.open("wb") as log:
+        # A session of its own: Ctrl-C reaches only this script, which then stops the server.
+        proc = subprocess.Popen(
+            argv, env=env, cwd=BENCH_DIR.parent, stdout=log, stderr=log, start_new_session=True
+        )
+    try:
+        _wait_ready(proc, f"http://{HOST}:{port}/", log_path)
+        yield
+    finally:
+        _stop(proc)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    """Poll until the server answers, failing fast if it exits."""
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+            raise RuntimeError(f"{url} exited with {proc.returncode}:\n{tail}")
+        try:
+            if get(url, timeout=2) < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {READY_SECONDS:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a child, killing it if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_servers(stack: ExitStack, db_path: Path, logs: Path) -> Ports:
+    """The real service and both baselines, each on its own free port."""
+    ports = Ports(free_port(), free_port(), free_port())
+    python, bare = sys.executable, str(BENCH_DIR / "_bare_servers.py")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPI_")}
+    koppi_env = service_env(db_path, ports.service)
+    koppi = [python, "-m", "service", "serve"]
+    text = [python, bare, "text", "--port", str(ports.text)]
+    jinja = [python, bare, "jinja", "--port", str(ports.jinja), "--db", str(db_path)]
+    stack.enter_context(server("koppi", koppi, koppi_env, ports.service, logs))
+    stack.enter_context(server("bare-text", text, env, ports.text, logs))
+    stack.enter_context(server("bare-jinja", jinja, env, ports.jinja, logs))
+    return ports
+
+
+# What to measure.
+
+
+def search_path(text: str) -> str:
+    """The board search URL path for one query."""
+    return "/?q=" + quote(text)
+
+
+def targets(ports: Ports, question_ids: Sequence[int], words: Sequence[str]) -> list[Target]:
+    """Every page to load: baselines, cached pages, then uncached pages and searches."""
+    cached_ids, uncached_ids = question_ids[:CACHED_QUESTIONS], question_ids[CACHED_QUESTIONS:]
+    return [
+        Target("bare text", ports.text, ("/",)),
+        Target("bare jinja+sqlite3", ports.jinja, ("/",)),
+        Target("board first page", ports.service, ("/",)),
+        Target("category page", ports.service, ("/?category=tyonhaku",)),
+        Target("question page", ports.service, tuple(f"/q/{i}" for i in cached_ids)),
+        Target("question, uncached", ports.service, tuple(f"/q/{i}" for i in uncached_ids), False),
+        Target("search, popular", ports.service, tuple(map(search_path, POPULAR_SEARCHES))),
+        Target("search, uncached", ports.service, tuple(map(search_path, words)), False),
+    ]
+
+
+def warm_up(target: Target) -> None:
+    """Insist on 200 from the paths; only a cached target gets all of them rendered now."""
+    for path in target.paths if target.cached else target.paths[:3]:
+        status = get(f"http://{HOST}:{target.port}{path}")
+        if status != 200:
+            raise RuntimeError(f"{target.name}: GET {path} answered {status}")
+
+
+def settle(port: int) -> None:
+    """Wait (at most a minute) until requests left over from wrk have drained from the service."""
+    deadline = time.monotonic() + 60
+    attempt = 0
+    while time.monotonic() < deadline:
+        attempt += 1
+        started = time.perf_counter()
+        get(f"http://{HOST}:{port}{search_path(f'zqsettle{attempt}')}", timeout=60)  # uncached
+        if (time.perf_counter() - started) * 1000 < SETTLE_MS:
+            return
+        time.sleep(0.5)
+
+
+async def timed_searches(port: int, texts: Sequence[str], limit: float = 30.0) -> list[float]:
+    """Milliseconds for each search in turn, one request at a time, each within `limit` s."""
+    timings: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limit)) as session:
+        for text in texts:
+            started = time.perf_counter()
+            async with session.get(f"http://{HOST}:{port}{search_path(text)}") as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"search {text!r} answered {response.status}")
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def flush_search_cache(port: int) -> None:
+    """Push earlier results out of the service's search cache with cheap searches that miss."""
+    asyncio.run(timed_searches(port, [f"zq{n}x" for n in range(CACHE_FLUSH_SEARCHES)]))
+
+
+async def probe_searches(port: int) -> list[Probe]:
+    """Time each probe once; None marks a timeout, after which the rest are skipped."""
+    found: list[Probe] = []
+    for label, text in PROBES:
+        try:
+            [ms] = await timed_searches(port, [text], limit=PROBE_TIMEOUT)
+        except TimeoutError:
+            found.append((label, text, None))
+            break
+        found.append((label, text, ms))
+    return found
+
+
+def load(wrk: str, target: Target, args: argparse.Namespace, folder: Path) -> _wrk.WrkResult:
+    """One wrk run against a target, rotating over its paths when it has several."""
+    script = None
+    if len(target.paths) > 1:
+        name = "".join(c if c.isalnum() else "-" for c in target.name)
+        script = _wrk.rotation_script(target.paths, folder / f"{name}.lua")
+    return _wrk.run(
+        wrk, target.url, connections=args.connections, duration=args.duration, script=script
+    )
+
+
+# The report.
+
+
+def revision() -> str:
+    """The code under test, as `git describe --always --dirty`, or "unknown"."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=BENCH_DIR.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def percentile(values: Sequence[float], pct: int) -> float:
+    """The pct-th percentile (inclusive method)."""
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def verdict(ok: bool) -> str:
+    """PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
+
+
+def print_table(results: dict[str, _wrk.WrkResult], args: argparse.Namespace) -> None:
+    """The wrk figures, one row per page."""
+    print(f"\nwrk: {_wrk.THREADS} threads, {args.connections} connections, {args.duration} s each")
+    header = ("req/s", "p50 ms", "p90 ms", "p99 ms", "requests", "errors")
+    print(f"{'name':<22}" + "".join(f"{h:>10}" for h in header))
+    for name, r in results.items():
+        print(
+            f"{name:<22}{r.rps:>10.0f}{r.p50:>10.2f}{r.p90:>10.2f}{r.p99:>10.2f}"
+            f"{r.requests:>10}{r.errors:>10}"
+        )
+
+
+def print_searches(search_ms: Sequence[float], probes: Sequence[Probe]) -> None:
+    """The sequential uncached search timings and the one-off probes."""
+    p50, p95 = percentile(search_ms, 50), percentile(search_ms, 95)
+    print(f"\nsearch, {len(search_ms)} sequential requests for distinct words (uncached):")
+    print(f"  p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(search_ms):.1f} ms")
+    print("search query shapes, one uncached request each (not in the p95 sample):")
+    for label, text, ms in probes:
+        shown = f"{ms:.1f} ms" if ms is not None else f"> {PROBE_TIMEOUT:.0f} s (timed out)"
+        print(f"  {label:<16} {text!r:<28} {shown}")
+    for label, text in PROBES[len(probes) :]:
+        print(f"  {label:<16} {text!r:<28} skipped: the service is still busy")
+
+
+def print_targets(
+    results: dict[str, _wrk.WrkResult], search_ms: Sequence[float], count: int
+) -> None:
+    """Each target with its measured value and PASS/FAIL."""
+    share = 100 * results["board first page"].rps / results["bare text"].rps
+    p95 = percentile(search_ms, 95)
+    print("\ntargets")
+    print(
+        f"  [{verdict(share >= TARGET_SHARE)}] board first page >= {TARGET_SHARE:.0f}% "
+        f"of bare handler req/s: {share:.1f}%"
+    )
+    for name, r in results.items():
+        if not name.startswith("bare"):
+            print(
+                f"  [{verdict(r.p99 < TARGET_P99_MS)}] {name} p99 < {TARGET_P99_MS:.0f} ms: "
+                f"{r.p99:.2f} ms"
+            )
+    print(
+        f"  [{verdict(p95 < TARGET_SEARCH_P95_MS)}] search p95 < {TARGET_SEARCH_P95_MS:.0f} ms "
+        f"at {count} questions: {p95:.1f} ms"
+    )
+
+
+def measure(wrk: str, args: argparse.Namespace, folder: Path, stack: ExitStack) -> None:
+    """Serve the generated database, run every measurement and print the report."""
+    db_path = build_database(folder, args.questions)
+    ports = start_servers(stack, db_path, folder)
+    ids = sample_question_ids(db_path, CACHED_QUESTIONS + UNCACHED_QUESTIONS)
+    words = _corpus.vocabulary()
+    pages = targets(ports, ids, words)
+    for target in pages:
+        warm_up(target)
+    flush_search_cache(ports.service)
+    search_ms = asyncio.run(timed_searches(ports.service, words[:DIRECT_SEARCHES]))
+    results: dict[str, _wrk.WrkResult] = {}
+    for target in pages:
+        if target.cached:
+            warm_up(target)  # again: an earlier run may have pushed its pages out
+        else:
+            flush_search_cache(ports.service)
+        print(f"wrk {target.name} …", flush=True)
+        results[target.name] = load(wrk, target, args, folder)
+        settle(ports.service)
+    print("probing search query shapes …", flush=True)
+    probes = asyncio.run(probe_searches(ports.service))
+    print(
+        f"\nKoppi board benchmark ({revision()}): {args.questions} questions, "
+        f"{os.cpu_count()} CPUs, SQLite {sqlite3.sqlite_version}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print_table(results, args)
+    print_searches(search_ms, probes)
+    print_targets(results, search_ms, args.questions)
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    """Turn SIGTERM into an exit so clean-up blocks run."""
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    """Entry point: every child process and the temp folder are gone when this returns."""
+    signal.signal(signal.SIGTERM, _terminate)
+    args = parse_args()
+    wrk = _wrk.ensure_wrk()
+    try:
+        with tempfile.TemporaryDirectory(prefix="koppi-bench-") as tmp, ExitStack() as stack:
+            measure(wrk, args, Path(tmp), stack)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
