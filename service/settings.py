@@ -77,7 +77,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _load_or_create_secret(path: Path) -> str:
     """Keep the generated secret in the data folder, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         return path.read_text().strip()
     except FileNotFoundError:

@@ -130,8 +130,9 @@ def test_cli_migrate_and_create_staff_from_stdin(tmp_path: Path) -> None:
 
 
 def test_secret_is_generated_once_and_kept_private(tmp_path: Path) -> None:
-    env = {"KOPPI_DB": str(tmp_path / "k.sqlite3")}
+    env = {"KOPPI_DB": str(tmp_path / "data" / "k.sqlite3")}
     first = Settings.from_env(env)
     second = Settings.from_env(env)
     assert first.secret == second.secret and len(first.secret) >= 40
-    assert oct((tmp_path / "secret").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "data" / "secret").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "data").stat().st_mode & 0o777) == "0o700"

@@ -27,6 +27,11 @@ _PRAGMAS = (
 Row = sqlite3.Row
 
 
+def make_private_folder(folder: Path) -> None:
+    """A new data folder is readable by the service's user only: it holds what people wrote."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 class Database:
     """One serialised writer and two readers; writes run inside `transaction()` only.
 
@@ -43,7 +48,7 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(self.path.parent)
         self._writer = await _connect(self.path)
         applied = await migrate(self._writer)
         self.created = any(name.startswith("0001_") for name in applied)
@@ -172,7 +177,7 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
 
 async def migrate_path(path: Path) -> list[str]:
     """Create or upgrade the database file at `path` (the CLI's `migrate`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     conn = await _connect(path)
     try:
         return await migrate(conn)
