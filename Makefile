@@ -38,7 +38,7 @@ system-deps:
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ \
 		--no-location --sort-output -o web/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .mypy_cache .ruff_cache

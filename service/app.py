@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import socketio
 from aiohttp import web
@@ -54,7 +55,12 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
             search_cache.invalidate()
         await app[keys.STAFF_CONSOLE].push_questions()
 
-    ctx = ModerationContext(db=db, clock=clock, after_commit=after_commit)
+    ctx = ModerationContext(
+        db=db,
+        clock=clock,
+        after_commit=after_commit,
+        claim_idle=timedelta(minutes=settings.claim_idle_minutes),
+    )
     app[keys.MODERATION] = ctx
     console = StaffConsole(ctx)
     app[keys.STAFF_CONSOLE] = console

@@ -30,36 +30,37 @@ def token_hash(token: str) -> str:
 async def sign_in(
     db: Database, clock: Clock, settings: Settings, username: str, password: str
 ) -> SignIn:
-    """Check the password unless the name is locked; count failures per name, known or not."""
+    """Check a password unless the name is locked; attempts are counted per name, known or not."""
     now = clock()
     now_iso = to_iso(now)
     username = username.strip()[:100]
-    lock = await staff.locked_until(db, username)
-    if lock is not None and lock > now_iso:
+    lock = timedelta(minutes=settings.login_lock_minutes)
+    async with db.transaction() as tx:
+        allowed, locks_now = await staff.reserve_attempt(
+            tx,
+            username,
+            at=now_iso,
+            window_start=to_iso(now - lock),
+            max_failures=settings.login_max_failures,
+            lock_until=to_iso(now + lock),
+        )
+        if locks_now:
+            staff_id = await staff.id_for_username(tx, username)
+            await audit.append(
+                tx,
+                at=now_iso,
+                staff_id=staff_id,
+                action="sign_in_locked",
+                target_type="staff",
+                target_id=staff_id,
+            )
+    if not allowed:
         return SignIn(None, locked=True)
     found = await staff.credentials(db, username) if username else None
     ok = await passwords.verify(found[1] if found else None, password)
     member = found[0] if found else None
     if not ok or member is None or not member.active:
-        async with db.transaction() as tx:
-            locked = await staff.count_failure(
-                tx,
-                username,
-                at=now_iso,
-                window_start=to_iso(now - timedelta(minutes=settings.login_lock_minutes)),
-                max_failures=settings.login_max_failures,
-                lock_until=to_iso(now + timedelta(minutes=settings.login_lock_minutes)),
-            )
-            if locked:
-                await audit.append(
-                    tx,
-                    at=now_iso,
-                    staff_id=member.id if member else None,
-                    action="sign_in_locked",
-                    target_type="staff",
-                    target_id=member.id if member else None,
-                )
-        return SignIn(None, locked=locked)
+        return SignIn(None, locked=locks_now)
     token = secrets.token_urlsafe(32)
     async with db.transaction() as tx:
         await staff.clear_failures(tx, username)
@@ -95,10 +96,18 @@ async def sign_out(db: Database, clock: Clock, token: str, member: StaffMember |
             )
 
 
-async def staff_for_token(db: Database, clock: Clock, token: str | None) -> StaffMember | None:
+async def session_for_token(
+    db: Database, clock: Clock, token: str | None
+) -> tuple[StaffMember, str] | None:
+    """The member behind a session cookie and the session's expiry time."""
     if not token:
         return None
     return await staff.by_session(db, token_hash(token), to_iso(clock()))
+
+
+async def staff_for_token(db: Database, clock: Clock, token: str | None) -> StaffMember | None:
+    found = await session_for_token(db, clock, token)
+    return None if found is None else found[0]
 
 
 def csrf_token(secret: str, anchor: str) -> str:
@@ -133,7 +142,7 @@ async def create_staff(
     password_hash = await passwords.hash_async(password)
     now = to_iso(clock())
     async with db.transaction() as tx:
-        if await staff.exists(tx, username):
+        if await staff.id_for_username(tx, username) is not None:
             raise ValueError(f"username {username!r} is taken")
         staff_id = await staff.insert(
             tx,

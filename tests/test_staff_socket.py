@@ -10,7 +10,7 @@ import pytest
 import socketio
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import ask
+from tests.conftest import FakeClock, ask, sign_in
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 
@@ -78,19 +78,46 @@ async def test_anonymous_and_wrong_role_are_refused(
         await refused.connect(client, _cookie_header(coordinator))
 
 
-async def test_sign_out_closes_live_connection(
-    client: TestClient, staff_client: StaffClient
+async def _gone(listener: Listener) -> bool:
+    for _ in range(50):
+        if "/staff" not in listener.sio.namespaces:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_sign_out_closes_only_that_sessions_socket(
+    client: TestClient, staff_client: StaffClient, new_client: Callable[[], Awaitable[TestClient]]
 ) -> None:
     mikko = await staff_client("mikko", "adviser")
-    listener = Listener()
-    await listener.connect(client, _cookie_header(mikko))
-    await listener.next()
-    await mikko.post("/api/staff/logout", json={})
+    other_device = await new_client()
+    await sign_in(other_device, "mikko")
+    signed_out, kept = Listener(), Listener()
+    await signed_out.connect(client, _cookie_header(mikko))
+    await kept.connect(client, _cookie_header(other_device))
     try:
-        for _ in range(50):
-            if "/staff" not in listener.sio.namespaces:
-                break
-            await asyncio.sleep(0.05)
-        assert "/staff" not in listener.sio.namespaces
+        await signed_out.next()
+        await kept.next()
+        await mikko.post("/api/staff/logout", json={})
+        assert await _gone(signed_out)
+        await ask(client)
+        assert len((await kept.next())["items"]) == 1, "the other device stays live"
+    finally:
+        await signed_out.sio.disconnect()
+        await kept.sio.disconnect()
+
+
+async def test_expired_session_gets_no_more_question_text(
+    client: TestClient, staff_client: StaffClient, clock: FakeClock
+) -> None:
+    sanna = await staff_client("sanna", "counsellor")
+    listener = Listener()
+    await listener.connect(client, _cookie_header(sanna))
+    try:
+        await listener.next()
+        clock.advance(hours=13)
+        await ask(client, body="Tämä teksti ei saa mennä vanhentuneelle istunnolle")
+        assert await _gone(listener)
+        assert listener.events.empty()
     finally:
         await listener.sio.disconnect()

@@ -9,7 +9,7 @@ from aiohttp import web
 from moderation import intake
 from service import i18n, keys
 from service.http.board import MAX_QUERY
-from service.http.jsonbody import created, json_object
+from service.http.bodies import created, json_object
 from service.http.middleware import json_error
 from service.http.openapi import spec
 from service.http.params import page_number, path_id

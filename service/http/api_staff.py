@@ -9,7 +9,7 @@ from aiohttp import web
 from moderation import actions, queue
 from service import i18n, keys
 from service.http import serialize
-from service.http.jsonbody import json_object
+from service.http.bodies import json_object
 from service.http.middleware import json_error
 from service.http.params import path_id
 from service.http.staff_session import (
@@ -40,7 +40,7 @@ async def login(request: web.Request) -> web.Response:
         return json_error(400, message, {"username": message})
     result = await start_session(request, username, password)
     if result.token is None or result.member is None:
-        return json_error(401, refusal(result))
+        return json_error(401, refusal(request, result))
     response = web.json_response(_member(result.member))
     keep_session(request, response, result.token)
     return response

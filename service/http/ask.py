@@ -6,6 +6,7 @@ from aiohttp import web
 
 from moderation import intake
 from service import i18n, keys
+from service.http import bodies
 from service.http.render import render
 from service.storage import categories
 
@@ -23,14 +24,15 @@ async def form(request: web.Request) -> web.Response:
         "board/ask.html",
         {
             "categories": await categories.list_active(db),
-            "values": {"category": request.query.get("category", ""), "publish": "yes"},
+            # Consent to publish is never preset: the asker chooses.
+            "values": {"category": request.query.get("category", ""), "publish": ""},
             "errors": {},
         },
     )
 
 
 async def submit(request: web.Request) -> web.StreamResponse:
-    data = await request.post()
+    data = await bodies.form(request)
     values = {name: str(data.get(name, "")) for name in ("body", "title", "category", "publish")}
     ctx = keys.moderation(request)
     if data.get(HONEYPOT):

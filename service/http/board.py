@@ -64,9 +64,10 @@ async def index(request: web.Request) -> web.Response:
     if text:
         # Searches get their own, smaller cache, so many different queries cannot push the
         # board's pages out.
-        terms = tuple(SearchQuery(text).terms)
+        # The whole text is the key: the page shows it back, so two searches that share
+        # their search terms must still never see each other's words.
         return await _cached_page(
-            request, ("search", terms, slug, page), build, request.app[keys.SEARCH_CACHE]
+            request, ("search", text, slug, page), build, request.app[keys.SEARCH_CACHE]
         )
     return await _cached_page(request, ("board", slug, page), build)
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from moderation import intake
 from service import i18n, keys
+from service.http import bodies
 from service.http.render import render
 from service.storage import questions
 
@@ -61,7 +62,7 @@ async def show(request: web.Request) -> web.Response:
 
 async def delete(request: web.Request) -> web.Response:
     code = _code(request.match_info["code"])
-    if (await request.post()).get("confirm") != "yes":
+    if (await bodies.form(request)).get("confirm") != "yes":
         message = i18n.gettext("Tick the box to confirm that you want to delete the question.")
         return await _page(request, code, message)
     if not await intake.delete_by_code(keys.moderation(request), code):

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from moderation.errors import ActionError
 from service import i18n
+from service.http.private_log import mask_path
 from service.http.render import render
 from service.i18n import N_
 
@@ -90,7 +91,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
                 response.headers[name] = exc.headers[name]
         return response
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, mask_path(request.path))
         message = i18n.gettext("Something went wrong on our side. Please try again.")
         if is_api(request):
             return json_error(500, message)

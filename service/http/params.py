@@ -10,9 +10,14 @@ from service import i18n
 MAX_PAGE = 10_000
 
 
+def _is_number(raw: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts characters such as "²" that int() refuses."""
+    return raw.isascii() and raw.isdigit()
+
+
 def page_number(request: web.Request) -> int:
     raw = request.query.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not _is_number(raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise Invalid(
             i18n.gettext("page must be a whole number from 1 to %(max)d.") % {"max": MAX_PAGE},
             field="page",
@@ -22,6 +27,6 @@ def page_number(request: web.Request) -> int:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 12:
+    if not _is_number(raw) or len(raw) > 12:
         raise web.HTTPNotFound()
     return int(raw)

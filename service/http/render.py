@@ -6,6 +6,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from yarl import URL
 
 from service import i18n, keys
 from service.clock import from_iso
@@ -59,12 +60,25 @@ def create_environment() -> jinja2.Environment:
     return env
 
 
+_KEPT_ON_LANGUAGE_SWITCH = ("q", "category", "page", "new")
+
+
+def language_links(request: web.Request) -> dict[str, str]:
+    """This page in each language: a local path (never `//host`) and only known parameters,
+    because cached pages are shared and must not carry one visitor's stray parameters."""
+    path = "/" + request.path.lstrip("/")
+    kept = {k: v for k, v in request.query.items() if k in _KEPT_ON_LANGUAGE_SWITCH}
+    return {
+        code: str(URL.build(path=path, query={**kept, "lang": code})) for code in i18n.LANGUAGES
+    }
+
+
 def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
     env = request.app[keys.TEMPLATES]
     staff: StaffMember | None = request.get(keys.STAFF)
     page = env.get_template(template).render(
         lang=i18n.current_language(),
-        path=request.path,
+        language_links=language_links(request),
         staff=staff,
         csrf_token=request.get(keys.CSRF_TOKEN, ""),
         **context,

@@ -9,7 +9,7 @@ from aiohttp import web
 from moderation import actions, queue
 from moderation.errors import ActionError
 from service import i18n, keys
-from service.http import serialize
+from service.http import bodies, serialize
 from service.http.params import path_id
 from service.http.render import render
 from service.http.staff_session import (
@@ -39,11 +39,11 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await bodies.form(request)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     result = await start_session(request, username, password)
     if result.token is None:
-        error = refusal(result)
+        error = refusal(request, result)
         return render(
             request,
             "staff/login.html",
@@ -96,7 +96,7 @@ async def _question_page(
             "mine": claimer is not None and found.claimed_by == member.id,
             "categories": await categories.list_active(ctx.db),
             "error": error,
-            "form": await request.post() if error else {},
+            "form": await bodies.form(request) if error else {},
             "failed": request.match_info.get("action") if error else None,
         },
         status=error.status if error else 200,
@@ -114,7 +114,7 @@ async def question_action(request: web.Request, member: StaffMember) -> web.Stre
     """Run one form action; on refusal show the page again with the message and the text kept."""
     ctx = keys.moderation(request)
     question_id = path_id(request)
-    form = await request.post()
+    form = await bodies.form(request)
     action = request.match_info["action"]
     try:
         if action == "claim":

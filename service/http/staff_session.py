@@ -10,6 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from service import auth, i18n, keys
+from service.http import bodies
 from service.http.middleware import Handler, is_api
 from service.storage.staff import StaffMember
 
@@ -40,7 +41,7 @@ async def staff_identity(request: web.Request, handler: Handler) -> web.StreamRe
     secret = app[keys.SETTINGS].secret
     request[keys.CSRF_TOKEN] = auth.csrf_token(secret, anchor)
     if request.method == "POST":
-        form = await request.post()
+        form = await bodies.form(request)
         if not auth.csrf_ok(secret, request.cookies.get(CSRF_COOKIE), form.get("csrf_token")):
             raise web.HTTPForbidden(
                 text=i18n.gettext("The form had expired. Go back, reload the page and try again.")
@@ -95,14 +96,13 @@ def require_staff(*roles: str) -> Callable[[StaffHandler], Handler]:
 
 
 async def end_session(request: web.Request, response: web.StreamResponse) -> None:
-    """Delete the session row and cookie, and close that person's live sockets."""
+    """Delete the session row and cookie, and close the sockets opened with this session."""
     response.del_cookie(STAFF_COOKIE, path="/")
     token = request.cookies.get(STAFF_COOKIE)
     member: StaffMember | None = request.get(keys.STAFF)
     if token:
         await auth.sign_out(request.app[keys.DB], request.app[keys.CLOCK], token, member)
-    if member is not None:
-        await request.app[keys.STAFF_CONSOLE].disconnect_staff(member.id)
+        await request.app[keys.STAFF_CONSOLE].end_session(auth.token_hash(token))
 
 
 async def start_session(request: web.Request, username: str, password: str) -> auth.SignIn:
@@ -116,7 +116,10 @@ def keep_session(request: web.Request, response: web.StreamResponse, token: str)
     set_cookie(request, response, STAFF_COOKIE, token, max_age=hours * 3600)
 
 
-def refusal(result: auth.SignIn) -> str:
+def refusal(request: web.Request, result: auth.SignIn) -> str:
     if result.locked:
-        return i18n.gettext("Too many failed attempts. This account is locked for 15 minutes.")
+        minutes = request.app[keys.SETTINGS].login_lock_minutes
+        return i18n.gettext(
+            "Too many failed attempts. This account is locked for %(minutes)d minutes."
+        ) % {"minutes": minutes}
     return i18n.gettext("Wrong username or password.")

@@ -14,6 +14,7 @@ _STEMMER = snowballstemmer.stemmer("finnish")
 MAX_TERMS = 8
 _TRIGRAM_MIN = 3
 _GRADATION_MIN = 6
+_GRADATING_END = re.compile(r"[kpt][aeiouyäö]$")
 
 
 def words(text: str) -> list[str]:
@@ -56,11 +57,14 @@ class SearchQuery:
 
 
 def _substrings(term: str, stem: str) -> list[str]:
-    """Pieces to find inside words. Snowball does not undo consonant gradation, which changes
-    the end of a stem (palkkatuen -> palkkatue, palkkatuki -> palkkatuk), so a long stem is
-    also tried without its last letter (palkkatu)."""
+    """Pieces to find inside words.
+
+    Snowball does not undo consonant gradation, which changes the end of a stem (palkkatuen ->
+    palkkatue, palkkatuki -> palkkatuk; tuki -> tuki, tukea -> tuke). So a long stem is also
+    tried without its last letter (palkkatu), and so is a short one that ends in k, p or t and
+    a vowel (tuki -> tuk); other short stems would match too many unrelated words."""
     pieces = [term, stem]
-    if len(stem) >= _GRADATION_MIN:
+    if len(stem) >= _GRADATION_MIN or _GRADATING_END.search(stem) and len(stem) >= 4:
         pieces.append(stem[:-1])
     # Text that holds a piece holds every piece containing it, so only the innermost count.
     return sorted(p for p in set(pieces) if not any(o != p and o in p for o in pieces))

@@ -45,10 +45,6 @@ async def insert(
     )
 
 
-async def exists(tx: Writer, username: str) -> bool:
-    return await tx.fetch_value("SELECT 1 FROM staff WHERE username = ?", (username,)) is not None
-
-
 async def credentials(db: Database, username: str) -> tuple[StaffMember, str] | None:
     row = await db.fetch_one(
         "SELECT id, username, role, first_name, active, password_hash FROM staff"
@@ -62,14 +58,15 @@ async def set_password_hash(tx: Writer, staff_id: int, password_hash: str) -> No
     await tx.execute("UPDATE staff SET password_hash = ? WHERE id = ?", (password_hash, staff_id))
 
 
-async def by_session(db: Database, token_hash: str, now: str) -> StaffMember | None:
+async def by_session(db: Database, token_hash: str, now: str) -> tuple[StaffMember, str] | None:
+    """The signed-in member and when the session expires, for a live session only."""
     row = await db.fetch_one(
-        "SELECT s.id, s.username, s.role, s.first_name, s.active FROM staff_sessions ss"
-        " JOIN staff s ON s.id = ss.staff_id"
+        "SELECT s.id, s.username, s.role, s.first_name, s.active, ss.expires_at"
+        " FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id"
         " WHERE ss.token_hash = ? AND ss.expires_at > ? AND s.active = 1",
         (token_hash, now),
     )
-    return None if row is None else _member(row)
+    return None if row is None else (_member(row), row["expires_at"])
 
 
 async def create_session(
@@ -87,19 +84,19 @@ async def delete_session(tx: Writer, token_hash: str) -> None:
     await tx.execute("DELETE FROM staff_sessions WHERE token_hash = ?", (token_hash,))
 
 
-async def locked_until(db: Database, username: str) -> str | None:
-    return await db.fetch_value(
-        "SELECT locked_until FROM login_failures WHERE username = ?", (username,)
-    )
-
-
-async def count_failure(
+async def reserve_attempt(
     tx: Writer, username: str, *, at: str, window_start: str, max_failures: int, lock_until: str
-) -> bool:
-    """Count one failed sign-in; returns True when this failure locks the username."""
+) -> tuple[bool, bool]:
+    """Count a sign-in attempt as failed before the password is checked: (allowed, locks now).
+
+    Counting first, inside the write transaction, means parallel guesses cannot all slip in
+    while the slow password check of the first is still running. Success clears the count."""
     row = await tx.fetch_one(
-        "SELECT failures, last_failed_at FROM login_failures WHERE username = ?", (username,)
+        "SELECT failures, last_failed_at, locked_until FROM login_failures WHERE username = ?",
+        (username,),
     )
+    if row is not None and row["locked_until"] is not None and row["locked_until"] > at:
+        return False, False
     failures = 1
     if row is not None and row["last_failed_at"] > window_start:
         failures = row["failures"] + 1
@@ -110,7 +107,12 @@ async def count_failure(
         " last_failed_at = excluded.last_failed_at, locked_until = excluded.locked_until",
         (username, 0 if locks else failures, at, lock_until if locks else None),
     )
-    return locks
+    return True, locks
+
+
+async def id_for_username(tx: Writer, username: str) -> int | None:
+    value = await tx.fetch_value("SELECT id FROM staff WHERE username = ?", (username,))
+    return None if value is None else int(value)
 
 
 async def clear_failures(tx: Writer, username: str) -> None:
