@@ -53,6 +53,7 @@ class LiveServer:
             "KOPPI_HOST": "127.0.0.1",
             "KOPPI_SECRET": "browser-test-secret",
             "KOPPI_DEMO": "0",
+            "KOPPI_ACCESS_LOG": "1",
         }
         self.log = data_dir / "server.log"
 

@@ -74,3 +74,8 @@ def test_ask_moderate_publish_and_read_answer(tmp_path: Path) -> None:
             expect(visitor.locator(".card")).to_have_count(1)
         finally:
             browser.close()
+    log = server.log.read_text()
+    assert "GET /f/… 200" in log, "the access log ran"
+    assert code not in log, "follow-up codes never reach the log"
+    client_lines = [line for line in log.splitlines() if "127.0.0.1" in line]
+    assert all("serving on" in line for line in client_lines), "no client address is logged"
