@@ -42,6 +42,14 @@ def _staff_action(summary: str, body: dict[str, Any] | None) -> dict[str, Any]:
     return operation
 
 
+_QUESTION_TEXT: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "title": {"type": ["string", "null"]},
+    "body": {"type": "string"},
+    "category": {"type": "string"},
+    "asked_at": {"type": "string", "format": "date-time"},
+}
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -69,14 +77,7 @@ _SCHEMAS: dict[str, Any] = {
     "Question": {
         "type": "object",
         "required": ["id", "title", "body", "category", "asked_at", "answers"],
-        "properties": {
-            "id": {"type": "integer"},
-            "title": {"type": ["string", "null"]},
-            "body": {"type": "string"},
-            "category": {"type": "string"},
-            "asked_at": {"type": "string", "format": "date-time"},
-            "answers": {"type": "array", "items": _ref("Answer")},
-        },
+        "properties": {**_QUESTION_TEXT, "answers": {"type": "array", "items": _ref("Answer")}},
     },
     "QuestionPage": {
         "type": "object",
@@ -120,11 +121,7 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "body", "category", "asked_at", "publish", "waited_s"],
         "properties": {
-            "id": {"type": "integer"},
-            "title": {"type": ["string", "null"]},
-            "body": {"type": "string"},
-            "category": {"type": "string"},
-            "asked_at": {"type": "string", "format": "date-time"},
+            **_QUESTION_TEXT,
             "waited_s": {"type": "integer", "minimum": 0},
             "publish": {"type": "boolean"},
             "claimed_by": {"type": ["string", "null"]},
@@ -134,13 +131,9 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "status", "body", "category", "publish", "answers"],
         "properties": {
-            "id": {"type": "integer"},
+            **_QUESTION_TEXT,
             "status": {"type": "string", "enum": ["pending", "answered", "published", "rejected"]},
-            "title": {"type": ["string", "null"]},
-            "body": {"type": "string"},
-            "category": {"type": "string"},
             "publish": {"type": "boolean"},
-            "asked_at": {"type": "string", "format": "date-time"},
             "claimed_by": {"type": ["string", "null"]},
             "answers": {"type": "array", "items": _ref("Answer")},
             "reason": {"type": ["string", "null"]},
