@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -51,13 +49,8 @@ def set_language(lang: str) -> contextvars.Token[str]:
     return _current.set(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
 
-@contextmanager
-def language(lang: str) -> Iterator[None]:
-    token = set_language(lang)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+def reset_language(token: contextvars.Token[str]) -> None:
+    _current.reset(token)
 
 
 def N_(message: str) -> str:

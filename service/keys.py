@@ -33,10 +33,6 @@ STAFF: web.RequestKey[StaffMember | None] = web.RequestKey("staff")
 CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token")
 
 
-def settings(request: web.Request) -> Settings:
-    return request.app[SETTINGS]
-
-
 def db(request: web.Request) -> Database:
     return request.app[DB]
 

@@ -63,9 +63,8 @@ async def index(request: web.Request) -> web.Response:
 
     if text:
         # Searches get their own, smaller cache, so many different queries cannot push the
-        # board's pages out.
-        # The whole text is the key: the page shows it back, so two searches that share
-        # their search terms must still never see each other's words.
+        # board's pages out. The whole text is the key: the page shows it back, so searches
+        # that share their terms must never see each other's words.
         return await _cached_page(
             request, ("search", text, slug, page), build, request.app[keys.SEARCH_CACHE]
         )

@@ -51,7 +51,7 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
             )
         return response
     finally:
-        i18n._current.reset(token)
+        i18n.reset_language(token)
 
 
 _ERROR_TITLES = {

@@ -19,15 +19,19 @@ def answer(item: Answer) -> dict[str, Any]:
     }
 
 
-def public_question(question: Question) -> dict[str, Any]:
+def _question_text(question: Question) -> dict[str, Any]:
+    """The fields every question shape shares."""
     return {
         "id": question.id,
         "title": question.title,
         "body": question.body,
         "category": question.category_slug,
         "asked_at": question.asked_at,
-        "answers": [answer(a) for a in question.answers],
     }
+
+
+def public_question(question: Question) -> dict[str, Any]:
+    return {**_question_text(question), "answers": [answer(a) for a in question.answers]}
 
 
 def staff_question(question: Question, *, claimed_by: str | None) -> dict[str, Any]:
@@ -43,11 +47,7 @@ def staff_question(question: Question, *, claimed_by: str | None) -> dict[str, A
 def queue_item(question: Question, *, claimed_by: str | None, now_iso: str) -> dict[str, Any]:
     waited = (from_iso(now_iso) - from_iso(question.asked_at)).total_seconds()
     return {
-        "id": question.id,
-        "title": question.title,
-        "body": question.body,
-        "category": question.category_slug,
-        "asked_at": question.asked_at,
+        **_question_text(question),
         "waited_s": max(0, int(waited)),
         "publish": question.publish_allowed,
         "claimed_by": claimed_by,

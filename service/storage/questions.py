@@ -153,6 +153,8 @@ async def search_published(
             f"MATERIALIZED (SELECT q.id FROM questions q WHERE q.id IN (SELECT id FROM hits)"
             f" AND {filters})"
         )
+    # The page repeats the filters although `matched` holds them: they let SQLite walk the
+    # board index newest first and stop after one page.
     rows = await db.fetch_all(
         f"{matched} SELECT * FROM (SELECT count(*) AS total FROM matched) LEFT JOIN ("
         f"{_SELECT} WHERE q.id IN (SELECT id FROM matched) AND {filters}"

@@ -21,8 +21,12 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+def _stem_all(items: list[str]) -> list[str]:
+    return [str(s) for s in _STEMMER.stemWords(items)]
+
+
 def stems(text: str) -> list[str]:
-    return [str(s) for s in _STEMMER.stemWords(words(text))]
+    return _stem_all(words(text))
 
 
 def _quote(term: str) -> str:
@@ -34,7 +38,7 @@ class SearchQuery:
 
     def __init__(self, text: str) -> None:
         self.terms = list(dict.fromkeys(words(text)))[:MAX_TERMS]
-        self.stems = [str(s) for s in _STEMMER.stemWords(self.terms)]
+        self.stems = _stem_all(self.terms)
 
     def __bool__(self) -> bool:
         return bool(self.terms)
