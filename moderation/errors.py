@@ -5,6 +5,7 @@ from __future__ import annotations
 
 class ActionError(Exception):
     status = 400
+    code = "invalid"  # the `error` a socket acknowledgement carries
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -18,11 +19,39 @@ class Invalid(ActionError):
 
 class Forbidden(ActionError):
     status = 403
+    code = "forbidden"
 
 
 class NotFound(ActionError):
     status = 404
+    code = "not_found"
 
 
 class Conflict(ActionError):
     status = 409
+    code = "conflict"
+
+
+class Closed(ActionError):
+    """The chat is not open now: outside opening hours or no one on duty."""
+
+    status = 409
+    code = "closed"
+
+
+class Blocked(ActionError):
+    status = 403
+    code = "blocked"
+
+    def __init__(self, message: str, *, until: str) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class RateLimited(ActionError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -11,6 +11,7 @@ from moderation.errors import Invalid
 from moderation.text import QUESTION_MAX, QUESTION_MIN, TITLE_MAX, optional_text, require_text
 from service.i18n import gettext as _
 from service.storage import categories, events, questions, search
+from service.storage.db import Writer
 
 _CODE_BYTES = 18  # 144 bits, above the 128 the service promises
 
@@ -68,28 +69,35 @@ async def validate(
 
 async def submit(ctx: ModerationContext, draft: QuestionDraft) -> Submitted:
     """Store the question and its code hash; the code itself is returned once and never kept."""
-    code = new_code()
-    now = ctx.now_iso()
     async with ctx.db.transaction() as tx:
-        question_id = await questions.insert(
-            tx,
-            category_id=draft.category_id,
-            title=draft.title,
-            body=draft.body,
-            publish_allowed=draft.publish_allowed,
-            code_hash=hash_code(code),
-            asked_at=now,
-        )
-        await events.record(
-            tx,
-            events.QUESTION_ASKED,
-            at=now,
-            category=draft.category_slug,
-            channel="question",
-            subject_id=question_id,
-            detail={"publish_allowed": draft.publish_allowed},
-        )
-    await ctx.after_commit(Change(question_id))
+        submitted = await store(tx, draft, at=ctx.now_iso())
+    await ctx.after_commit(Change(submitted.question_id))
+    return submitted
+
+
+async def store(
+    tx: Writer, draft: QuestionDraft, *, at: str, detail: dict[str, object] | None = None
+) -> Submitted:
+    """Insert the question with a new follow-up code inside the caller's transaction."""
+    code = new_code()
+    question_id = await questions.insert(
+        tx,
+        category_id=draft.category_id,
+        title=draft.title,
+        body=draft.body,
+        publish_allowed=draft.publish_allowed,
+        code_hash=hash_code(code),
+        asked_at=at,
+    )
+    await events.record(
+        tx,
+        events.QUESTION_ASKED,
+        at=at,
+        category=draft.category_slug,
+        channel="question",
+        subject_id=question_id,
+        detail={"publish_allowed": draft.publish_allowed, **(detail or {})},
+    )
     return Submitted(question_id, code)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -9,6 +11,8 @@ from datetime import timedelta
 import socketio
 from aiohttp import web
 
+from moderation import chat_upkeep
+from moderation.chat_context import ChatContext
 from moderation.context import Change, ModerationContext
 from service import demo, keys
 from service.clock import Clock, system_clock
@@ -16,8 +20,11 @@ from service.http import api, api_staff, ask, board, followup, middleware, staff
 from service.http.page_cache import PageCache
 from service.http.render import create_environment
 from service.http.staff_session import staff_identity
+from service.realtime.chat_hub import ChatHub, tick_forever
 from service.realtime.staff_console import StaffConsole
+from service.realtime.visitor_chat import VisitorChat
 from service.settings import Settings
+from service.storage.chat_messages import MessageLog
 from service.storage.db import Database
 from web import STATIC_DIR
 
@@ -62,9 +69,21 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         claim_idle=timedelta(minutes=settings.claim_idle_minutes),
     )
     app[keys.MODERATION] = ctx
-    console = StaffConsole(ctx)
+    hub = ChatHub(sio)
+    chat = ChatContext(
+        db=db,
+        clock=clock,
+        messages=MessageLog(db),
+        after_commit=hub.changed,
+        idle=timedelta(minutes=settings.chat_idle_minutes),
+    )
+    console = StaffConsole(ctx, chat, hub)
+    hub.attach(chat, console)
     app[keys.STAFF_CONSOLE] = console
+    app[keys.CHAT] = chat
+    app[keys.CHAT_HUB] = hub
     sio.register_namespace(console)
+    sio.register_namespace(VisitorChat(chat, hub, rate_limits=settings.rate_limits))
     sio.attach(app)
 
     for module in (board, ask, followup, staff, api, api_staff):
@@ -72,6 +91,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.router.add_get("/robots.txt", _robots)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_chat_tasks)
     return app
 
 
@@ -93,3 +113,22 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await db.close()
+
+
+async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
+    """The message writer and the housekeeping ticker run while the app runs."""
+    chat = app[keys.CHAT]
+    hub = app[keys.CHAT_HUB]
+    await chat_upkeep.after_restart(chat)
+    await hub.current_status()
+    chat.messages.start()
+    ticker = asyncio.create_task(
+        tick_forever(hub, app[keys.SETTINGS].chat_tick_seconds), name="chat-ticker"
+    )
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        await chat.messages.stop()

@@ -14,8 +14,10 @@ from service.storage.db import Database
 from service.storage.staff import StaffMember
 
 if TYPE_CHECKING:
+    from moderation.chat_context import ChatContext
     from moderation.context import ModerationContext
     from service.http.page_cache import PageCache
+    from service.realtime.chat_hub import ChatHub
     from service.realtime.staff_console import StaffConsole
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -27,6 +29,8 @@ PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")
 SEARCH_CACHE: web.AppKey[PageCache] = web.AppKey("search_cache")
 STAFF_CONSOLE: web.AppKey[StaffConsole] = web.AppKey("staff_console")
 MODERATION: web.AppKey[ModerationContext] = web.AppKey("moderation")
+CHAT: web.AppKey[ChatContext] = web.AppKey("chat")
+CHAT_HUB: web.AppKey[ChatHub] = web.AppKey("chat_hub")
 
 # Per-request values set by the staff-identity middleware.
 STAFF: web.RequestKey[StaffMember | None] = web.RequestKey("staff")

@@ -29,6 +29,10 @@ class Settings:
     session_hours: int = 12
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    chat_idle_minutes: int = 10
+    rate_limits: bool = True
+    # How often chat housekeeping runs (absent staff, idle visitors, fresh estimates).
+    chat_tick_seconds: float = 15.0
 
     @property
     def data_dir(self) -> Path:
@@ -50,6 +54,8 @@ class Settings:
             secure_cookies=_bool(env, "KOPPI_SECURE_COOKIES", False),
             demo=_bool(env, "KOPPI_DEMO", False),
             access_log=_bool(env, "KOPPI_ACCESS_LOG", False),
+            chat_idle_minutes=_int(env, "KOPPI_CHAT_IDLE_MINUTES", 10),
+            rate_limits=_bool(env, "KOPPI_RATE_LIMITS", True),
         )
 
 

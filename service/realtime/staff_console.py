@@ -1,4 +1,5 @@
-"""Socket.io namespace /staff: signed-in counsellors and advisers get the live question queue."""
+"""Socket.io namespace /staff: signed-in counsellors and advisers get the question queue and
+the chat console."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from typing import Any
 
 import socketio
 
+from moderation import chat_staff
+from moderation.chat_context import ChatContext
 from moderation.context import ModerationContext
-from service import auth
+from moderation.errors import Forbidden
+from service import auth, i18n
+from service.http.middleware import LANG_COOKIE
 from service.http.serialize import waiting_queue
 from service.http.staff_session import STAFF_COOKIE
-from service.storage.staff import ANSWERING_ROLES
+from service.realtime.chat_hub import DESK, ChatHub, staff_room
+from service.realtime.staff_chat import StaffChatEvents
+from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +32,18 @@ QUESTIONS = "questions"
 
 @dataclass(frozen=True)
 class _Live:
-    staff_id: int
+    member: StaffMember
     token_hash: str
     expires_at: str
+    lang: str
 
 
-class StaffConsole(socketio.AsyncNamespace):
-    def __init__(self, ctx: ModerationContext) -> None:
+class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
+    def __init__(self, ctx: ModerationContext, chat: ChatContext, hub: ChatHub) -> None:
         super().__init__(NAMESPACE)
         self._ctx = ctx
+        self.chat = chat
+        self.hub = hub
         self._live: dict[str, _Live] = {}
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
@@ -41,26 +51,53 @@ class StaffConsole(socketio.AsyncNamespace):
         request = environ.get("aiohttp.request")
         token = request.cookies.get(STAFF_COOKIE) if request is not None else None
         found = await auth.session_for_token(self._ctx.db, self._ctx.clock, token)
-        if found is None or token is None:
+        if found is None or token is None or request is None:
             raise ConnectionRefusedError("sign in first")
         member, expires_at = found
         if member.role not in ANSWERING_ROLES:
             raise ConnectionRefusedError("your role does not handle questions")
-        await self.save_session(sid, {"staff_id": member.id, "role": member.role})
-        self._live[sid] = _Live(member.id, auth.token_hash(token), expires_at)
-        await self.enter_room(sid, MODERATORS)
+        lang = request.cookies.get(LANG_COOKIE)
+        self._live[sid] = _Live(
+            member,
+            auth.token_hash(token),
+            expires_at,
+            lang if lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE,
+        )
+        for room in (MODERATORS, DESK, staff_room(member.id)):
+            await self.enter_room(sid, room)
         await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, to=sid)
+        await self.hub.greet_staff(sid, member.id)
+        await chat_staff.staff_connected(self.chat, member)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self._live.pop(sid, None)
+        live = self._live.pop(sid, None)
+        if live is not None:
+            await chat_staff.staff_disconnected(self.chat, live.member)
+
+    def language(self, sid: str) -> str:
+        live = self._live.get(sid)
+        return live.lang if live else i18n.DEFAULT_LANGUAGE
+
+    async def member(self, sid: str) -> StaffMember:
+        live = self._live.get(sid)
+        if live is None or live.expires_at <= self._ctx.now_iso():
+            await self._close(lambda candidate: candidate is live)
+            raise Forbidden(i18n.gettext("Sign in first."))
+        return live.member
+
+    def connected_staff(self) -> set[int]:
+        return {live.member.id for live in self._live.values()}
 
     async def push_questions(self) -> None:
         """Send the whole waiting list to every moderator after a change was committed.
 
         Unpublished text goes out here, so sockets whose session has expired are closed first."""
+        await self.close_expired()
+        await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, room=MODERATORS)
+
+    async def close_expired(self) -> None:
         now = self._ctx.now_iso()
         await self._close(lambda live: live.expires_at <= now)
-        await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, room=MODERATORS)
 
     async def end_session(self, token_hash: str) -> None:
         """Signing out closes the sockets opened with that session, not the person's others."""
@@ -71,3 +108,4 @@ class StaffConsole(socketio.AsyncNamespace):
             if which(live):
                 self._live.pop(sid, None)
                 await self.disconnect(sid)
+                await chat_staff.staff_disconnected(self.chat, live.member)

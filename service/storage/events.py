@@ -13,6 +13,15 @@ QUESTION_ANSWERED = "question_answered"
 QUESTION_PUBLISHED = "question_published"
 QUESTION_REJECTED = "question_rejected"
 QUESTION_DELETED = "question_deleted"
+CHAT_REQUESTED = "chat_requested"
+CHAT_ASSIGNED = "chat_assigned"
+CHAT_FIRST_REPLY = "chat_first_reply"
+CHAT_TRANSFERRED = "chat_transferred"
+CHAT_ENDED = "chat_ended"
+CHAT_ABANDONED = "chat_abandoned"
+CHAT_CONVERTED = "chat_converted_to_question"
+CHAT_RATED = "chat_rated"
+STAFF_AVAILABILITY = "staff_availability"
 
 
 async def record(

@@ -1,0 +1,91 @@
+"""The chat queue as everyone sees it: positions, estimated waits, who is on duty, open or not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from moderation.chat_context import ChatContext
+from service.chat.eta import estimate_wait, mean_handle_time, offer_question
+from service.chat.hours import OpeningHours
+from service.chat.routing import Candidate
+from service.clock import from_iso, to_iso
+from service.storage import chat_settings, chats, opening_hours, presence
+from service.storage.db import Database, Row, Writer
+
+_HANDLE_HISTORY = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    row: Row
+    position: int
+    eta_s: int | None
+    offer_question: bool
+
+
+@dataclass(frozen=True)
+class QueueView:
+    waiting: list[Waiting]
+    staff: list[Row]
+    open: bool
+    next_open: datetime | None
+    offer_question_after_s: int
+
+    def position_of(self, chat_id: int) -> Waiting | None:
+        return next((w for w in self.waiting if w.row["id"] == chat_id), None)
+
+    def staff_row(self, staff_id: int) -> Row | None:
+        return next((s for s in self.staff if s["staff_id"] == staff_id), None)
+
+
+def on_duty(staff_rows: list[Row]) -> list[Row]:
+    return [s for s in staff_rows if s["available"] and s["present"]]
+
+
+def candidates(staff_rows: list[Row]) -> list[Candidate]:
+    return [
+        Candidate(s["staff_id"], s["role"], s["load"], s["capacity"], s["last_assigned_at"])
+        for s in on_duty(staff_rows)
+    ]
+
+
+def is_open(hours: OpeningHours, staff_rows: list[Row], now: datetime) -> bool:
+    """Inside the hours (or none set) and someone available and present."""
+    return hours.is_open(now) and bool(on_duty(staff_rows))
+
+
+async def open_now(ctx: ChatContext, db: Database | Writer) -> bool:
+    staff_rows = await presence.staff_rows(db, ctx.present_cutoff())
+    return is_open(await opening_hours.load(db), staff_rows, ctx.clock())
+
+
+async def view(ctx: ChatContext) -> QueueView:
+    """Everything the queue pushes, read in one go from the database."""
+    db = ctx.db
+    now = ctx.clock()
+    staff_rows = await presence.staff_rows(db, ctx.present_cutoff())
+    hours = await opening_hours.load(db)
+    settings = await chat_settings.load(db)
+    handle_s = mean_handle_time(await chats.recent_handle_times(db, to_iso(now - _HANDLE_HISTORY)))
+    duty = on_duty(staff_rows)
+    slots = sum(s["capacity"] for s in duty)
+    busy = sum(s["load"] for s in duty)
+    waiting = []
+    for position, row in enumerate(await chats.waiting(db), start=1):
+        eta = estimate_wait(position, slots=slots, busy=busy, handle_s=handle_s)
+        waiting.append(
+            Waiting(row, position, eta, offer_question(eta, settings.offer_question_after_s))
+        )
+    open_ = is_open(hours, staff_rows, now)
+    return QueueView(
+        waiting=waiting,
+        staff=staff_rows,
+        open=open_,
+        next_open=None if open_ else hours.next_opening(now),
+        offer_question_after_s=settings.offer_question_after_s,
+    )
+
+
+def waited_s(row: Row, now: datetime) -> int:
+    return max(0, int((now - from_iso(row["requested_at"])).total_seconds()))

@@ -1,0 +1,117 @@
+"""Giving waiting chats to staff: automatically, or when a staff member accepts one by hand.
+
+Both run inside one `BEGIN IMMEDIATE` transaction that reads the chat's state and every staff
+member's load and then writes the assignment, so concurrent accepts are decided by SQLite:
+one chat never goes to two people and no one goes over their capacity."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from moderation.chat_context import ChatChange, ChatContext
+from moderation.chat_queue import candidates
+from moderation.errors import Conflict, NotFound
+from service.chat.routing import Candidate, choose
+from service.clock import from_iso
+from service.i18n import gettext as _
+from service.storage import audit, chat_settings, chats, events, presence
+from service.storage.db import Row, Writer
+from service.storage.staff import StaffMember
+
+
+class CapacityFull(Conflict):
+    """The staff member already holds as many chats as their capacity allows."""
+
+    code = "capacity"
+
+
+async def _assign(ctx: ChatContext, tx: Writer, chat: Row, staff_id: int) -> None:
+    now = ctx.now_iso()
+    await chats.assign(tx, chat["id"], staff_id, now)
+    await presence.assigned_now(tx, staff_id, now)
+    first = chat["first_assigned_at"] is None
+    await events.record(
+        tx,
+        events.CHAT_ASSIGNED,
+        at=now,
+        category=chat["category_slug"],
+        channel="chat",
+        subject_id=chat["id"],
+        staff_id=staff_id,
+        seconds=max(0.0, (ctx.clock() - from_iso(chat["requested_at"])).total_seconds()),
+        detail=None if first else {"again": True},
+    )
+
+
+async def assign_waiting(ctx: ChatContext, tx: Writer) -> list[int]:
+    """Give waiting chats, oldest first, to available staff with room; returns the chat ids."""
+    if not (await chat_settings.load(tx)).auto_assign:
+        return []
+    pool = candidates(await presence.staff_rows(tx, ctx.present_cutoff()))
+    assigned: list[int] = []
+    for chat in await chats.waiting(tx):
+        if not any(c.free > 0 for c in pool):
+            break
+        picked = choose(pool, topic_role=chat["topic_role"], wanted_role=chat["wanted_role"])
+        if picked is None:
+            continue
+        await _assign(ctx, tx, chat, picked.staff_id)
+        pool = [_loaded(c, ctx.now_iso()) if c is picked else c for c in pool]
+        assigned.append(chat["id"])
+    return assigned
+
+
+def _loaded(candidate: Candidate, at: str) -> Candidate:
+    return replace(candidate, load=candidate.load + 1, last_assigned_at=at)
+
+
+async def assign_and_notify(ctx: ChatContext, change: ChatChange) -> None:
+    """Run automatic assignment after something freed room or brought someone on duty."""
+    async with ctx.db.transaction() as tx:
+        assigned = await assign_waiting(ctx, tx)
+    await ctx.after_commit(
+        ChatChange(
+            chats=change.chats + tuple(assigned), staff=change.staff, presence=change.presence
+        )
+    )
+
+
+async def do_accept(ctx: ChatContext, chat_id: int | None, *, acting_staff: StaffMember) -> int:
+    """Take a waiting chat (the next one when `chat_id` is None) within one's capacity."""
+    async with ctx.db.transaction() as tx:
+        if chat_id is None:
+            waiting = await chats.waiting(tx)
+            if not waiting:
+                raise NotFound(_("No one is waiting."))
+            chat = waiting[0]
+        else:
+            found = await chats.get(tx, chat_id)
+            if found is None:
+                raise NotFound(_("No such chat."))
+            chat = found
+        if chat["status"] != "waiting":
+            raise Conflict(_("Someone else has already taken this chat."))
+        load = int(
+            await tx.fetch_value(
+                "SELECT count(*) FROM chats WHERE assigned_to = ? AND status = 'active'",
+                (acting_staff.id,),
+            )
+        )
+        capacity = int(
+            await tx.fetch_value("SELECT chat_capacity FROM staff WHERE id = ?", (acting_staff.id,))
+        )
+        if load >= capacity:
+            raise CapacityFull(
+                _("You already have %(n)d chats open, your limit.") % {"n": capacity}
+            )
+        await _assign(ctx, tx, chat, acting_staff.id)
+        await audit.append(
+            tx,
+            at=ctx.now_iso(),
+            staff_id=acting_staff.id,
+            action="chat_accept",
+            target_type="chat",
+            target_id=chat["id"],
+        )
+    await ctx.after_commit(ChatChange(chats=(chat["id"],)))
+    return int(chat["id"])

@@ -1,0 +1,214 @@
+"""Staff actions on live chats: presence, transfer, ending with a wrap-up, blocking a visitor."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from moderation.chat_context import ChatChange, ChatContext
+from moderation.chat_routing import CapacityFull, assign_and_notify, assign_waiting
+from moderation.errors import Conflict, Forbidden, Invalid, NotFound
+from moderation.text import REASON_MAX, REASON_MIN, require_text
+from service.clock import from_iso, to_iso
+from service.i18n import gettext as _
+from service.storage import audit, categories, chats, events, presence, visitors
+from service.storage.db import Row, Writer
+from service.storage.staff import ANSWERING_ROLES, StaffMember
+
+OUTCOMES = ("advice", "referred", "question", "no_contact")
+BLOCK_HOURS = (24, 168)
+NOTE_MAX = 1000
+
+
+async def _audit(
+    ctx: ChatContext, tx: Writer, staff: StaffMember, action: str, chat_id: int, **detail: object
+) -> None:
+    await audit.append(
+        tx,
+        at=ctx.now_iso(),
+        staff_id=staff.id,
+        action=action,
+        target_type="chat",
+        target_id=chat_id,
+        detail=detail or None,
+    )
+
+
+async def _own_chat(tx: Writer, chat_id: object, staff: StaffMember) -> Row:
+    """A chat this staff member holds now, or handled and has not wrapped up yet."""
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        raise Invalid(_("Give the chat's number."), field="chat_id")
+    chat = await chats.get(tx, chat_id)
+    if chat is None or not (
+        chat["assigned_to"] == staff.id
+        or (chat["status"] == "ended" and chat["handled_by"] == staff.id)
+    ):
+        raise NotFound(_("No such chat among yours."))
+    return chat
+
+
+def _seconds_between(start: str | None, end: str) -> float | None:
+    if start is None:
+        return None
+    return max(0.0, (from_iso(end) - from_iso(start)).total_seconds())
+
+
+async def end_chat(ctx: ChatContext, tx: Writer, chat: Row, *, by: str) -> None:
+    """End an open chat and record how it ended; abandoned if no one had taken it yet."""
+    now = ctx.now_iso()
+    await chats.end(tx, chat["id"], at=now, by=by)
+    taken = chat["status"] == "active"
+    await events.record(
+        tx,
+        events.CHAT_ENDED if taken else events.CHAT_ABANDONED,
+        at=now,
+        category=chat["category_slug"],
+        channel="chat",
+        subject_id=chat["id"],
+        staff_id=chat["assigned_to"],
+        seconds=_seconds_between(chat["assigned_at"] if taken else chat["requested_at"], now),
+        detail={"by": by},
+    )
+
+
+async def staff_connected(ctx: ChatContext, staff: StaffMember) -> None:
+    async with ctx.db.transaction() as tx:
+        await presence.connected(tx, staff.id)
+    await assign_and_notify(ctx, ChatChange(presence=True))
+
+
+async def staff_disconnected(ctx: ChatContext, staff: StaffMember) -> None:
+    """A brief absence keeps the chats; `return_absent_staff_chats` acts after two minutes."""
+    async with ctx.db.transaction() as tx:
+        await presence.disconnected(tx, staff.id, ctx.now_iso())
+    await ctx.after_commit(ChatChange(presence=True))
+
+
+async def do_set_available(ctx: ChatContext, on: object, *, acting_staff: StaffMember) -> None:
+    if not isinstance(on, bool):
+        raise Invalid(_("Choose on or off."), field="on")
+    if acting_staff.role not in ANSWERING_ROLES:
+        raise Forbidden(_("Only counsellors and advisers take chats."))
+    async with ctx.db.transaction() as tx:
+        await presence.set_available(tx, acting_staff.id, on)
+        await events.record(
+            tx,
+            events.STAFF_AVAILABILITY,
+            at=ctx.now_iso(),
+            channel="chat",
+            staff_id=acting_staff.id,
+            detail={"on": on},
+        )
+        assigned = await assign_waiting(ctx, tx) if on else []
+    await ctx.after_commit(ChatChange(chats=tuple(assigned), presence=True))
+
+
+async def do_transfer(
+    ctx: ChatContext,
+    chat_id: object,
+    *,
+    acting_staff: StaffMember,
+    to_staff: object = None,
+    to_role: object = None,
+    note: object = "",
+) -> None:
+    """Hand the chat to a colleague with room, or back to the queue for a role; the note is
+    for staff only."""
+    if (to_staff is None) == (to_role is None):
+        raise Invalid(_("Choose a colleague or a role."), field="to_staff")
+    if to_role is not None and to_role not in ANSWERING_ROLES:
+        raise Invalid(_("Choose a role from the list."), field="to_role")
+    if to_staff is not None and (not isinstance(to_staff, int) or isinstance(to_staff, bool)):
+        raise Invalid(_("Choose a colleague from the list."), field="to_staff")
+    text = require_text(note if note else "-", "note", minimum=1, maximum=NOTE_MAX)
+    async with ctx.db.transaction() as tx:
+        chat = await _own_chat(tx, chat_id, acting_staff)
+        if chat["status"] != "active":
+            raise Conflict(_("This chat has ended."))
+        now = ctx.now_iso()
+        if to_staff is not None:
+            await _transfer_to_colleague(ctx, tx, chat, int(to_staff), acting_staff)
+        else:
+            await chats.requeue(tx, chat["id"], front=True, wanted_role=str(to_role))
+        if note:
+            await chats.add_note(tx, chat["id"], acting_staff.id, text, now)
+        await events.record(
+            tx,
+            events.CHAT_TRANSFERRED,
+            at=now,
+            category=chat["category_slug"],
+            channel="chat",
+            subject_id=chat["id"],
+            staff_id=acting_staff.id,
+            detail={"to": "staff" if to_staff is not None else "role", "role": to_role},
+        )
+        await _audit(
+            ctx, tx, acting_staff, "chat_transfer", chat["id"], to_staff=to_staff, to_role=to_role
+        )
+        assigned = await assign_waiting(ctx, tx) if to_role is not None else []
+    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
+
+
+async def _transfer_to_colleague(
+    ctx: ChatContext, tx: Writer, chat: Row, staff_id: int, acting_staff: StaffMember
+) -> None:
+    if staff_id == acting_staff.id:
+        raise Invalid(_("Choose someone else."), field="to_staff")
+    target = next(
+        (
+            s
+            for s in await presence.staff_rows(tx, ctx.present_cutoff())
+            if s["staff_id"] == staff_id
+        ),
+        None,
+    )
+    if target is None or not (target["available"] and target["present"]):
+        raise Invalid(_("That colleague is not available for chats now."), field="to_staff")
+    if target["load"] >= target["capacity"]:
+        raise CapacityFull(_("That colleague has no room for another chat."))
+    now = ctx.now_iso()
+    await chats.assign(tx, chat["id"], staff_id, now)
+    await presence.assigned_now(tx, staff_id, now)
+
+
+async def do_end(
+    ctx: ChatContext,
+    chat_id: object,
+    *,
+    acting_staff: StaffMember,
+    category: object,
+    outcome: object,
+) -> None:
+    """End one's chat with a wrap-up, or add the wrap-up to a chat the visitor ended."""
+    if outcome not in OUTCOMES:
+        raise Invalid(_("Choose how the chat ended."), field="outcome")
+    found = await categories.by_slug(ctx.db, category) if isinstance(category, str) else None
+    if found is None:
+        raise Invalid(_("Choose a category from the list."), field="category")
+    async with ctx.db.transaction() as tx:
+        chat = await _own_chat(tx, chat_id, acting_staff)
+        if chat["status"] == "ended" and chat["outcome"] is not None:
+            raise Conflict(_("This chat has already been wrapped up."))
+        if chat["status"] == "active":
+            await end_chat(ctx, tx, chat, by="staff")
+        await chats.wrap_up(tx, chat["id"], category=found.slug, outcome=str(outcome))
+        await _audit(ctx, tx, acting_staff, "chat_end", chat["id"], outcome=outcome)
+        assigned = await assign_waiting(ctx, tx)
+    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
+
+
+async def do_block(
+    ctx: ChatContext, chat_id: object, *, acting_staff: StaffMember, hours: object, reason: object
+) -> None:
+    """Block the chat's visitor token for a day or a week, ending the chat; always audited."""
+    if hours not in BLOCK_HOURS or isinstance(hours, bool):
+        raise Invalid(_("Block for 24 hours or 7 days."), field="hours")
+    text = require_text(reason, "reason", minimum=REASON_MIN, maximum=REASON_MAX)
+    async with ctx.db.transaction() as tx:
+        chat = await _own_chat(tx, chat_id, acting_staff)
+        until = to_iso(ctx.clock() + timedelta(hours=int(str(hours))))
+        await visitors.block(tx, chat["visitor_id"], until=until, reason=text)
+        if chat["status"] == "active":
+            await end_chat(ctx, tx, chat, by="staff")
+        await _audit(ctx, tx, acting_staff, "chat_block", chat["id"], hours=hours, reason=text)
+        assigned = await assign_waiting(ctx, tx)
+    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))

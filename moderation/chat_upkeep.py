@@ -1,0 +1,38 @@
+"""Time-driven chat housekeeping: absent staff hand chats back, silent visitors time out."""
+
+from __future__ import annotations
+
+from moderation.chat_context import ChatChange, ChatContext
+from moderation.chat_routing import assign_waiting
+from moderation.chat_staff import end_chat
+from service.storage import chats, presence
+
+
+async def after_restart(ctx: ChatContext) -> None:
+    """No socket survives a restart: everyone's absence starts counting from now."""
+    now = ctx.now_iso()
+    async with ctx.db.transaction() as tx:
+        await presence.everyone_gone(tx, now)
+        await chats.everyone_away(tx, now)
+
+
+async def tick(ctx: ChatContext) -> ChatChange:
+    """Return chats of staff gone for two minutes to the front of the queue, end chats whose
+    visitor has been gone and silent too long, then give waiting chats to whoever has room."""
+    changed: list[int] = []
+    staff: list[int] = []
+    async with ctx.db.transaction() as tx:
+        for staff_id in await presence.absent_with_chats(tx, ctx.present_cutoff()):
+            staff.append(staff_id)
+            for chat in await chats.active_of(tx, staff_id):
+                await chats.requeue(tx, chat["id"], front=True, wanted_role=None)
+                changed.append(chat["id"])
+        for chat in await chats.idle(tx, ctx.ago_iso(ctx.idle)):
+            await end_chat(ctx, tx, chat, by="timeout")
+            changed.append(chat["id"])
+            if chat["assigned_to"] is not None:
+                staff.append(chat["assigned_to"])
+        changed += await assign_waiting(ctx, tx)
+    change = ChatChange(chats=tuple(changed), staff=tuple(staff), presence=True)
+    await ctx.after_commit(change)
+    return change

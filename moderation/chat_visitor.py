@@ -1,0 +1,183 @@
+"""What an anonymous visitor does in the chat: start, end, rate, or turn it into a question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from moderation import intake
+from moderation.chat_context import ChatChange, ChatContext
+from moderation.chat_queue import open_now
+from moderation.chat_routing import assign_waiting
+from moderation.chat_staff import end_chat
+from moderation.errors import Blocked, Closed, Conflict, Invalid, NotFound
+from moderation.text import QUESTION_MAX, QUESTION_MIN, require_text
+from service.i18n import gettext as _
+from service.storage import categories, chat_messages, chats, events, visitors
+from service.storage.db import Row, Writer
+
+MESSAGE_MAX = 2000
+CLIENT_ID_MAX = 64
+
+
+@dataclass(frozen=True)
+class Started:
+    chat_id: int
+    message_id: int
+    visitor_id: int
+
+
+def message_text(value: object) -> str:
+    return require_text(value, "text", minimum=1, maximum=MESSAGE_MAX)
+
+
+def client_id(value: object) -> str:
+    """The sender's own id for a message, which makes a resend harmless."""
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= CLIENT_ID_MAX
+        or not value.isprintable()
+    ):
+        raise Invalid(
+            _("Give each message an id of 1–%(n)d characters.") % {"n": CLIENT_ID_MAX},
+            field="client_id",
+        )
+    return value
+
+
+async def _refuse_if_blocked(ctx: ChatContext, tx: Writer, visitor_id: int) -> None:
+    until = await visitors.blocked_until(tx, visitor_id)
+    if until is not None and until > ctx.now_iso():
+        raise Blocked(_("This chat has been blocked for a while."), until=until)
+
+
+async def start(
+    ctx: ChatContext, token_hash: str, *, category: object, text: object, client: object
+) -> Started:
+    """Open a chat with its first message; a resend with the same client id changes nothing."""
+    first = message_text(text)
+    start_id = client_id(client)
+    found = await categories.by_slug(ctx.db, category) if isinstance(category, str) else None
+    if found is None:
+        raise Invalid(_("Choose a topic from the list."), field="category")
+    now = ctx.now_iso()
+    closed = False
+    async with ctx.db.transaction() as tx:
+        visitor_id = await visitors.ensure(tx, token_hash, now)
+        await _refuse_if_blocked(ctx, tx, visitor_id)
+        earlier = await chats.by_start(tx, visitor_id, start_id)
+        if earlier is not None:
+            return Started(
+                earlier["id"], await chat_messages.first_id(tx, earlier["id"]), visitor_id
+            )
+        current = await chats.newest_for_visitor(tx, visitor_id)
+        if current is not None and current["status"] in chats.OPEN:
+            raise Invalid(_("You already have a chat open."), field="client_id")
+        if not await open_now(ctx, tx):
+            # The attempt counts for the statistics even though nothing the visitor wrote is kept.
+            closed = True
+            await events.record(
+                tx,
+                events.CHAT_REQUESTED,
+                at=now,
+                category=found.slug,
+                channel="chat",
+                detail={"open": False},
+            )
+        else:
+            chat_id = await chats.insert(
+                tx, visitor_id=visitor_id, category_id=found.id, client_id=start_id, at=now
+            )
+            message_id = await chat_messages.insert_first(tx, chat_id, first, now, start_id)
+            await events.record(
+                tx,
+                events.CHAT_REQUESTED,
+                at=now,
+                category=found.slug,
+                channel="chat",
+                subject_id=chat_id,
+                detail={"open": True},
+            )
+            assigned = await assign_waiting(ctx, tx)
+    if closed:
+        raise Closed(_("The chat is closed right now."))
+    await ctx.after_commit(ChatChange(chats=(chat_id, *assigned)))
+    return Started(chat_id, message_id, visitor_id)
+
+
+async def _newest(tx: Writer, visitor_id: int | None) -> Row:
+    chat = None if visitor_id is None else await chats.newest_for_visitor(tx, visitor_id)
+    if chat is None:
+        raise NotFound(_("You have no chat."))
+    return chat
+
+
+async def end(ctx: ChatContext, visitor_id: int | None) -> None:
+    """The visitor leaves; ending twice is harmless."""
+    async with ctx.db.transaction() as tx:
+        chat = await _newest(tx, visitor_id)
+        if chat["status"] not in chats.OPEN:
+            return
+        await end_chat(ctx, tx, chat, by="visitor")
+        assigned = await assign_waiting(ctx, tx)
+    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned)))
+
+
+async def rate(ctx: ChatContext, visitor_id: int | None, *, score: object, helped: object) -> None:
+    if score is not None and (
+        not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
+    ):
+        raise Invalid(_("Give a score from 1 to 5."), field="score")
+    if helped is not None and not isinstance(helped, bool):
+        raise Invalid(_("Answer yes or no."), field="helped")
+    if score is None and helped is None:
+        raise Invalid(_("Give a score or say whether this helped."), field="score")
+    async with ctx.db.transaction() as tx:
+        chat = await _newest(tx, visitor_id)
+        if chat["status"] != "ended":
+            raise Conflict(_("You can rate the chat after it has ended."))
+        if not await chats.rate(tx, chat["id"], score=score, helped=helped, at=ctx.now_iso()):
+            raise Conflict(_("You have already rated this chat."))
+        await events.record(
+            tx,
+            events.CHAT_RATED,
+            at=ctx.now_iso(),
+            category=chat["category_slug"],
+            channel="chat",
+            subject_id=chat["id"],
+            detail={"score": score, "helped": helped},
+        )
+
+
+async def convert(ctx: ChatContext, visitor_id: int | None) -> intake.Submitted:
+    """Turn the visitor's words into a private question on the board's queue and end the chat."""
+    async with ctx.db.transaction() as tx:
+        chat = await _newest(tx, visitor_id)
+        if chat["status"] not in chats.OPEN:
+            raise Conflict(_("This chat has ended."))
+        body = "\n\n".join(await chat_messages.visitor_texts(tx, chat["id"]))[:QUESTION_MAX]
+        if len(body) < QUESTION_MIN:
+            raise Invalid(_("Write at least %(n)d characters.") % {"n": QUESTION_MIN}, field="text")
+        draft = intake.QuestionDraft(
+            body, None, chat["category_id"], chat["category_slug"], publish_allowed=False
+        )
+        submitted = await intake.store(tx, draft, at=ctx.now_iso(), detail={"from_chat": True})
+        await end_chat(ctx, tx, chat, by="visitor")
+        await chats.wrap_up(tx, chat["id"], category=chat["category_slug"], outcome="question")
+        await chats.link_question(tx, chat["id"], submitted.question_id)
+        await events.record(
+            tx,
+            events.CHAT_CONVERTED,
+            at=ctx.now_iso(),
+            category=chat["category_slug"],
+            channel="chat",
+            subject_id=chat["id"],
+        )
+        assigned = await assign_waiting(ctx, tx)
+    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), questions=True))
+    return submitted
+
+
+async def visitor_presence(ctx: ChatContext, visitor_id: int, *, here: bool) -> list[int]:
+    """Record that the visitor's last socket closed (or one opened); returns their open chats."""
+    async with ctx.db.transaction() as tx:
+        return await chats.visitor_away(tx, visitor_id, None if here else ctx.now_iso())

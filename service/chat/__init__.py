@@ -1,0 +1,1 @@
+"""The chat's pure rules: opening hours, routing, estimated wait and message limits (no I/O)."""

@@ -1,0 +1,61 @@
+"""Socket.io event handlers answer through one wrapper: refusals become `{"error": …}` acks."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from moderation.errors import ActionError, Blocked, RateLimited
+from service import i18n
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Owner = TypeVar("Owner")
+Handler = Callable[[Owner, str, dict[str, Any]], Awaitable[Ack | None]]
+Wrapped = Callable[[Owner, str, Any], Awaitable[Ack | None]]
+
+
+def refusal(exc: ActionError) -> Ack:
+    ack: Ack = {"error": exc.code, "message": exc.message}
+    if exc.field:
+        ack["field"] = exc.field
+    if isinstance(exc, Blocked):
+        ack["until"] = exc.until
+    if isinstance(exc, RateLimited):
+        ack["retry_after"] = exc.retry_after
+    return ack
+
+
+def invalid(message: str, field: str | None = None) -> Ack:
+    ack: Ack = {"error": "invalid", "message": message}
+    if field:
+        ack["field"] = field
+    return ack
+
+
+def event(
+    language_of: Callable[[Owner, str], str],
+) -> Callable[[Handler[Owner]], Wrapped[Owner]]:
+    """Check that the payload is a JSON object, speak the socket's language, map refusals."""
+
+    def decorate(handler: Handler[Owner]) -> Wrapped[Owner]:
+        @functools.wraps(handler)
+        async def wrapped(self: Owner, sid: str, data: Any = None) -> Ack | None:
+            token = i18n.set_language(language_of(self, sid))
+            try:
+                if data is None:
+                    data = {}
+                if not isinstance(data, dict):
+                    return invalid(i18n.gettext("Send a JSON object."))
+                return await handler(self, sid, data)
+            except ActionError as exc:
+                return refusal(exc)
+            finally:
+                i18n.reset_language(token)
+
+        return wrapped
+
+    return decorate

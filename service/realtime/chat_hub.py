@@ -1,0 +1,227 @@
+"""Tells visitors and staff what changed in the chat, after each commit.
+
+Rooms are chosen so that nothing reaches anyone outside the chat: a visitor's sockets share a
+room of their own (`v<visitor id>`), a staff member's sockets one per person (`s<staff id>`);
+messages go to exactly those two rooms. The queue and presence go to every staff socket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import socketio
+
+from moderation import chat_queue, chat_upkeep
+from moderation.chat_context import ChatChange, ChatContext
+from service import i18n
+from service.realtime import chat_payloads
+from service.storage import chats
+from service.storage.chat_messages import Stored
+from service.storage.db import Row
+
+if TYPE_CHECKING:
+    from service.realtime.staff_console import StaffConsole
+
+VISITOR_NAMESPACE = "/chat"
+STAFF_NAMESPACE = "/staff"
+log = logging.getLogger(__name__)
+DESK = "desk"  # every staff socket on the chat console
+
+
+def visitor_room(visitor_id: int) -> str:
+    return f"v{visitor_id}"
+
+
+def staff_room(staff_id: int) -> str:
+    return f"s{staff_id}"
+
+
+class ChatHub:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+        self._ctx: ChatContext | None = None
+        self._console: StaffConsole | None = None
+        self.visitor_languages: dict[int, str] = {}
+        self._status: tuple[bool, datetime | None] = (False, None)
+        self._status_sent: dict[str, Any] | None = None
+        self._queue_running = False
+        self._queue_again = False
+
+    def attach(self, ctx: ChatContext, console: StaffConsole) -> None:
+        self._ctx = ctx
+        self._console = console
+
+    @property
+    def ctx(self) -> ChatContext:
+        if self._ctx is None:
+            raise RuntimeError("the chat hub is not attached")
+        return self._ctx
+
+    def status(self) -> tuple[bool, datetime | None]:
+        """Open now, and when it next opens: refreshed on every change and every tick."""
+        return self._status
+
+    async def changed(self, change: ChatChange) -> None:
+        staff = set(change.staff)
+        for chat_id in dict.fromkeys(change.chats):
+            row = await chats.get(self.ctx.db, chat_id)
+            if row is None:
+                continue
+            await self._tell_visitor(row)
+            if row["status"] == "ended" and row["handled_by"] is not None:
+                await self._to_staff(
+                    "ended", {"chat_id": chat_id, "by": row["ended_by"]}, row["handled_by"]
+                )
+            staff.update(s for s in (row["assigned_to"], row["handled_by"]) if s is not None)
+        for staff_id in staff:
+            await self.push_own_chats(staff_id)
+        if change.questions and self._console is not None:
+            await self._console.push_questions()
+        await self.push_queue()
+
+    async def _tell_visitor(self, row: Row) -> None:
+        room = visitor_room(row["visitor_id"])
+        if row["status"] == "active":
+            with _language(self.visitor_languages.get(row["visitor_id"])):
+                payload = chat_payloads.assigned(row)
+            await self._sio.emit("assigned", payload, room=room, namespace=VISITOR_NAMESPACE)
+        elif row["status"] == "ended":
+            await self._sio.emit(
+                "ended", {"by": row["ended_by"]}, room=room, namespace=VISITOR_NAMESPACE
+            )
+
+    async def _to_staff(self, event: str, payload: dict[str, Any], staff_id: int) -> None:
+        await self._sio.emit(event, payload, room=staff_room(staff_id), namespace=STAFF_NAMESPACE)
+
+    async def message(self, stored: Stored, *, skip_sid: str | None = None) -> None:
+        """Deliver a stored message to the visitor's and the assigned staff member's sockets."""
+        await self._sio.emit(
+            "message",
+            chat_payloads.message(stored, for_sender="visitor"),
+            room=visitor_room(stored.visitor_id),
+            skip_sid=skip_sid,
+            namespace=VISITOR_NAMESPACE,
+        )
+        if stored.staff_id is not None:
+            await self._sio.emit(
+                "message",
+                chat_payloads.message(stored, for_sender="staff", chat_id=stored.chat_id),
+                room=staff_room(stored.staff_id),
+                skip_sid=skip_sid,
+                namespace=STAFF_NAMESPACE,
+            )
+
+    async def typing(self, row: Row, *, sender: str) -> None:
+        if sender == "visitor" and row["assigned_to"] is not None:
+            await self._to_staff(
+                "typing", {"chat_id": row["id"], "from": "visitor"}, row["assigned_to"]
+            )
+        elif sender == "staff":
+            await self._sio.emit(
+                "typing",
+                {"from": "staff"},
+                room=visitor_room(row["visitor_id"]),
+                namespace=VISITOR_NAMESPACE,
+            )
+
+    async def push_own_chats(self, staff_id: int, *, to: str | None = None) -> None:
+        rows = await chats.for_staff(self.ctx.db, staff_id)
+        notes = await chats.notes(self.ctx.db, [row["id"] for row in rows])
+        await self._sio.emit(
+            "chats",
+            chat_payloads.own_chats(rows, notes),
+            room=to or staff_room(staff_id),
+            namespace=STAFF_NAMESPACE,
+        )
+
+    async def push_queue(self) -> None:
+        """Positions to waiting visitors, the list and presence to staff, status to everyone.
+
+        Bursts of changes coalesce: while one push runs, further requests make one more."""
+        if self._queue_running:
+            self._queue_again = True
+            return
+        self._queue_running = True
+        try:
+            while True:
+                self._queue_again = False
+                await self._push_queue_once()
+                if not self._queue_again:
+                    break
+        finally:
+            self._queue_running = False
+
+    async def _push_queue_once(self) -> None:
+        view = await chat_queue.view(self.ctx)
+        now = self.ctx.clock()
+        self._status = (view.open, view.next_open)
+        for waiting in view.waiting:
+            await self._sio.emit(
+                "queue",
+                chat_payloads.queue_position(waiting),
+                room=visitor_room(waiting.row["visitor_id"]),
+                namespace=VISITOR_NAMESPACE,
+            )
+        await self._sio.emit(
+            "queue", chat_payloads.staff_queue(view, now), room=DESK, namespace=STAFF_NAMESPACE
+        )
+        for staff_id in self._connected_staff():
+            await self._to_staff("desk", chat_payloads.desk(view, staff_id), staff_id)
+        status = chat_payloads.status(view)
+        if status != self._status_sent:
+            self._status_sent = status
+            await self._sio.emit("status", status, namespace=VISITOR_NAMESPACE)
+
+    async def greet_staff(self, sid: str, staff_id: int) -> None:
+        """Everything a newly connected staff socket needs to draw the console."""
+        view = await chat_queue.view(self.ctx)
+        await self._sio.emit(
+            "queue",
+            chat_payloads.staff_queue(view, self.ctx.clock()),
+            to=sid,
+            namespace=STAFF_NAMESPACE,
+        )
+        await self._sio.emit(
+            "desk", chat_payloads.desk(view, staff_id), to=sid, namespace=STAFF_NAMESPACE
+        )
+        await self.push_own_chats(staff_id, to=sid)
+
+    async def current_status(self) -> dict[str, Any]:
+        view = await chat_queue.view(self.ctx)
+        self._status = (view.open, view.next_open)
+        return chat_payloads.status(view)
+
+    async def close_expired_staff(self) -> None:
+        """Chat text must not reach a socket whose staff session has run out."""
+        if self._console is not None:
+            await self._console.close_expired()
+
+    def _connected_staff(self) -> set[int]:
+        return set() if self._console is None else self._console.connected_staff()
+
+
+class _language:
+    """Render a payload in one visitor's language, whoever's action caused it."""
+
+    def __init__(self, lang: str | None) -> None:
+        self._lang = lang or i18n.DEFAULT_LANGUAGE
+        self._token: Any = None
+
+    def __enter__(self) -> None:
+        self._token = i18n.set_language(self._lang)
+
+    def __exit__(self, *_exc: object) -> None:
+        i18n.reset_language(self._token)
+
+
+async def tick_forever(hub: ChatHub, every_s: float) -> None:
+    """Housekeeping (absent staff, idle visitors) and fresh estimates, every few seconds."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await hub.close_expired_staff()
+            await chat_upkeep.tick(hub.ctx)
+        except Exception:  # a failed round must not stop the next one
+            log.exception("chat housekeeping failed")

@@ -1,0 +1,139 @@
+"""The JSON shapes of chat events, as documented in docs/realtime.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from moderation.chat_queue import QueueView, Waiting, waited_s
+from service.clock import to_iso
+from service.http.render import role_label
+from service.storage.chat_messages import Stored
+from service.storage.db import Row
+
+
+def message(stored: Stored | Row, *, for_sender: str, chat_id: int | None = None) -> dict[str, Any]:
+    """A message as `for_sender` ("visitor" or "staff") sees it; client ids only on their own."""
+    if isinstance(stored, Stored):
+        sender, client_id = stored.sender, stored.client_id
+        payload: dict[str, Any] = {
+            "id": stored.id,
+            "from": sender,
+            "text": stored.text,
+            "at": stored.at,
+        }
+    else:
+        sender, client_id = stored["sender"], stored["client_id"]
+        payload = {"id": stored["id"], "from": sender, "text": stored["text"], "at": stored["at"]}
+    if sender == for_sender and client_id is not None:
+        payload["client_id"] = client_id
+    if chat_id is not None:
+        payload["chat_id"] = chat_id
+    return payload
+
+
+def assigned(row: Row) -> dict[str, Any]:
+    return {
+        "role": row["staff_role"],
+        "role_label": role_label(row["staff_role"]) if row["staff_role"] else "",
+        "name": row["staff_name"],
+    }
+
+
+def queue_position(waiting: Waiting) -> dict[str, Any]:
+    return {
+        "position": waiting.position,
+        "eta_s": waiting.eta_s,
+        "offer_question": waiting.offer_question,
+    }
+
+
+def status(view: QueueView) -> dict[str, Any]:
+    return {
+        "open": view.open,
+        "next_open": None if view.next_open is None else to_iso(view.next_open),
+        "offer_question_after_s": view.offer_question_after_s,
+    }
+
+
+def visitor_state(row: Row, view: QueueView) -> dict[str, Any]:
+    """The visitor's newest chat, for the `resume` acknowledgement."""
+    state: dict[str, Any] = {
+        "chat_id": row["id"],
+        "status": row["status"],
+        "category": row["category_slug"],
+        "rated": row["rated_at"] is not None,
+    }
+    if row["status"] == "waiting":
+        found = view.position_of(row["id"])
+        if found is not None:
+            state.update(queue_position(found))
+    elif row["status"] == "active":
+        state.update(assigned(row))
+    else:
+        state["ended_by"] = row["ended_by"]
+    return state
+
+
+def staff_queue(view: QueueView, now: datetime) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "chat_id": w.row["id"],
+                "category": w.row["category_slug"],
+                "requested_at": w.row["requested_at"],
+                "waited_s": waited_s(w.row, now),
+                "first_message": w.row["first_message"],
+                "wanted_role": w.row["wanted_role"],
+                "returned": bool(w.row["returned"]),
+            }
+            for w in view.waiting
+        ]
+    }
+
+
+def desk(view: QueueView, staff_id: int) -> dict[str, Any]:
+    me = view.staff_row(staff_id)
+    return {
+        "available": bool(me and me["available"]),
+        "capacity": me["capacity"] if me else 0,
+        "load": me["load"] if me else 0,
+        "open": view.open,
+        "colleagues": [
+            {
+                "id": s["staff_id"],
+                "name": s["name"],
+                "role": s["role"],
+                "available": bool(s["available"]),
+                "present": bool(s["present"]),
+                "load": s["load"],
+                "capacity": s["capacity"],
+            }
+            for s in view.staff
+            if s["present"]
+        ],
+    }
+
+
+def own_chats(rows: list[Row], notes: list[Row]) -> dict[str, Any]:
+    by_chat: dict[int, list[dict[str, Any]]] = {}
+    for note in notes:
+        by_chat.setdefault(note["chat_id"], []).append(
+            {"text": note["text"], "by": note["by_name"], "at": note["at"]}
+        )
+    return {
+        "items": [
+            {
+                "chat_id": row["id"],
+                "category": row["category_slug"],
+                "status": row["status"],
+                "requested_at": row["requested_at"],
+                "assigned_at": row["assigned_at"],
+                "visitor_connected": row["visitor_away_since"] is None,
+                "wrap_up_needed": row["status"] == "ended" and row["outcome"] is None,
+                "ended_by": row["ended_by"],
+                "notes": by_chat.get(row["id"], []),
+            }
+            for row in rows
+        ]
+    }

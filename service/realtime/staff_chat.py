@@ -1,0 +1,147 @@
+"""The chat events of the /staff namespace; every one checks the staff session first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from moderation import chat_routing, chat_staff
+from moderation.chat_context import ChatContext
+from moderation.chat_visitor import client_id, message_text
+from moderation.errors import Conflict, Forbidden, Invalid
+from service import i18n
+from service.realtime import chat_payloads
+from service.realtime.acks import Ack, event
+from service.realtime.chat_hub import ChatHub
+from service.storage import chat_messages, chats
+from service.storage.chat_messages import Draft
+from service.storage.staff import StaffMember
+
+
+def _language_of(namespace: StaffChatEvents, sid: str) -> str:
+    return namespace.language(sid)
+
+
+def _chat_id(data: dict[str, Any]) -> int:
+    value = data.get("chat_id")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(i18n.gettext("Give the chat's number."), field="chat_id")
+    return value
+
+
+class StaffChatEvents:
+    """Mixed into the /staff namespace, which supplies `member(sid)` and `emit`."""
+
+    chat: ChatContext
+    hub: ChatHub
+
+    def language(self, sid: str) -> str:
+        raise NotImplementedError
+
+    async def member(self, sid: str) -> StaffMember:
+        """The socket's staff member while their session lasts; raises Forbidden after."""
+        raise NotImplementedError
+
+    if TYPE_CHECKING:  # supplied by socketio.AsyncNamespace, which comes later in the MRO
+
+        async def emit(
+            self, event: str, data: Any = None, to: str | None = None, room: str | None = None
+        ) -> None: ...
+
+    @event(_language_of)
+    async def on_available(self, sid: str, data: dict[str, Any]) -> Ack:
+        await chat_staff.do_set_available(
+            self.chat, data.get("on"), acting_staff=await self.member(sid)
+        )
+        return {"ok": True}
+
+    @event(_language_of)
+    async def on_accept(self, sid: str, data: dict[str, Any]) -> Ack:
+        chat_id = None if data.get("chat_id") is None else _chat_id(data)
+        taken = await chat_routing.do_accept(
+            self.chat, chat_id, acting_staff=await self.member(sid)
+        )
+        return {"chat_id": taken}
+
+    @event(_language_of)
+    async def on_send(self, sid: str, data: dict[str, Any]) -> Ack:
+        staff = await self.member(sid)
+        chat_id = _chat_id(data)
+        text = message_text(data.get("text"))
+        stored = await self.chat.messages.append(
+            Draft(
+                chat_id,
+                "staff",
+                staff.id,
+                text,
+                client_id(data.get("client_id")),
+                self.chat.now_iso(),
+            )
+        )
+        if stored is None:
+            raise Conflict(i18n.gettext("This chat is not yours or has ended."))
+        if stored.fresh:
+            await self.hub.message(stored, skip_sid=sid)
+        return {"id": stored.id}
+
+    @event(_language_of)
+    async def on_resume(self, sid: str, data: dict[str, Any]) -> Ack:
+        staff = await self.member(sid)
+        chat_id = _chat_id(data)
+        after = data.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise Invalid(i18n.gettext("Give the last message id you saw."), field="after")
+        row = await chats.get(self.chat.db, chat_id)
+        if row is None or staff.id not in (row["assigned_to"], row["handled_by"]):
+            raise Forbidden(i18n.gettext("This chat is not yours."))
+        for message in await chat_messages.after(self.chat.db, chat_id, after):
+            await self.emit(
+                "message",
+                chat_payloads.message(message, for_sender="staff", chat_id=chat_id),
+                to=sid,
+            )
+        return {"ok": True}
+
+    async def on_typing(self, sid: str, data: Any = None) -> None:
+        try:
+            staff = await self.member(sid)
+        except Forbidden:
+            return
+        if not isinstance(data, dict) or not isinstance(data.get("chat_id"), int):
+            return
+        row = await chats.get(self.chat.db, data["chat_id"])
+        if row is not None and row["assigned_to"] == staff.id and row["status"] == "active":
+            await self.hub.typing(row, sender="staff")
+
+    @event(_language_of)
+    async def on_transfer(self, sid: str, data: dict[str, Any]) -> Ack:
+        await chat_staff.do_transfer(
+            self.chat,
+            data.get("chat_id"),
+            acting_staff=await self.member(sid),
+            to_staff=data.get("to_staff"),
+            to_role=data.get("to_role"),
+            note=data.get("note") or "",
+        )
+        return {"ok": True}
+
+    @event(_language_of)
+    async def on_end(self, sid: str, data: dict[str, Any]) -> Ack:
+        await chat_staff.do_end(
+            self.chat,
+            data.get("chat_id"),
+            acting_staff=await self.member(sid),
+            category=data.get("category"),
+            outcome=data.get("outcome"),
+        )
+        return {"ok": True}
+
+    @event(_language_of)
+    async def on_block(self, sid: str, data: dict[str, Any]) -> Ack:
+        await chat_staff.do_block(
+            self.chat,
+            data.get("chat_id"),
+            acting_staff=await self.member(sid),
+            hours=data.get("hours"),
+            reason=data.get("reason"),
+        )
+        return {"ok": True}

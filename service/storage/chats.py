@@ -1,0 +1,178 @@
+"""Chat rows: the queue, assignments, endings, wrap-ups and ratings."""
+
+from __future__ import annotations
+
+from service.storage.db import Database, Row, Writer
+
+_CHAT_COLUMNS = """
+c.id, c.visitor_id, c.status, c.requested_at, c.returned, c.wanted_role, c.assigned_to,
+c.assigned_at, c.first_assigned_at, c.first_reply_at, c.visitor_away_since, c.ended_at,
+c.ended_by, c.handled_by, c.outcome, c.rated_at, c.start_client_id, c.category_id,
+k.slug AS category_slug, k.chat_role AS topic_role,
+s.role AS staff_role, COALESCE(s.first_name, s.username) AS staff_name
+"""
+_FROM = (
+    " FROM chats c JOIN categories k ON k.id = c.category_id"
+    " LEFT JOIN staff s ON s.id = c.assigned_to"
+)
+_QUEUE_ORDER = " ORDER BY c.returned DESC, c.requested_at, c.id"
+OPEN = ("waiting", "active")
+
+
+async def get(db: Database | Writer, chat_id: int) -> Row | None:
+    return await db.fetch_one(f"SELECT {_CHAT_COLUMNS}{_FROM} WHERE c.id = ?", (chat_id,))
+
+
+async def newest_for_visitor(db: Database | Writer, visitor_id: int) -> Row | None:
+    return await db.fetch_one(
+        f"SELECT {_CHAT_COLUMNS}{_FROM} WHERE c.visitor_id = ? ORDER BY c.id DESC LIMIT 1",
+        (visitor_id,),
+    )
+
+
+async def by_start(tx: Writer, visitor_id: int, client_id: str) -> Row | None:
+    return await tx.fetch_one(
+        f"SELECT {_CHAT_COLUMNS}{_FROM} WHERE c.visitor_id = ? AND c.start_client_id = ?",
+        (visitor_id, client_id),
+    )
+
+
+async def waiting(db: Database | Writer) -> list[Row]:
+    """Waiting chats in the order they are offered, with their first message."""
+    return await db.fetch_all(
+        f"SELECT {_CHAT_COLUMNS},"
+        " (SELECT m.text FROM chat_messages m WHERE m.chat_id = c.id ORDER BY m.id LIMIT 1)"
+        f" AS first_message{_FROM} WHERE c.status = 'waiting'{_QUEUE_ORDER}"
+    )
+
+
+async def for_staff(db: Database, staff_id: int) -> list[Row]:
+    """A staff member's open chats and the ended ones still waiting for their wrap-up."""
+    return await db.fetch_all(
+        f"SELECT {_CHAT_COLUMNS}{_FROM}"
+        " WHERE (c.status = 'active' AND c.assigned_to = ?)"
+        " OR (c.status = 'ended' AND c.handled_by = ? AND c.outcome IS NULL)"
+        " ORDER BY c.id",
+        (staff_id, staff_id),
+    )
+
+
+async def notes(db: Database, chat_ids: list[int]) -> list[Row]:
+    if not chat_ids:
+        return []
+    marks = ",".join("?" * len(chat_ids))
+    return await db.fetch_all(
+        "SELECT n.chat_id, n.text, n.at, COALESCE(s.first_name, s.username) AS by_name"
+        f" FROM chat_notes n LEFT JOIN staff s ON s.id = n.staff_id WHERE n.chat_id IN ({marks})"
+        " ORDER BY n.id",
+        chat_ids,
+    )
+
+
+async def insert(
+    tx: Writer,
+    *,
+    visitor_id: int,
+    category_id: int,
+    client_id: str,
+    at: str,
+) -> int:
+    return await tx.insert(
+        "INSERT INTO chats (visitor_id, category_id, start_client_id, was_open, requested_at)"
+        " VALUES (?, ?, ?, 1, ?)",
+        (visitor_id, category_id, client_id, at),
+    )
+
+
+async def assign(tx: Writer, chat_id: int, staff_id: int, at: str) -> None:
+    await tx.execute(
+        "UPDATE chats SET status = 'active', assigned_to = ?, handled_by = ?, assigned_at = ?,"
+        " first_assigned_at = COALESCE(first_assigned_at, ?), returned = 0, wanted_role = NULL"
+        " WHERE id = ?",
+        (staff_id, staff_id, at, at, chat_id),
+    )
+
+
+async def requeue(tx: Writer, chat_id: int, *, front: bool, wanted_role: str | None) -> None:
+    await tx.execute(
+        "UPDATE chats SET status = 'waiting', assigned_to = NULL, assigned_at = NULL,"
+        " returned = ?, wanted_role = ? WHERE id = ?",
+        (int(front), wanted_role, chat_id),
+    )
+
+
+async def end(tx: Writer, chat_id: int, *, at: str, by: str) -> None:
+    await tx.execute(
+        "UPDATE chats SET status = 'ended', ended_at = ?, ended_by = ?, assigned_to = NULL"
+        " WHERE id = ?",
+        (at, by, chat_id),
+    )
+
+
+async def wrap_up(tx: Writer, chat_id: int, *, category: str, outcome: str) -> None:
+    await tx.execute(
+        "UPDATE chats SET wrap_category = ?, outcome = ? WHERE id = ?", (category, outcome, chat_id)
+    )
+
+
+async def rate(tx: Writer, chat_id: int, *, score: int | None, helped: bool | None, at: str) -> int:
+    return await tx.execute(
+        "UPDATE chats SET rating = ?, helped = ?, rated_at = ? WHERE id = ? AND rated_at IS NULL",
+        (score, None if helped is None else int(helped), at, chat_id),
+    )
+
+
+async def link_question(tx: Writer, chat_id: int, question_id: int) -> None:
+    await tx.execute("UPDATE chats SET question_id = ? WHERE id = ?", (question_id, chat_id))
+
+
+async def visitor_away(tx: Writer, visitor_id: int, at: str | None) -> list[int]:
+    """Mark the visitor's open chats as left (at) or back (None); returns those chat ids."""
+    rows = await tx.fetch_all(
+        "UPDATE chats SET visitor_away_since = ?"
+        " WHERE visitor_id = ? AND status IN ('waiting', 'active') RETURNING id",
+        (at, visitor_id),
+    )
+    return [row[0] for row in rows]
+
+
+async def everyone_away(tx: Writer, at: str) -> None:
+    """After a restart no visitor is connected yet; their idle time starts now."""
+    await tx.execute(
+        "UPDATE chats SET visitor_away_since = COALESCE(visitor_away_since, ?)"
+        " WHERE status IN ('waiting', 'active')",
+        (at,),
+    )
+
+
+async def idle(tx: Writer, cutoff: str) -> list[Row]:
+    return await tx.fetch_all(
+        f"SELECT {_CHAT_COLUMNS}{_FROM} WHERE c.status IN ('waiting', 'active')"
+        " AND c.visitor_away_since <= ?",
+        (cutoff,),
+    )
+
+
+async def active_of(tx: Writer, staff_id: int) -> list[Row]:
+    return await tx.fetch_all(
+        f"SELECT {_CHAT_COLUMNS}{_FROM} WHERE c.status = 'active' AND c.assigned_to = ?",
+        (staff_id,),
+    )
+
+
+async def recent_handle_times(db: Database | Writer, since: str, limit: int = 20) -> list[float]:
+    """Seconds from assignment to end for the latest chats staff handled."""
+    rows = await db.fetch_all(
+        "SELECT (julianday(ended_at) - julianday(assigned_at)) * 86400 FROM chats"
+        " WHERE status = 'ended' AND assigned_at IS NOT NULL AND ended_at >= ?"
+        " ORDER BY ended_at DESC LIMIT ?",
+        (since, limit),
+    )
+    return [max(0.0, float(row[0])) for row in rows]
+
+
+async def add_note(tx: Writer, chat_id: int, staff_id: int, text: str, at: str) -> None:
+    await tx.execute(
+        "INSERT INTO chat_notes (chat_id, staff_id, text, at) VALUES (?, ?, ?, ?)",
+        (chat_id, staff_id, text, at),
+    )

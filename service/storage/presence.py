@@ -1,0 +1,87 @@
+"""Staff on the chat: availability, live sockets, absence and capacity."""
+
+from __future__ import annotations
+
+from service.storage.db import Database, Row, Writer
+
+_PRESENCE_SQL = """
+SELECT s.id AS staff_id, s.role, COALESCE(s.first_name, s.username) AS name,
+       s.chat_capacity AS capacity, COALESCE(p.available, 0) AS available,
+       (COALESCE(p.connections, 0) > 0 OR p.away_since > ?) AS present,
+       COALESCE(p.last_assigned_at, '') AS last_assigned_at,
+       (SELECT count(*) FROM chats c WHERE c.assigned_to = s.id AND c.status = 'active') AS load
+FROM staff s LEFT JOIN staff_presence p ON p.staff_id = s.id
+WHERE s.active = 1 AND s.role IN ('counsellor', 'adviser')
+"""
+
+
+async def staff_rows(db: Database | Writer, present_cutoff: str) -> list[Row]:
+    """Every answering staff member with availability, presence and current chat load.
+
+    Present means a live socket, or the last one closed after `present_cutoff`."""
+    return await db.fetch_all(_PRESENCE_SQL + " ORDER BY s.id", (present_cutoff,))
+
+
+async def connected(tx: Writer, staff_id: int) -> None:
+    await tx.execute(
+        "INSERT INTO staff_presence (staff_id, connections) VALUES (?, 1)"
+        " ON CONFLICT (staff_id) DO UPDATE SET connections = connections + 1, away_since = NULL",
+        (staff_id,),
+    )
+
+
+async def disconnected(tx: Writer, staff_id: int, at: str) -> None:
+    await tx.execute(
+        "UPDATE staff_presence SET connections = max(connections - 1, 0),"
+        " away_since = CASE WHEN connections <= 1 THEN ? ELSE away_since END"
+        " WHERE staff_id = ?",
+        (at, staff_id),
+    )
+
+
+async def set_available(tx: Writer, staff_id: int, on: bool) -> None:
+    await tx.execute(
+        "INSERT INTO staff_presence (staff_id, available) VALUES (?, ?)"
+        " ON CONFLICT (staff_id) DO UPDATE SET available = excluded.available",
+        (staff_id, int(on)),
+    )
+
+
+async def is_available(db: Database, staff_id: int) -> bool:
+    value = await db.fetch_value(
+        "SELECT available FROM staff_presence WHERE staff_id = ?", (staff_id,)
+    )
+    return bool(value)
+
+
+async def assigned_now(tx: Writer, staff_id: int, at: str) -> None:
+    await tx.execute(
+        "INSERT INTO staff_presence (staff_id, last_assigned_at) VALUES (?, ?)"
+        " ON CONFLICT (staff_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+        (staff_id, at),
+    )
+
+
+async def everyone_gone(tx: Writer, at: str) -> None:
+    """After a restart no socket is live; everyone's absence starts counting now."""
+    await tx.execute(
+        "UPDATE staff_presence SET connections = 0, away_since = COALESCE(away_since, ?)", (at,)
+    )
+
+
+async def absent_with_chats(tx: Writer, cutoff: str) -> list[int]:
+    """Staff gone since before `cutoff` who still hold active chats."""
+    rows = await tx.fetch_all(
+        "SELECT DISTINCT c.assigned_to FROM chats c"
+        " JOIN staff_presence p ON p.staff_id = c.assigned_to"
+        " WHERE c.status = 'active' AND p.connections = 0 AND p.away_since <= ?",
+        (cutoff,),
+    )
+    return [row[0] for row in rows]
+
+
+async def set_capacity(tx: Writer, staff_id: int, capacity: int) -> int:
+    return await tx.execute(
+        "UPDATE staff SET chat_capacity = ? WHERE id = ? AND role IN ('counsellor', 'adviser')",
+        (capacity, staff_id),
+    )

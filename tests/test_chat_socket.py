@@ -1,0 +1,459 @@
+"""The live chat over real socket.io clients against a real server and SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from moderation import chat_upkeep
+from service import keys
+from service.storage import presence
+from tests.chat_clients import Staff, Visitor, new_client_id
+from tests.conftest import FakeClock, rows
+
+StaffClient = Callable[..., Awaitable[TestClient]]
+
+
+def url(client: TestClient) -> str:
+    return str(client.make_url("/"))
+
+
+def cookie(client: TestClient) -> str:
+    return "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[list[Any]]:
+    """Every socket a test opens is closed at the end, even when the test fails."""
+    sockets: list[Any] = []
+    yield sockets
+    for sock in sockets:
+        await sock.close()
+
+
+@pytest.fixture
+def on_duty(
+    client: TestClient, staff_client: StaffClient, opened: list[Any]
+) -> Callable[..., Awaitable[Staff]]:
+    """A signed-in staff member on the chat console, available unless told otherwise."""
+
+    async def make(username: str, role: str, name: str, *, available: bool = True) -> Staff:
+        signed_in = await staff_client(username, role, name)
+        staff = Staff(cookie(signed_in))
+        opened.append(staff)
+        await staff.connect(url(client))
+        if available:
+            await staff.available()
+        return staff
+
+    return make
+
+
+@pytest.fixture
+def visitor(client: TestClient, opened: list[Any]) -> Callable[..., Awaitable[Visitor]]:
+    async def make(token: str | None = None) -> Visitor:
+        v = Visitor(token)
+        opened.append(v)
+        await v.connect(url(client))
+        return v
+
+    return make
+
+
+async def set_capacity(client: TestClient, username: str, capacity: int) -> None:
+    db = client.server.app[keys.DB]
+    staff_id = await db.fetch_value("SELECT id FROM staff WHERE username = ?", (username,))
+    async with db.transaction() as tx:
+        await presence.set_capacity(tx, staff_id, capacity)
+
+
+async def set_auto_assign(client: TestClient, on: bool) -> None:
+    async with client.server.app[keys.DB].transaction() as tx:
+        await tx.execute(
+            "UPDATE chat_settings SET value = ? WHERE name = 'auto_assign'", (int(on),)
+        )
+
+
+async def test_closed_without_staff_and_the_attempt_is_counted(
+    client: TestClient, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    v = await visitor()
+    assert len(v.token) >= 22, "at least 128 bits"
+    assert (await v.next("status"))["open"] is False
+    ack = await v.start("Onko chat auki?")
+    assert ack["error"] == "closed"
+    assert rows(settings, "SELECT count(*) FROM chats") == [(0,)]
+    assert rows(settings, "SELECT count(*) FROM chat_messages") == [(0,)]
+    assert rows(settings, "SELECT kind, detail FROM usage_events") == [
+        ("chat_requested", '{"open": false}')
+    ]
+    assert rows(settings, "SELECT token_hash FROM visitors") != [(v.token,)]
+
+
+async def test_chat_opens_with_staff_and_assigns_to_the_fitting_role(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    sanna = await on_duty("sanna", "counsellor", "Sanna")
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.until("status", lambda s: s["open"])
+    ack = await v.start("Miten kirjoitan hyvän työhakemuksen?")
+    assert ack["position"] == 0 and ack["eta_s"] == 0 and ack["message_id"] > 0
+    assigned = await v.next("assigned")
+    assert assigned == {"role": "adviser", "role_label": "Työllisyysneuvoja", "name": "Mikko"}
+    [chat_id] = await mikko.own_chat_ids(1)
+    await mikko.call("resume", {"chat_id": chat_id, "after": 0})
+    first = await mikko.next("message")
+    assert first["text"] == "Miten kirjoitan hyvän työhakemuksen?" and first["from"] == "visitor"
+
+    reply = await mikko.send(chat_id, "Hei! Autan mielelläni.")
+    got = await v.next("message")
+    assert got["id"] == reply["id"] and got["from"] == "staff" and "client_id" not in got
+    sent = await v.send("Kiitos!")
+    echoed = await mikko.next("message")
+    assert echoed == {
+        "chat_id": chat_id,
+        "id": sent["id"],
+        "from": "visitor",
+        "text": "Kiitos!",
+        "at": echoed["at"],
+    }
+    assert sent["id"] > reply["id"]
+    assert sanna.drain("message") == [], "messages reach only the chat's own staff"
+
+    # A social topic prefers the counsellor.
+    w = await visitor()
+    await w.start("Jaksaminen on ollut vaikeaa.", category="jaksaminen")
+    assert (await w.next("assigned"))["name"] == "Sanna"
+    kinds = [r[0] for r in rows(settings, "SELECT kind FROM usage_events ORDER BY id")]
+    assert kinds.count("chat_assigned") == 2 and "chat_first_reply" in kinds
+
+
+async def test_queue_positions_and_estimates_for_three_waiting_visitors(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    staff = await on_duty("mikko", "adviser", "Mikko")
+    await set_capacity(client, "mikko", 1)
+    first = await visitor()
+    await first.start()
+    await first.next("assigned")
+    waiting = [await visitor() for _ in range(3)]
+    acks = [await w.start(f"Odotan vuoroani numero {n}") for n, w in enumerate(waiting, 1)]
+    assert [a["position"] for a in acks] == [1, 2, 3]
+    # One slot, ten minutes' default handle time: each place in line adds ten minutes.
+    assert [a["eta_s"] for a in acks] == [600, 1200, 1800]
+    queue = await staff.until("queue", lambda q: len(q["items"]) == 3)
+    assert [i["first_message"] for i in queue["items"]] == [
+        "Odotan vuoroani numero 1",
+        "Odotan vuoroani numero 2",
+        "Odotan vuoroani numero 3",
+    ]
+    # The first waiting visitor leaves: the others move up, live.
+    await waiting[0].call("end", {})
+    moved = await waiting[2].until("queue", lambda q: q["position"] == 2)
+    assert moved["eta_s"] == 1200
+    assert (await waiting[1].until("queue", lambda q: q["position"] == 1))[
+        "offer_question"
+    ] is False
+
+
+async def test_manual_accept_and_transfer_to_colleague_and_to_role(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    await set_auto_assign(client, False)
+    sanna = await on_duty("sanna", "counsellor", "Sanna")
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    ack = await v.start("Tarvitsen apua asumistuen kanssa.", category="asuminen")
+    assert ack["position"] == 1
+    assert await sanna.call("accept", {}) == {"chat_id": ack["chat_id"]}
+    assert (await v.next("assigned"))["name"] == "Sanna"
+    assert (await mikko.call("accept", {"chat_id": ack["chat_id"]}))["error"] == "conflict"
+
+    done = await sanna.call(
+        "transfer", {"chat_id": ack["chat_id"], "to_staff": 2, "note": "Kysyy myös töistä"}
+    )
+    assert done == {"ok": True}
+    assert (await v.next("assigned")) == {
+        "role": "adviser",
+        "role_label": "Työllisyysneuvoja",
+        "name": "Mikko",
+    }
+    mine = await mikko.until("chats", lambda p: len(p["items"]) == 1)
+    assert mine["items"][0]["notes"][0]["text"] == "Kysyy myös töistä"
+    assert (await sanna.send(ack["chat_id"], "Vielä yksi asia"))["error"] == "conflict"
+
+    await mikko.call("transfer", {"chat_id": ack["chat_id"], "to_role": "counsellor", "note": ""})
+    back = await v.until("queue", lambda q: q["position"] == 1)
+    assert back["position"] == 1
+    queued = await mikko.until(
+        "queue", lambda q: len(q["items"]) == 1 and q["items"][0]["returned"]
+    )
+    assert queued["items"][0]["wanted_role"] == "counsellor" and queued["items"][0]["returned"]
+    assert rows(settings, "SELECT count(*) FROM usage_events WHERE kind = 'chat_transferred'") == [
+        (2,)
+    ]
+    assert "Kysyy" not in str(rows(settings, "SELECT detail FROM usage_events"))
+
+
+@pytest.mark.parametrize("round_", range(15))
+async def test_concurrent_accepts_never_double_assign_or_exceed_capacity(
+    client: TestClient,
+    on_duty: Any,
+    visitor: Callable[..., Awaitable[Visitor]],
+    settings: Any,
+    round_: int,
+) -> None:
+    await set_auto_assign(client, False)
+    sanna = await on_duty("sanna", "counsellor", "Sanna")
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    await set_capacity(client, "sanna", 1)
+    await set_capacity(client, "mikko", 1)
+    chat_ids = [(await (await visitor()).start(f"Odottaja {n}"))["chat_id"] for n in range(3)]
+    # Both go for the same chat at once, then both ask for two more each.
+    same = await asyncio.gather(
+        sanna.call("accept", {"chat_id": chat_ids[0]}),
+        mikko.call("accept", {"chat_id": chat_ids[0]}),
+    )
+    assert sorted("chat_id" in a for a in same) == [False, True]
+    more = await asyncio.gather(*(s.call("accept", {}) for s in (sanna, mikko, sanna, mikko)))
+    taken = [a["chat_id"] for a in [*same, *more] if "chat_id" in a]
+    assert len(taken) == len(set(taken)) == 2, "two people, capacity one each"
+    assert {a["error"] for a in [*same, *more] if "error" in a} <= {"conflict", "capacity"}
+    per_staff = rows(
+        settings,
+        "SELECT assigned_to, count(*) FROM chats WHERE status = 'active' GROUP BY assigned_to",
+    )
+    assert sorted(count for _, count in per_staff) == [1, 1]
+
+
+async def test_a_visitor_sees_only_their_own_chat(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    await on_duty("sanna", "counsellor", "Sanna")
+    owner = await visitor()
+    await owner.start("Tämä on yksityinen viesti.")
+    chat_id = (await mikko.own_chat_ids(1))[0]
+
+    stranger = await visitor("not-a-real-token")
+    assert stranger.token != "not-a-real-token", "an unknown token is replaced"
+    assert await stranger.call("resume", {"after": 0}) == {"chat": None}
+    assert (await stranger.send("Hei", "x1"))["error"] == "conflict"
+    assert stranger.drain("message") == []
+    # Guessing a chat id gives nothing: visitors cannot name a chat at all, staff get refused.
+    sanna = await on_duty("sanna2", "counsellor", "Sanna", available=False)
+    refused = await sanna.call("resume", {"chat_id": chat_id, "after": 0})
+    assert refused["error"] == "forbidden"
+    assert (await sanna.send(chat_id, "Luen salaa"))["error"] == "conflict"
+    assert sanna.drain("message") == []
+
+
+async def test_resume_delivers_exactly_the_missed_messages_and_resends_are_idempotent(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    start = await v.start("Ensimmäinen viesti")
+    chat_id = (await mikko.own_chat_ids(1))[0]
+    sent = await v.send("Toinen viesti", "same-id")
+    again = await v.send("Toinen viesti", "same-id")
+    assert again == sent
+    assert rows(settings, "SELECT count(*) FROM chat_messages WHERE client_id = 'same-id'") == [
+        (1,)
+    ]
+    last_seen = sent["id"]
+    await v.close()
+
+    missed = [(await mikko.send(chat_id, f"Vastaus {n}"))["id"] for n in range(3)]
+    back = await visitor(v.token)
+    state = await back.call("resume", {"after": last_seen})
+    got = back.drain("message")
+    assert [m["id"] for m in got] == missed
+    assert [m["text"] for m in got] == ["Vastaus 0", "Vastaus 1", "Vastaus 2"]
+    assert state["chat"]["status"] == "active" and state["chat"]["name"] == "Mikko"
+
+    await back.call("resume", {"after": 0})
+    everything = back.drain("message")
+    assert [m["id"] for m in everything] == [start["message_id"], sent["id"], *missed]
+    assert everything[1]["client_id"] == "same-id", "own messages carry their client id"
+
+
+async def test_messages_are_checked(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    assert (await v.start("x" * 2001))["field"] == "text"
+    assert (await v.start("Hei", category="nope"))["field"] == "category"
+    assert (await v.call("start", ["not", "an", "object"]))["error"] == "invalid"
+    assert (await v.start("Hei", client_id=""))["field"] == "client_id"
+    await v.start("Hei, aloitan keskustelun.")
+    too_long = await v.send("y" * 2001)
+    assert too_long["error"] == "invalid" and too_long["field"] == "text"
+    assert "2000" in too_long["message"]
+    assert (await v.send("   "))["field"] == "text"
+    assert (await v.call("resume", {"after": -1}))["field"] == "after"
+
+
+async def test_twenty_messages_a_minute_then_a_clear_refusal(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Aloitan.")
+    for n in range(20):
+        assert "id" in await v.send(f"viesti {n}")
+    refused = await v.send("liikaa")
+    assert refused["error"] == "rate_limited" and 1 <= refused["retry_after"] <= 60
+
+
+async def test_end_rate_and_wrap_up(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Kysyisin työkokeilusta.")
+    chat_id = (await mikko.own_chat_ids(1))[0]
+    assert (await v.call("rate", {"score": 5}))["error"] == "conflict", "only after the end"
+    bad = await mikko.call("end", {"chat_id": chat_id, "category": "tyonhaku", "outcome": "?"})
+    assert bad["field"] == "outcome"
+    ok = await mikko.call("end", {"chat_id": chat_id, "category": "tyonhaku", "outcome": "advice"})
+    assert ok == {"ok": True}
+    assert await v.next("ended") == {"by": "staff"}
+    assert (await v.call("rate", {"score": 6}))["field"] == "score"
+    assert await v.call("rate", {"score": 4, "helped": True}) == {"ok": True}
+    assert (await v.call("rate", {"score": 1}))["error"] == "conflict"
+    assert rows(settings, "SELECT rating, helped, outcome, ended_by FROM chats") == [
+        (4, 1, "advice", "staff")
+    ]
+    detail = rows(settings, "SELECT detail FROM usage_events WHERE kind = 'chat_rated'")
+    assert detail == [('{"helped": true, "score": 4}',)]
+    state = await v.call("resume", {"after": 0})
+    assert state["chat"]["rated"] is True and state["chat"]["ended_by"] == "staff"
+
+
+async def test_visitor_end_then_staff_wraps_up(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Lyhyt kysymys.")
+    chat_id = (await mikko.own_chat_ids(1))[0]
+    assert await v.call("end", {}) == {"ok": True}
+    assert await mikko.next("ended") == {"chat_id": chat_id, "by": "visitor"}
+    pending = await mikko.until("chats", lambda p: p["items"] and p["items"][0]["wrap_up_needed"])
+    assert pending["items"][0]["chat_id"] == chat_id
+    wrap = {"chat_id": chat_id, "category": "opiskelu", "outcome": "no_contact"}
+    assert await mikko.call("end", wrap) == {"ok": True}
+    assert rows(settings, "SELECT wrap_category, outcome FROM chats") == [
+        ("opiskelu", "no_contact")
+    ]
+    assert (await v.send("Vielä?"))["error"] == "conflict"
+
+
+async def test_convert_to_a_private_question(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    await set_capacity(client, "mikko", 0)
+    v = await visitor()
+    ack = await v.start("Miten haen palkkatukea, kun olen ollut pitkään työttömänä?")
+    assert ack["position"] == 1 and ack["eta_s"] is None
+    assert (await v.next("queue"))["offer_question"] is True
+    converted = await v.call("convert", {})
+    assert converted["url"] == "/f/" + converted["code"]
+    assert await v.next("ended") == {"by": "visitor"}
+    followup = await client.get(converted["url"])
+    assert "palkkatukea" in await followup.text()
+    assert rows(settings, "SELECT publish_allowed, status FROM questions") == [(0, "pending")]
+    assert rows(settings, "SELECT outcome, question_id IS NOT NULL FROM chats") == [("question", 1)]
+    questions = await mikko.until("questions", lambda q: len(q["items"]) == 1)
+    assert "palkkatukea" in questions["items"][0]["body"]
+    kinds = {r[0] for r in rows(settings, "SELECT kind FROM usage_events")}
+    assert {"chat_converted_to_question", "chat_abandoned", "question_asked"} <= kinds
+
+
+async def test_block_ends_the_chat_and_refuses_new_ones(
+    client: TestClient,
+    on_duty: Any,
+    visitor: Callable[..., Awaitable[Visitor]],
+    settings: Any,
+    clock: FakeClock,
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Asiatonta tekstiä.")
+    chat_id = (await mikko.own_chat_ids(1))[0]
+    assert (await mikko.call("block", {"chat_id": chat_id, "hours": 5, "reason": "x"}))[
+        "field"
+    ] == "hours"
+    block = {"chat_id": chat_id, "hours": 24, "reason": "Toistuvaa häirintää"}
+    assert await mikko.call("block", block) == {"ok": True}
+    assert await v.next("ended") == {"by": "staff"}
+    refused = await v.start("Uusi yritys")
+    assert refused["error"] == "blocked" and refused["until"] == "2026-11-25T10:00:00Z"
+    audit = rows(settings, "SELECT target_type, detail FROM audit_log WHERE action = 'chat_block'")
+    assert [(kind, json.loads(detail)) for kind, detail in audit] == [
+        ("chat", {"hours": 24, "reason": "Toistuvaa häirintää"})
+    ]
+    clock.advance(hours=25)
+    assert "chat_id" in await v.start("Uusi yritys huomenna")
+
+
+async def test_idle_visitor_times_out_and_absent_staff_hand_chats_back(
+    client: TestClient,
+    on_duty: Any,
+    visitor: Callable[..., Awaitable[Visitor]],
+    settings: Any,
+    clock: FakeClock,
+) -> None:
+    chat = client.server.app[keys.CHAT]
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    quiet, staying = await visitor(), await visitor()
+    await quiet.start("Kirjoitan ja lähden.")
+    await staying.start("Minä odotan.")
+    ids = await mikko.own_chat_ids(2)
+    await quiet.close()
+    gone = await mikko.until("chats", lambda p: not all(i["visitor_connected"] for i in p["items"]))
+    assert [i["chat_id"] for i in gone["items"] if not i["visitor_connected"]] == [ids[0]]
+    clock.advance(minutes=9)
+    await chat_upkeep.tick(chat)
+    assert rows(settings, "SELECT count(*) FROM chats WHERE status = 'active'") == [(2,)]
+    clock.advance(minutes=2)
+    await chat_upkeep.tick(chat)
+    assert await mikko.until("ended", lambda e: e["by"] == "timeout")
+    assert rows(settings, "SELECT id, ended_by FROM chats WHERE status = 'ended'") == [
+        (ids[0], "timeout")
+    ]
+
+    # The counsellor's connection drops: brief absence keeps the chat, two minutes returns it.
+    await mikko.close()
+    await asyncio.sleep(0.2)  # the server notices the closed socket
+    clock.advance(seconds=90)
+    await chat_upkeep.tick(chat)
+    assert rows(settings, "SELECT status FROM chats WHERE id = ?", (ids[1],)) == [("active",)]
+    clock.advance(seconds=31)
+    await chat_upkeep.tick(chat)
+    assert rows(settings, "SELECT status, returned FROM chats WHERE id = ?", (ids[1],)) == [
+        ("waiting", 1)
+    ]
+    assert (await staying.until("queue", lambda q: True))["position"] == 1
+
+
+async def test_client_id_makes_start_idempotent(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    client_id = new_client_id()
+    first = await v.start("Alku", client_id=client_id)
+    again = await v.start("Alku", client_id=client_id)
+    assert first == {**again, "position": first["position"], "eta_s": first["eta_s"]}
+    assert rows(settings, "SELECT count(*) FROM chats") == [(1,)]
+    assert (await v.start("Toinen chat"))["error"] == "invalid"
