@@ -16,7 +16,17 @@ from moderation.chat_context import ChatContext
 from moderation.context import Change, ModerationContext
 from service import demo, keys
 from service.clock import Clock, system_clock
-from service.http import api, api_staff, ask, board, followup, middleware, staff
+from service.http import (
+    api,
+    api_coordinator,
+    api_staff,
+    ask,
+    board,
+    chat,
+    followup,
+    middleware,
+    staff,
+)
 from service.http.page_cache import PageCache
 from service.http.render import create_environment
 from service.http.staff_session import staff_identity
@@ -70,23 +80,23 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     )
     app[keys.MODERATION] = ctx
     hub = ChatHub(sio)
-    chat = ChatContext(
+    chat_ctx = ChatContext(
         db=db,
         clock=clock,
         messages=MessageLog(db),
         after_commit=hub.changed,
         idle=timedelta(minutes=settings.chat_idle_minutes),
     )
-    console = StaffConsole(ctx, chat, hub)
-    hub.attach(chat, console)
+    console = StaffConsole(ctx, chat_ctx, hub)
+    hub.attach(chat_ctx, console)
     app[keys.STAFF_CONSOLE] = console
-    app[keys.CHAT] = chat
+    app[keys.CHAT] = chat_ctx
     app[keys.CHAT_HUB] = hub
     sio.register_namespace(console)
-    sio.register_namespace(VisitorChat(chat, hub, rate_limits=settings.rate_limits))
+    sio.register_namespace(VisitorChat(chat_ctx, hub, rate_limits=settings.rate_limits))
     sio.attach(app)
 
-    for module in (board, ask, followup, staff, api, api_staff):
+    for module in (board, ask, followup, chat, staff, api, api_staff, api_coordinator):
         app.add_routes(module.routes())
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.router.add_get("/robots.txt", _robots)

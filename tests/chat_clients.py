@@ -29,12 +29,12 @@ class _Recorder:
             self.seen[name] = asyncio.Queue()
             self.sio.on(name, self.seen[name].put, namespace=self.namespace)
 
-    async def next(self, name: str, timeout: float = TIMEOUT) -> dict[str, Any]:
-        return await asyncio.wait_for(self.seen[name].get(), timeout=timeout)
+    async def next(self, name: str, wait_s: float = TIMEOUT) -> dict[str, Any]:
+        return await asyncio.wait_for(self.seen[name].get(), timeout=wait_s)
 
-    async def until(self, name: str, check: Any, timeout: float = TIMEOUT) -> dict[str, Any]:
+    async def until(self, name: str, check: Any, wait_s: float = TIMEOUT) -> dict[str, Any]:
         """The first `name` event whose payload passes `check`, skipping older ones."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_s
         while True:
             left = deadline - asyncio.get_running_loop().time()
             payload = await self.next(name, max(left, 0.01))

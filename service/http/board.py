@@ -9,7 +9,7 @@ from aiohttp import web
 from service import i18n, keys
 from service.http.page_cache import PageCache
 from service.http.params import page_number, path_id
-from service.http.render import html, render_bytes
+from service.http.render import chat_status, html, render_bytes
 from service.storage import categories, questions
 from service.storage.questions import PER_PAGE
 from service.storage.search import SearchQuery
@@ -25,7 +25,9 @@ async def _cached_page(
 ) -> web.Response:
     """Serve from the page cache, or render once and keep it if the board did not change."""
     cache = cache or keys.page_cache(request)
-    return html(await cache.get_or_render((*key, i18n.current_language()), build))
+    # Every page shows whether the chat is open, so that is part of what the page is.
+    status = tuple(chat_status(request).values())
+    return html(await cache.get_or_render((*key, i18n.current_language(), status), build))
 
 
 async def index(request: web.Request) -> web.Response:

@@ -104,7 +104,15 @@ def _error_page(request: web.Request, status: int, message: str) -> web.Response
     )
 
 
-_PRIVATE_PREFIXES = ("/f/", "/staff", "/api/staff", "/api/followup")
+_PRIVATE_PREFIXES = (
+    "/f/",
+    "/staff",
+    "/api/staff",
+    "/api/followup",
+    "/coordinator",
+    "/api/coordinator",
+    "/chat",
+)
 
 
 @web.middleware

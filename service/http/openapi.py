@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.http import openapi_chat
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -328,6 +330,7 @@ def spec() -> dict[str, Any]:
                     },
                 )
             },
+            **openapi_chat.PATHS,
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": {**_SCHEMAS, **openapi_chat.SCHEMAS}},
     }

@@ -9,7 +9,7 @@ from aiohttp import web
 from yarl import URL
 
 from service import i18n, keys
-from service.clock import from_iso
+from service.clock import from_iso, to_iso
 from service.i18n import N_
 from service.storage.staff import StaffMember
 from web import TEMPLATES_DIR
@@ -73,11 +73,18 @@ def language_links(request: web.Request) -> dict[str, str]:
     }
 
 
+def chat_status(request: web.Request) -> dict[str, Any]:
+    """Whether the chat is open now and when it next opens, for the banner on every page."""
+    is_open, next_open = request.app[keys.CHAT_HUB].status()
+    return {"open": is_open, "next_open": None if next_open is None else to_iso(next_open)}
+
+
 def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
     env = request.app[keys.TEMPLATES]
     staff: StaffMember | None = request.get(keys.STAFF)
     page = env.get_template(template).render(
         lang=i18n.current_language(),
+        chat_status=chat_status(request),
         language_links=language_links(request),
         staff=staff,
         csrf_token=request.get(keys.CSRF_TOKEN, ""),

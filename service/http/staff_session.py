@@ -16,7 +16,7 @@ from service.storage.staff import StaffMember
 
 STAFF_COOKIE = "koppi_staff"
 CSRF_COOKIE = "koppi_csrf"
-_STAFF_PREFIXES = ("/staff", "/api/staff")
+_STAFF_PREFIXES = ("/staff", "/api/staff", "/coordinator", "/api/coordinator")
 
 
 def _is_staff_path(path: str) -> bool:

@@ -1,0 +1,63 @@
+"""A chat survives stopping and starting the server process on the same database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+
+from tests.chat_clients import Staff, Visitor
+from tests.live_server import LiveServer
+
+PASSWORD = "restart-test-password"
+
+
+async def _sign_in(base: str) -> str:
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            base + "/api/staff/login", json={"username": "mikko", "password": PASSWORD}
+        )
+        assert response.status == 200
+        return f"koppi_staff={response.cookies['koppi_staff'].value}"
+
+
+def test_chat_continues_after_a_restart(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path)
+    server.cli("migrate")
+    server.cli("create-staff", "mikko", "--role", "adviser", "--name", "Mikko", stdin=PASSWORD)
+
+    async def before() -> tuple[str, str, int, int]:
+        staff = Staff(await _sign_in(server.url))
+        visitor = Visitor()
+        await staff.connect(server.url)
+        await staff.available()
+        token = await visitor.connect(server.url)
+        await visitor.start("Ennen uudelleenkäynnistystä")
+        chat_id = (await staff.own_chat_ids(1))[0]
+        last = (await staff.send(chat_id, "Vastaan heti"))["id"]
+        await visitor.next("message")
+        await asyncio.gather(staff.close(), visitor.close())
+        return staff.cookie, token, chat_id, last
+
+    async def after(cookie: str, token: str, chat_id: int, last: int) -> None:
+        staff, visitor = Staff(cookie), Visitor(token)
+        try:
+            await staff.connect(server.url)
+            assert (await staff.own_chat_ids(1)) == [chat_id], "the assignment survived"
+            await visitor.connect(server.url)
+            assert visitor.token == token, "the visitor is still known"
+            state = await visitor.call("resume", {"after": 0})
+            history = visitor.drain("message")
+            assert [m["text"] for m in history] == ["Ennen uudelleenkäynnistystä", "Vastaan heti"]
+            assert state["chat"]["status"] == "active" and state["chat"]["name"] == "Mikko"
+            reply = await visitor.send("Jatketaan")
+            assert reply["id"] > last, "ids keep growing across the restart"
+            assert (await staff.next("message"))["text"] == "Jatketaan"
+        finally:
+            await asyncio.gather(staff.close(), visitor.close())
+
+    with server.running():
+        kept = asyncio.run(before())
+    with server.running():
+        asyncio.run(after(*kept))
