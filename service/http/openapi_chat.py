@@ -71,7 +71,7 @@ _SETTINGS_BODY: dict[str, Any] = {
         "auto_assign": {"type": "boolean"},
     },
 }
-_CANNED_BODY = {
+_CANNED_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["title", "body"],
     "properties": {

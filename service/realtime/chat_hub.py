@@ -45,7 +45,8 @@ class ChatHub:
         self._console: StaffConsole | None = None
         self.visitor_languages: dict[int, str] = {}
         self._status: tuple[bool, datetime | None] = (False, None)
-        self._status_sent: dict[str, Any] | None = None
+        # The last payload of each kind pushed, to send only changes.
+        self._sent: dict[object, dict[str, Any]] = {}
         self._queue_running = False
         self._queue_again = False
 
@@ -154,38 +155,50 @@ class ChatHub:
             self._queue_running = False
 
     async def _push_queue_once(self) -> None:
+        """Send only what changed since the last push, so a quiet tick costs no traffic."""
         view = await chat_queue.view(self.ctx)
-        now = self.ctx.clock()
         self._status = (view.open, view.next_open)
+        sent = self._sent
+        latest: dict[object, dict[str, Any]] = {}
         for waiting in view.waiting:
-            await self._sio.emit(
-                "queue",
-                chat_payloads.queue_position(waiting),
-                room=visitor_room(waiting.row["visitor_id"]),
-                namespace=VISITOR_NAMESPACE,
-            )
-        await self._sio.emit(
-            "queue", chat_payloads.staff_queue(view, now), room=DESK, namespace=STAFF_NAMESPACE
-        )
+            payload = chat_payloads.queue_position(waiting)
+            key = ("visitor", waiting.row["id"])
+            latest[key] = payload
+            if sent.get(key) != payload:
+                await self._sio.emit(
+                    "queue",
+                    payload,
+                    room=visitor_room(waiting.row["visitor_id"]),
+                    namespace=VISITOR_NAMESPACE,
+                )
+        for name, payload in (
+            ("queue", chat_payloads.staff_queue(view, self.ctx.clock())),
+            ("colleagues", chat_payloads.colleagues(view)),
+        ):
+            latest[name] = payload
+            if sent.get(name) != payload:
+                await self._sio.emit(name, payload, room=DESK, namespace=STAFF_NAMESPACE)
         for staff_id in self._connected_staff():
-            await self._to_staff("desk", chat_payloads.desk(view, staff_id), staff_id)
+            payload = chat_payloads.desk(view, staff_id)
+            key = ("desk", staff_id)
+            latest[key] = payload
+            if sent.get(key) != payload:
+                await self._to_staff("desk", payload, staff_id)
         status = chat_payloads.status(view)
-        if status != self._status_sent:
-            self._status_sent = status
+        latest["status"] = status
+        if sent.get("status") != status:
             await self._sio.emit("status", status, namespace=VISITOR_NAMESPACE)
+        self._sent = latest
 
     async def greet_staff(self, sid: str, staff_id: int) -> None:
         """Everything a newly connected staff socket needs to draw the console."""
         view = await chat_queue.view(self.ctx)
-        await self._sio.emit(
-            "queue",
-            chat_payloads.staff_queue(view, self.ctx.clock()),
-            to=sid,
-            namespace=STAFF_NAMESPACE,
-        )
-        await self._sio.emit(
-            "desk", chat_payloads.desk(view, staff_id), to=sid, namespace=STAFF_NAMESPACE
-        )
+        for name, payload in (
+            ("queue", chat_payloads.staff_queue(view, self.ctx.clock())),
+            ("colleagues", chat_payloads.colleagues(view)),
+            ("desk", chat_payloads.desk(view, staff_id)),
+        ):
+            await self._sio.emit(name, payload, to=sid, namespace=STAFF_NAMESPACE)
         await self.push_own_chats(staff_id, to=sid)
 
     async def current_status(self) -> dict[str, Any]:

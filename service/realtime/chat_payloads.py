@@ -93,13 +93,20 @@ def staff_queue(view: QueueView, now: datetime) -> dict[str, Any]:
 
 
 def desk(view: QueueView, staff_id: int) -> dict[str, Any]:
+    """One staff member's own availability, capacity and load."""
     me = view.staff_row(staff_id)
     return {
         "available": bool(me and me["available"]),
         "capacity": me["capacity"] if me else 0,
         "load": me["load"] if me else 0,
         "open": view.open,
-        "colleagues": [
+    }
+
+
+def colleagues(view: QueueView) -> dict[str, Any]:
+    """Everyone on the chat console now: one payload for all staff, encoded once."""
+    return {
+        "items": [
             {
                 "id": s["staff_id"],
                 "name": s["name"],
@@ -111,7 +118,7 @@ def desk(view: QueueView, staff_id: int) -> dict[str, Any]:
             }
             for s in view.staff
             if s["present"]
-        ],
+        ]
     }
 
 

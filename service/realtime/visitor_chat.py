@@ -21,7 +21,6 @@ from service.realtime.acks import Ack, event
 from service.realtime.chat_hub import VISITOR_NAMESPACE, ChatHub, visitor_room
 from service.storage import chat_messages, chats, visitors
 from service.storage.chat_messages import Draft
-from service.storage.db import Row
 
 _TOKEN_BYTES = 18  # 144 bits
 _TOKEN_MAX = 64
@@ -38,6 +37,8 @@ class _Visitor:
     token_hash: str
     lang: str
     visitor_id: int | None = None
+    # The open chat, remembered so a message needs no lookup; the insert checks it anyway.
+    chat_id: int | None = None
 
 
 def _language_of(namespace: VisitorChat, sid: str) -> str:
@@ -113,6 +114,7 @@ class VisitorChat(socketio.AsyncNamespace):
             text=data.get("text"),
             client=data.get("client_id"),
         )
+        visitor.chat_id = started.chat_id
         joined = visitor.visitor_id is None
         if joined:
             # The room did not exist when the assignment was announced: tell this socket.
@@ -136,7 +138,7 @@ class VisitorChat(socketio.AsyncNamespace):
         visitor = self._visitors[sid]
         text = chat_visitor.message_text(data.get("text"))
         client_id = chat_visitor.client_id(data.get("client_id"))
-        chat = await self._open_chat(visitor)
+        chat_id = visitor.chat_id or await self._open_chat_id(visitor)
         if self._limit is not None:
             wait = self._limit.retry_after(visitor.visitor_id, time.monotonic())
             if wait:
@@ -145,21 +147,30 @@ class VisitorChat(socketio.AsyncNamespace):
                     retry_after=wait,
                 )
         stored = await self._ctx.messages.append(
-            Draft(chat["id"], "visitor", chat["visitor_id"], text, client_id, self._ctx.now_iso())
+            Draft(
+                chat_id,
+                "visitor",
+                int(visitor.visitor_id or 0),
+                text,
+                client_id,
+                self._ctx.now_iso(),
+            )
         )
         if stored is None:
+            visitor.chat_id = None
             raise Conflict(i18n.gettext("This chat has ended."))
         if stored.fresh:
             await self._hub.message(stored, skip_sid=sid)
         return {"id": stored.id}
 
-    async def _open_chat(self, visitor: _Visitor) -> Row:
+    async def _open_chat_id(self, visitor: _Visitor) -> int:
         row = None
         if visitor.visitor_id is not None:
             row = await chats.newest_for_visitor(self._ctx.db, visitor.visitor_id)
         if row is None or row["status"] not in chats.OPEN:
             raise Conflict(i18n.gettext("You have no open chat."))
-        return row
+        visitor.chat_id = int(row["id"])
+        return visitor.chat_id
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         visitor = self._visitors.get(sid)
