@@ -8,7 +8,7 @@ from datetime import date
 
 from moderation.chat_context import ChatChange, ChatContext
 from moderation.errors import Forbidden, Invalid, NotFound
-from moderation.text import require_text
+from moderation.text import require_int, require_text
 from service.chat.hours import Span, parse_clock
 from service.i18n import gettext as _
 from service.storage import audit, canned, chat_settings, opening_hours, presence
@@ -82,19 +82,17 @@ def parse_config(data: dict[str, object]) -> ChatConfig:
         if note:
             notes[day] = require_text(note, field, minimum=1, maximum=200)
     threshold = data.get("offer_question_after_s", ChatSettings().offer_question_after_s)
-    if (
-        not isinstance(threshold, int)
-        or isinstance(threshold, bool)
-        or not (0 <= threshold <= THRESHOLD_MAX)
-    ):
-        raise Invalid(
-            _("Give the wait in seconds, 0 to %(n)d.") % {"n": THRESHOLD_MAX},
-            field="offer_question_after_s",
-        )
+    wait_s = require_int(
+        threshold,
+        "offer_question_after_s",
+        minimum=0,
+        maximum=THRESHOLD_MAX,
+        message=_("Give the wait in seconds, 0 to %(n)d.") % {"n": THRESHOLD_MAX},
+    )
     auto_assign = data.get("auto_assign", True)
     if not isinstance(auto_assign, bool):
         raise Invalid(_("Choose on or off."), field="auto_assign")
-    return ChatConfig(weekly, exceptions, notes, ChatSettings(threshold, auto_assign))
+    return ChatConfig(weekly, exceptions, notes, ChatSettings(wait_s, auto_assign))
 
 
 def config_json(config: ChatConfig) -> dict[str, object]:
@@ -161,25 +159,30 @@ async def do_set_capacity(
     ctx: ChatContext, staff_id: int, capacity: object, *, acting_staff: StaffMember
 ) -> None:
     _require_manager(acting_staff)
-    if (
-        not isinstance(capacity, int)
-        or isinstance(capacity, bool)
-        or not (0 <= capacity <= CAPACITY_MAX)
-    ):
-        raise Invalid(_("Give a number from 0 to %(n)d.") % {"n": CAPACITY_MAX}, field="capacity")
+    seats = require_int(
+        capacity,
+        "capacity",
+        minimum=0,
+        maximum=CAPACITY_MAX,
+        message=_("Give a number from 0 to %(n)d.") % {"n": CAPACITY_MAX},
+    )
     async with ctx.db.transaction() as tx:
-        if not await presence.set_capacity(tx, staff_id, capacity):
+        if not await presence.set_capacity(tx, staff_id, seats):
             raise NotFound(_("No counsellor or adviser with that number."))
-        await _audit(ctx, tx, acting_staff, "chat_capacity", "staff", staff_id, capacity=capacity)
+        await _audit(ctx, tx, acting_staff, "chat_capacity", "staff", staff_id, capacity=seats)
     await ctx.after_commit(ChatChange(staff=(staff_id,), presence=True))
 
 
 def _canned_fields(data: dict[str, object]) -> tuple[str, str, int]:
     title = require_text(data.get("title"), "title", minimum=1, maximum=CANNED_TITLE_MAX)
     body = require_text(data.get("body"), "body", minimum=1, maximum=CANNED_BODY_MAX)
-    position = data.get("position", 0)
-    if not isinstance(position, int) or isinstance(position, bool) or abs(position) > 10_000:
-        raise Invalid(_("Give the position as a whole number."), field="position")
+    position = require_int(
+        data.get("position", 0),
+        "position",
+        minimum=-10_000,
+        maximum=10_000,
+        message=_("Give the position as a whole number."),
+    )
     return title, body, position
 
 

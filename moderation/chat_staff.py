@@ -7,7 +7,7 @@ from datetime import timedelta
 from moderation.chat_context import ChatChange, ChatContext
 from moderation.chat_routing import CapacityFull, assign_and_notify, assign_waiting
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
-from moderation.text import REASON_MAX, REASON_MIN, require_text
+from moderation.text import REASON_MAX, REASON_MIN, require_int, require_text
 from service.clock import from_iso, to_iso
 from service.i18n import gettext as _
 from service.storage import audit, categories, chats, events, presence, visitors
@@ -35,15 +35,35 @@ async def _audit(
 
 async def _own_chat(tx: Writer, chat_id: object, staff: StaffMember) -> Row:
     """A chat this staff member holds now, or handled and has not wrapped up yet."""
-    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
-        raise Invalid(_("Give the chat's number."), field="chat_id")
-    chat = await chats.get(tx, chat_id)
+    chat = await chats.get(tx, valid_id(chat_id, "chat_id"))
     if chat is None or not (
         chat["assigned_to"] == staff.id
         or (chat["status"] == "ended" and chat["handled_by"] == staff.id)
     ):
         raise NotFound(_("No such chat among yours."))
     return chat
+
+
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def valid_id(value: object, field: str) -> int:
+    """A row id from a client: a positive whole number SQLite can hold."""
+    return require_int(value, field, minimum=1, maximum=MAX_ID, message=_("Give a valid number."))
+
+
+def valid_after(value: object) -> int:
+    """The last message id a client saw, 0 for none."""
+    return require_int(
+        value, "after", minimum=0, maximum=MAX_ID, message=_("Give the last message id you saw.")
+    )
+
+
+def optional_text_block(value: object, field: str, *, maximum: int) -> str | None:
+    """Free text that may be left empty; keeps its line breaks, unlike a title."""
+    if value is None or value == "":
+        return None
+    return require_text(value, field, minimum=1, maximum=maximum)
 
 
 def _seconds_between(start: str | None, end: str) -> float | None:
@@ -117,19 +137,18 @@ async def do_transfer(
         raise Invalid(_("Choose a colleague or a role."), field="to_staff")
     if to_role is not None and to_role not in ANSWERING_ROLES:
         raise Invalid(_("Choose a role from the list."), field="to_role")
-    if to_staff is not None and (not isinstance(to_staff, int) or isinstance(to_staff, bool)):
-        raise Invalid(_("Choose a colleague from the list."), field="to_staff")
-    text = require_text(note if note else "-", "note", minimum=1, maximum=NOTE_MAX)
+    colleague = None if to_staff is None else valid_id(to_staff, "to_staff")
+    text = optional_text_block(note, "note", maximum=NOTE_MAX)
     async with ctx.db.transaction() as tx:
         chat = await _own_chat(tx, chat_id, acting_staff)
         if chat["status"] != "active":
             raise Conflict(_("This chat has ended."))
         now = ctx.now_iso()
-        if to_staff is not None:
-            await _transfer_to_colleague(ctx, tx, chat, int(to_staff), acting_staff)
+        if colleague is not None:
+            await _transfer_to_colleague(ctx, tx, chat, colleague, acting_staff)
         else:
             await chats.requeue(tx, chat["id"], front=True, wanted_role=str(to_role))
-        if note:
+        if text is not None:
             await chats.add_note(tx, chat["id"], acting_staff.id, text, now)
         await events.record(
             tx,
@@ -200,12 +219,13 @@ async def do_block(
     ctx: ChatContext, chat_id: object, *, acting_staff: StaffMember, hours: object, reason: object
 ) -> None:
     """Block the chat's visitor token for a day or a week, ending the chat; always audited."""
-    if hours not in BLOCK_HOURS or isinstance(hours, bool):
+    if isinstance(hours, bool) or hours not in BLOCK_HOURS:
         raise Invalid(_("Block for 24 hours or 7 days."), field="hours")
+    block_hours = BLOCK_HOURS[BLOCK_HOURS.index(hours)]
     text = require_text(reason, "reason", minimum=REASON_MIN, maximum=REASON_MAX)
     async with ctx.db.transaction() as tx:
         chat = await _own_chat(tx, chat_id, acting_staff)
-        until = to_iso(ctx.clock() + timedelta(hours=int(str(hours))))
+        until = to_iso(ctx.clock() + timedelta(hours=block_hours))
         await visitors.block(tx, chat["visitor_id"], until=until, reason=text)
         if chat["status"] == "active":
             await end_chat(ctx, tx, chat, by="staff")

@@ -10,7 +10,7 @@ from moderation.chat_queue import open_now
 from moderation.chat_routing import assign_waiting
 from moderation.chat_staff import end_chat
 from moderation.errors import Blocked, Closed, Conflict, Invalid, NotFound
-from moderation.text import QUESTION_MAX, QUESTION_MIN, require_text
+from moderation.text import QUESTION_MAX, QUESTION_MIN, require_int, require_text
 from service.i18n import gettext as _
 from service.storage import categories, chat_messages, chats, events, visitors
 from service.storage.db import Row, Writer
@@ -123,19 +123,20 @@ async def end(ctx: ChatContext, visitor_id: int | None) -> None:
 
 
 async def rate(ctx: ChatContext, visitor_id: int | None, *, score: object, helped: object) -> None:
-    if score is not None and (
-        not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
-    ):
-        raise Invalid(_("Give a score from 1 to 5."), field="score")
+    stars = None
+    if score is not None:
+        stars = require_int(
+            score, "score", minimum=1, maximum=5, message=_("Give a score from 1 to 5.")
+        )
     if helped is not None and not isinstance(helped, bool):
         raise Invalid(_("Answer yes or no."), field="helped")
-    if score is None and helped is None:
+    if stars is None and helped is None:
         raise Invalid(_("Give a score or say whether this helped."), field="score")
     async with ctx.db.transaction() as tx:
         chat = await _newest(tx, visitor_id)
         if chat["status"] != "ended":
             raise Conflict(_("You can rate the chat after it has ended."))
-        if not await chats.rate(tx, chat["id"], score=score, helped=helped, at=ctx.now_iso()):
+        if not await chats.rate(tx, chat["id"], score=stars, helped=helped, at=ctx.now_iso()):
             raise Conflict(_("You have already rated this chat."))
         await events.record(
             tx,
@@ -144,7 +145,7 @@ async def rate(ctx: ChatContext, visitor_id: int | None, *, score: object, helpe
             category=chat["category_slug"],
             channel="chat",
             subject_id=chat["id"],
-            detail={"score": score, "helped": helped},
+            detail={"score": stars, "helped": helped},
         )
 
 

@@ -51,3 +51,25 @@ def optional_text(value: object, field: str, *, maximum: int) -> str | None:
             field=field,
         )
     return text or None
+
+
+def has_lone_surrogate(value: object) -> bool:
+    """JSON escapes such as \\ud800 decode to text SQLite cannot store."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
+
+
+def require_int(value: object, field: str, *, minimum: int, maximum: int, message: str) -> int:
+    """A whole number in range (not a bool, which JSON clients send by mistake), or Invalid."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise Invalid(message, field=field)
+    return value

@@ -457,3 +457,43 @@ async def test_client_id_makes_start_idempotent(
     assert first == {**again, "position": first["position"], "eta_s": first["eta_s"]}
     assert rows(settings, "SELECT count(*) FROM chats") == [(1,)]
     assert (await v.start("Toinen chat"))["error"] == "invalid"
+
+
+HOSTILE = [
+    None,
+    [],
+    "text",
+    7,
+    {"chat_id": True},
+    {"chat_id": 10**30, "after": 10**30},
+    {"chat_id": -1, "after": -1},
+    {"chat_id": "1", "text": ["a"], "client_id": {"x": 1}},
+    {"text": "\ud800 rikki", "client_id": "\udfff"},
+    {"category": None, "score": 3.5, "helped": "yes", "hours": True, "on": "yes"},
+    {"to_staff": 10**30, "to_role": 5, "note": 7, "outcome": None, "reason": 42},
+]
+
+
+async def test_hostile_payloads_get_an_answer_and_change_nothing(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Tavallinen alku.")
+    await mikko.own_chat_ids(1)
+    before = rows(settings, "SELECT count(*) FROM chat_messages")
+    for payload in HOSTILE:
+        for event in ("start", "send", "resume", "end", "rate", "convert"):
+            acts = event in ("end", "convert") or (
+                event == "resume" and "after" not in str(payload)
+            )
+            if acts and (payload is None or isinstance(payload, dict)):
+                continue  # valid for these events (no fields needed): they would really act
+            ack = await v.call(event, payload)
+            assert ack.get("error") in {"invalid", "conflict", "not_found"}, (event, payload, ack)
+            assert "message" in ack
+        for event in ("available", "accept", "send", "resume", "transfer", "end", "block"):
+            ack = await mikko.call(event, payload)
+            assert ack.get("error") in {"invalid", "not_found", "conflict"}, (event, payload, ack)
+    assert rows(settings, "SELECT count(*) FROM chat_messages") == before
+    assert rows(settings, "SELECT status FROM chats") == [("active",)]

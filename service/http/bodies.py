@@ -8,25 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from moderation.errors import Invalid
+from moderation.text import has_lone_surrogate
 from service import i18n
 
 FormData = dict[str, str]
 _FORM = web.RequestKey("form", dict)
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    """JSON escapes such as \\ud800 decode to text SQLite cannot store."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
@@ -38,7 +24,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         raise Invalid(i18n.gettext("The body is not valid JSON."), field="body") from None
     if not isinstance(data, dict):
         raise Invalid(i18n.gettext("The body must be a JSON object."), field="body")
-    if _has_lone_surrogate(data):
+    if has_lone_surrogate(data):
         raise Invalid(i18n.gettext("The text has characters that cannot be stored."), field="body")
     return data
 
@@ -54,7 +40,7 @@ async def form(request: web.Request) -> FormData:
         raise web.HTTPBadRequest(text=i18n.gettext("The form could not be read.")) from None
     fields: FormData = {}
     for name, value in posted.items():
-        if not isinstance(value, str) or _has_lone_surrogate(value):
+        if not isinstance(value, str) or has_lone_surrogate(value):
             raise web.HTTPBadRequest(
                 text=i18n.gettext("The field %(name)s must be text.") % {"name": name[:40]}
             )

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from moderation.errors import ActionError, Blocked, RateLimited
+from moderation.text import has_lone_surrogate
 from service import i18n
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,17 @@ def event(
                     data = {}
                 if not isinstance(data, dict):
                     return invalid(i18n.gettext("Send a JSON object."))
+                if has_lone_surrogate(data):
+                    return invalid(i18n.gettext("The text has characters that cannot be stored."))
                 return await handler(self, sid, data)
             except ActionError as exc:
                 return refusal(exc)
+            except Exception:  # the sender still gets an answer; the details go to the log
+                log.exception("socket event %s failed", handler.__name__)
+                return {
+                    "error": "internal",
+                    "message": i18n.gettext("Something went wrong on our side. Please try again."),
+                }
             finally:
                 i18n.reset_language(token)
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from moderation import chat_routing, chat_staff
 from moderation.chat_context import ChatContext
+from moderation.chat_staff import valid_after, valid_id
 from moderation.chat_visitor import client_id, message_text
 from moderation.errors import Conflict, Forbidden, Invalid
 from service import i18n
@@ -22,10 +23,7 @@ def _language_of(namespace: StaffChatEvents, sid: str) -> str:
 
 
 def _chat_id(data: dict[str, Any]) -> int:
-    value = data.get("chat_id")
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Invalid(i18n.gettext("Give the chat's number."), field="chat_id")
-    return value
+    return valid_id(data.get("chat_id"), "chat_id")
 
 
 class StaffChatEvents:
@@ -87,9 +85,7 @@ class StaffChatEvents:
     async def on_resume(self, sid: str, data: dict[str, Any]) -> Ack:
         staff = await self.member(sid)
         chat_id = _chat_id(data)
-        after = data.get("after", 0)
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            raise Invalid(i18n.gettext("Give the last message id you saw."), field="after")
+        after = valid_after(data.get("after", 0))
         row = await chats.get(self.chat.db, chat_id)
         if row is None or staff.id not in (row["assigned_to"], row["handled_by"]):
             raise Forbidden(i18n.gettext("This chat is not yours."))
@@ -106,9 +102,11 @@ class StaffChatEvents:
             staff = await self.member(sid)
         except Forbidden:
             return
-        if not isinstance(data, dict) or not isinstance(data.get("chat_id"), int):
+        try:
+            chat_id = _chat_id(data if isinstance(data, dict) else {})
+        except Invalid:
             return
-        row = await chats.get(self.chat.db, data["chat_id"])
+        row = await chats.get(self.chat.db, chat_id)
         if row is not None and row["assigned_to"] == staff.id and row["status"] == "active":
             await self.hub.typing(row, sender="staff")
 

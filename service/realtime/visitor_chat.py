@@ -12,7 +12,8 @@ import socketio
 
 from moderation import chat_queue, chat_visitor
 from moderation.chat_context import ChatContext
-from moderation.errors import Conflict, Invalid, RateLimited
+from moderation.chat_staff import valid_after
+from moderation.errors import Conflict, RateLimited
 from service import i18n
 from service.chat.limits import SlidingWindow
 from service.http.middleware import LANG_COOKIE
@@ -183,9 +184,7 @@ class VisitorChat(socketio.AsyncNamespace):
     @event(_language_of)
     async def on_resume(self, sid: str, data: dict[str, Any]) -> Ack:
         """Missed messages first, in id order, then the chat's state in the acknowledgement."""
-        after = data.get("after", 0)
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            raise Invalid(i18n.gettext("Give the last message id you saw."), field="after")
+        after = valid_after(data.get("after", 0))
         visitor = self._visitors[sid]
         row = None
         if visitor.visitor_id is not None:
