@@ -11,9 +11,8 @@ from moderation.errors import Forbidden, Invalid, NotFound
 from moderation.text import require_int, require_text
 from service.chat.hours import Span, parse_clock
 from service.i18n import gettext as _
-from service.storage import audit, canned, chat_settings, opening_hours, presence
+from service.storage import canned, chat_settings, opening_hours, presence
 from service.storage.chat_settings import ChatSettings
-from service.storage.db import Writer
 from service.storage.staff import StaffMember
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -123,36 +122,16 @@ async def current(ctx: ChatContext) -> ChatConfig:
     )
 
 
-async def _audit(
-    ctx: ChatContext,
-    tx: Writer,
-    staff: StaffMember,
-    action: str,
-    target: str,
-    target_id: int | None,
-    **detail: object,
-) -> None:
-    await audit.append(
-        tx,
-        at=ctx.now_iso(),
-        staff_id=staff.id,
-        action=action,
-        target_type=target,
-        target_id=target_id,
-        detail=detail or None,
-    )
-
-
 async def do_configure(ctx: ChatContext, config: ChatConfig, *, acting_staff: StaffMember) -> None:
     """Replace the opening hours and chat settings at once."""
     _require_manager(acting_staff)
     async with ctx.db.transaction() as tx:
         await opening_hours.replace(tx, config.weekly, config.exceptions, config.notes)
         await chat_settings.save(tx, config.settings)
-        await _audit(
-            ctx, tx, acting_staff, "chat_configure", "chat_settings", None, **config_json(config)
+        await ctx.audit(
+            tx, acting_staff, "chat_configure", "chat_settings", None, **config_json(config)
         )
-    await ctx.after_commit(ChatChange(presence=True))
+    await ctx.after_commit(ChatChange())
 
 
 async def do_set_capacity(
@@ -169,8 +148,8 @@ async def do_set_capacity(
     async with ctx.db.transaction() as tx:
         if not await presence.set_capacity(tx, staff_id, seats):
             raise NotFound(_("No counsellor or adviser with that number."))
-        await _audit(ctx, tx, acting_staff, "chat_capacity", "staff", staff_id, capacity=seats)
-    await ctx.after_commit(ChatChange(staff=(staff_id,), presence=True))
+        await ctx.audit(tx, acting_staff, "chat_capacity", "staff", staff_id, capacity=seats)
+    await ctx.after_commit(ChatChange(staff=(staff_id,)))
 
 
 def _canned_fields(data: dict[str, object]) -> tuple[str, str, int]:
@@ -193,7 +172,7 @@ async def do_add_canned(
     title, body, position = _canned_fields(data)
     async with ctx.db.transaction() as tx:
         canned_id = await canned.insert(tx, title=title, body=body, position=position)
-        await _audit(ctx, tx, acting_staff, "canned_add", "canned", canned_id)
+        await ctx.audit(tx, acting_staff, "canned_add", "canned", canned_id)
     return canned_id
 
 
@@ -205,7 +184,7 @@ async def do_edit_canned(
     async with ctx.db.transaction() as tx:
         if not await canned.update(tx, canned_id, title=title, body=body, position=position):
             raise NotFound(_("No such canned response."))
-        await _audit(ctx, tx, acting_staff, "canned_edit", "canned", canned_id)
+        await ctx.audit(tx, acting_staff, "canned_edit", "canned", canned_id)
 
 
 async def do_retire_canned(ctx: ChatContext, canned_id: int, *, acting_staff: StaffMember) -> None:
@@ -213,4 +192,4 @@ async def do_retire_canned(ctx: ChatContext, canned_id: int, *, acting_staff: St
     async with ctx.db.transaction() as tx:
         if not await canned.retire(tx, canned_id):
             raise NotFound(_("No such canned response."))
-        await _audit(ctx, tx, acting_staff, "canned_retire", "canned", canned_id)
+        await ctx.audit(tx, acting_staff, "canned_retire", "canned", canned_id)

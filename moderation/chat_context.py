@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from service.clock import Clock, to_iso
+from service.storage import audit
 from service.storage.chat_messages import MessageLog
-from service.storage.db import Database
+from service.storage.db import Database, Writer
+from service.storage.staff import StaffMember
 
 STAFF_GRACE = timedelta(minutes=2)
 
@@ -18,12 +20,13 @@ class ChatChange:
     """Told to the realtime layer after a commit.
 
     `chats` changed state (assigned, ended, back in the queue); `staff` need a fresh list of
-    their own chats besides those chats' staff; `presence` means availability or opening;
-    `questions` that a chat became a question in the moderation queue."""
+    their own chats besides those chats' staff; `ended` are the chats this change ended (told
+    once); `questions` means a chat became a question in the moderation queue. The queue,
+    presence and opening status are pushed after every change."""
 
     chats: tuple[int, ...] = ()
     staff: tuple[int, ...] = ()
-    presence: bool = False
+    ended: tuple[int, ...] = ()
     questions: bool = False
 
 
@@ -40,6 +43,26 @@ class ChatContext:
 
     def ago_iso(self, delta: timedelta) -> str:
         return to_iso(self.clock() - delta)
+
+    async def audit(
+        self,
+        tx: Writer,
+        staff: StaffMember,
+        action: str,
+        target_type: str,
+        target_id: int | None,
+        **detail: object,
+    ) -> None:
+        """One audit row: who did what to which item, never what a visitor wrote."""
+        await audit.append(
+            tx,
+            at=self.now_iso(),
+            staff_id=staff.id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail or None,
+        )
 
     def present_cutoff(self) -> str:
         """Staff whose last socket closed after this moment still count as present."""

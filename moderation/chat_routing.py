@@ -14,7 +14,7 @@ from moderation.errors import Conflict, NotFound
 from service.chat.routing import Candidate, choose
 from service.clock import from_iso
 from service.i18n import gettext as _
-from service.storage import audit, chat_settings, chats, events, presence
+from service.storage import chat_settings, chats, events, presence
 from service.storage.db import Row, Writer
 from service.storage.staff import StaffMember
 
@@ -69,21 +69,19 @@ async def assign_and_notify(ctx: ChatContext, change: ChatChange) -> None:
     """Run automatic assignment after something freed room or brought someone on duty."""
     async with ctx.db.transaction() as tx:
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(
-        ChatChange(
-            chats=change.chats + tuple(assigned), staff=change.staff, presence=change.presence
-        )
-    )
+    await ctx.after_commit(ChatChange(chats=change.chats + tuple(assigned), staff=change.staff))
 
 
 async def do_accept(ctx: ChatContext, chat_id: int | None, *, acting_staff: StaffMember) -> int:
     """Take a waiting chat (the next one when `chat_id` is None) within one's capacity."""
     async with ctx.db.transaction() as tx:
         if chat_id is None:
-            waiting = await chats.waiting(tx)
-            if not waiting:
+            fitting = [
+                c for c in await chats.waiting(tx) if c["wanted_role"] in (None, acting_staff.role)
+            ]
+            if not fitting:
                 raise NotFound(_("No one is waiting."))
-            chat = waiting[0]
+            chat = fitting[0]
         else:
             found = await chats.get(tx, chat_id)
             if found is None:
@@ -91,27 +89,14 @@ async def do_accept(ctx: ChatContext, chat_id: int | None, *, acting_staff: Staf
             chat = found
         if chat["status"] != "waiting":
             raise Conflict(_("Someone else has already taken this chat."))
-        load = int(
-            await tx.fetch_value(
-                "SELECT count(*) FROM chats WHERE assigned_to = ? AND status = 'active'",
-                (acting_staff.id,),
-            )
-        )
-        capacity = int(
-            await tx.fetch_value("SELECT chat_capacity FROM staff WHERE id = ?", (acting_staff.id,))
-        )
+        if chat["wanted_role"] not in (None, acting_staff.role):
+            raise Conflict(_("This chat was transferred to another role."))
+        load, capacity = await presence.load_and_capacity(tx, acting_staff.id)
         if load >= capacity:
             raise CapacityFull(
                 _("You already have %(n)d chats open, your limit.") % {"n": capacity}
             )
         await _assign(ctx, tx, chat, acting_staff.id)
-        await audit.append(
-            tx,
-            at=ctx.now_iso(),
-            staff_id=acting_staff.id,
-            action="chat_accept",
-            target_type="chat",
-            target_id=chat["id"],
-        )
+        await ctx.audit(tx, acting_staff, "chat_accept", "chat", chat["id"])
     await ctx.after_commit(ChatChange(chats=(chat["id"],)))
     return int(chat["id"])

@@ -7,10 +7,17 @@ from datetime import timedelta
 from moderation.chat_context import ChatChange, ChatContext
 from moderation.chat_routing import CapacityFull, assign_and_notify, assign_waiting
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
-from moderation.text import REASON_MAX, REASON_MIN, require_int, require_text
+from moderation.text import (
+    REASON_MAX,
+    REASON_MIN,
+    optional_text_block,
+    require_int,
+    require_text,
+    valid_id,
+)
 from service.clock import from_iso, to_iso
 from service.i18n import gettext as _
-from service.storage import audit, categories, chats, events, presence, visitors
+from service.storage import categories, chats, events, presence, visitors
 from service.storage.db import Row, Writer
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
@@ -19,51 +26,19 @@ BLOCK_HOURS = (24, 168)
 NOTE_MAX = 1000
 
 
-async def _audit(
-    ctx: ChatContext, tx: Writer, staff: StaffMember, action: str, chat_id: int, **detail: object
-) -> None:
-    await audit.append(
-        tx,
-        at=ctx.now_iso(),
-        staff_id=staff.id,
-        action=action,
-        target_type="chat",
-        target_id=chat_id,
-        detail=detail or None,
-    )
-
-
 async def _own_chat(tx: Writer, chat_id: object, staff: StaffMember) -> Row:
     """A chat this staff member holds now, or handled and has not wrapped up yet."""
     chat = await chats.get(tx, valid_id(chat_id, "chat_id"))
-    if chat is None or not (
-        chat["assigned_to"] == staff.id
-        or (chat["status"] == "ended" and chat["handled_by"] == staff.id)
-    ):
+    if chat is None or not is_staffs(chat, staff.id):
         raise NotFound(_("No such chat among yours."))
     return chat
 
 
-MAX_ID = 2**63 - 1  # SQLite's largest integer
-
-
-def valid_id(value: object, field: str) -> int:
-    """A row id from a client: a positive whole number SQLite can hold."""
-    return require_int(value, field, minimum=1, maximum=MAX_ID, message=_("Give a valid number."))
-
-
-def valid_after(value: object) -> int:
-    """The last message id a client saw, 0 for none."""
-    return require_int(
-        value, "after", minimum=0, maximum=MAX_ID, message=_("Give the last message id you saw.")
+def is_staffs(chat: Row, staff_id: int) -> bool:
+    """Assigned to them now, or ended in their hands and still waiting for their wrap-up."""
+    return chat["assigned_to"] == staff_id or (
+        chat["status"] == "ended" and chat["handled_by"] == staff_id and chat["outcome"] is None
     )
-
-
-def optional_text_block(value: object, field: str, *, maximum: int) -> str | None:
-    """Free text that may be left empty; keeps its line breaks, unlike a title."""
-    if value is None or value == "":
-        return None
-    return require_text(value, field, minimum=1, maximum=maximum)
 
 
 def _seconds_between(start: str | None, end: str) -> float | None:
@@ -72,14 +47,17 @@ def _seconds_between(start: str | None, end: str) -> float | None:
     return max(0.0, (from_iso(end) - from_iso(start)).total_seconds())
 
 
-async def end_chat(ctx: ChatContext, tx: Writer, chat: Row, *, by: str) -> None:
-    """End an open chat and record how it ended; abandoned if no one had taken it yet."""
+async def end_chat(
+    ctx: ChatContext, tx: Writer, chat: Row, *, by: str, kind: str | None = None
+) -> None:
+    """End an open chat and record how it ended: `kind`, or ended if someone had taken it and
+    abandoned if not yet."""
     now = ctx.now_iso()
     await chats.end(tx, chat["id"], at=now, by=by)
     taken = chat["status"] == "active"
     await events.record(
         tx,
-        events.CHAT_ENDED if taken else events.CHAT_ABANDONED,
+        kind or (events.CHAT_ENDED if taken else events.CHAT_ABANDONED),
         at=now,
         category=chat["category_slug"],
         channel="chat",
@@ -93,14 +71,14 @@ async def end_chat(ctx: ChatContext, tx: Writer, chat: Row, *, by: str) -> None:
 async def staff_connected(ctx: ChatContext, staff: StaffMember) -> None:
     async with ctx.db.transaction() as tx:
         await presence.connected(tx, staff.id)
-    await assign_and_notify(ctx, ChatChange(presence=True))
+    await assign_and_notify(ctx, ChatChange())
 
 
 async def staff_disconnected(ctx: ChatContext, staff: StaffMember) -> None:
     """A brief absence keeps the chats; `return_absent_staff_chats` acts after two minutes."""
     async with ctx.db.transaction() as tx:
         await presence.disconnected(tx, staff.id, ctx.now_iso())
-    await ctx.after_commit(ChatChange(presence=True))
+    await ctx.after_commit(ChatChange())
 
 
 async def do_set_available(ctx: ChatContext, on: object, *, acting_staff: StaffMember) -> None:
@@ -119,7 +97,7 @@ async def do_set_available(ctx: ChatContext, on: object, *, acting_staff: StaffM
             detail={"on": on},
         )
         assigned = await assign_waiting(ctx, tx) if on else []
-    await ctx.after_commit(ChatChange(chats=tuple(assigned), presence=True))
+    await ctx.after_commit(ChatChange(chats=tuple(assigned)))
 
 
 async def do_transfer(
@@ -160,8 +138,14 @@ async def do_transfer(
             staff_id=acting_staff.id,
             detail={"to": "staff" if to_staff is not None else "role", "role": to_role},
         )
-        await _audit(
-            ctx, tx, acting_staff, "chat_transfer", chat["id"], to_staff=to_staff, to_role=to_role
+        await ctx.audit(
+            tx,
+            acting_staff,
+            "chat_transfer",
+            "chat",
+            chat["id"],
+            to_staff=colleague,
+            to_role=to_role,
         )
         assigned = await assign_waiting(ctx, tx) if to_role is not None else []
     await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
@@ -207,28 +191,50 @@ async def do_end(
         chat = await _own_chat(tx, chat_id, acting_staff)
         if chat["status"] == "ended" and chat["outcome"] is not None:
             raise Conflict(_("This chat has already been wrapped up."))
-        if chat["status"] == "active":
+        ended = chat["status"] == "active"
+        if ended:
             await end_chat(ctx, tx, chat, by="staff")
         await chats.wrap_up(tx, chat["id"], category=found.slug, outcome=str(outcome))
-        await _audit(ctx, tx, acting_staff, "chat_end", chat["id"], outcome=outcome)
+        await ctx.audit(tx, acting_staff, "chat_end", "chat", chat["id"], outcome=outcome)
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
+    await ctx.after_commit(
+        ChatChange(
+            chats=(chat["id"], *assigned),
+            staff=(acting_staff.id,),
+            ended=(chat["id"],) if ended else (),
+        )
+    )
 
 
 async def do_block(
     ctx: ChatContext, chat_id: object, *, acting_staff: StaffMember, hours: object, reason: object
 ) -> None:
     """Block the chat's visitor token for a day or a week, ending the chat; always audited."""
-    if isinstance(hours, bool) or hours not in BLOCK_HOURS:
+    block_hours = require_int(
+        hours,
+        "hours",
+        minimum=1,
+        maximum=max(BLOCK_HOURS),
+        message=_("Block for 24 hours or 7 days."),
+    )
+    if block_hours not in BLOCK_HOURS:
         raise Invalid(_("Block for 24 hours or 7 days."), field="hours")
-    block_hours = BLOCK_HOURS[BLOCK_HOURS.index(hours)]
     text = require_text(reason, "reason", minimum=REASON_MIN, maximum=REASON_MAX)
     async with ctx.db.transaction() as tx:
         chat = await _own_chat(tx, chat_id, acting_staff)
         until = to_iso(ctx.clock() + timedelta(hours=block_hours))
         await visitors.block(tx, chat["visitor_id"], until=until, reason=text)
-        if chat["status"] == "active":
+        ended = chat["status"] == "active"
+        if ended:
             await end_chat(ctx, tx, chat, by="staff")
-        await _audit(ctx, tx, acting_staff, "chat_block", chat["id"], hours=hours, reason=text)
+        await ctx.audit(
+            tx, acting_staff, "chat_block", "chat", chat["id"], hours=block_hours, reason=text
+        )
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
+    await ctx.after_commit(
+        ChatChange(
+            chats=(chat["id"], *assigned),
+            staff=(acting_staff.id,),
+            ended=(chat["id"],) if ended else (),
+        )
+    )

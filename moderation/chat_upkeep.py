@@ -20,6 +20,7 @@ async def tick(ctx: ChatContext) -> ChatChange:
     """Return chats of staff gone for two minutes to the front of the queue, end chats whose
     visitor has been gone and silent too long, then give waiting chats to whoever has room."""
     changed: list[int] = []
+    ended: list[int] = []
     staff: list[int] = []
     async with ctx.db.transaction() as tx:
         for staff_id in await presence.absent_with_chats(tx, ctx.present_cutoff()):
@@ -30,9 +31,10 @@ async def tick(ctx: ChatContext) -> ChatChange:
         for chat in await chats.idle(tx, ctx.ago_iso(ctx.idle)):
             await end_chat(ctx, tx, chat, by="timeout")
             changed.append(chat["id"])
+            ended.append(chat["id"])
             if chat["assigned_to"] is not None:
                 staff.append(chat["assigned_to"])
         changed += await assign_waiting(ctx, tx)
-    change = ChatChange(chats=tuple(changed), staff=tuple(staff), presence=True)
+    change = ChatChange(chats=tuple(changed), staff=tuple(staff), ended=tuple(ended))
     await ctx.after_commit(change)
     return change

@@ -119,7 +119,7 @@ async def end(ctx: ChatContext, visitor_id: int | None) -> None:
             return
         await end_chat(ctx, tx, chat, by="visitor")
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned)))
+    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],)))
 
 
 async def rate(ctx: ChatContext, visitor_id: int | None, *, score: object, helped: object) -> None:
@@ -162,19 +162,14 @@ async def convert(ctx: ChatContext, visitor_id: int | None) -> intake.Submitted:
             body, None, chat["category_id"], chat["category_slug"], publish_allowed=False
         )
         submitted = await intake.store(tx, draft, at=ctx.now_iso(), detail={"from_chat": True})
-        await end_chat(ctx, tx, chat, by="visitor")
+        # Counted as converted, not abandoned: the visitor took the offer of a question.
+        await end_chat(ctx, tx, chat, by="visitor", kind=events.CHAT_CONVERTED)
         await chats.wrap_up(tx, chat["id"], category=chat["category_slug"], outcome="question")
         await chats.link_question(tx, chat["id"], submitted.question_id)
-        await events.record(
-            tx,
-            events.CHAT_CONVERTED,
-            at=ctx.now_iso(),
-            category=chat["category_slug"],
-            channel="chat",
-            subject_id=chat["id"],
-        )
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), questions=True))
+    await ctx.after_commit(
+        ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],), questions=True)
+    )
     return submitted
 
 

@@ -73,3 +73,25 @@ def require_int(value: object, field: str, *, minimum: int, maximum: int, messag
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise Invalid(message, field=field)
     return value
+
+
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def valid_id(value: object, field: str) -> int:
+    """A row id from a client: a positive whole number SQLite can hold."""
+    return require_int(value, field, minimum=1, maximum=MAX_ID, message=_("Give a valid number."))
+
+
+def valid_after(value: object) -> int:
+    """The last message id a client saw, 0 for none."""
+    return require_int(
+        value, "after", minimum=0, maximum=MAX_ID, message=_("Give the last message id you saw.")
+    )
+
+
+def optional_text_block(value: object, field: str, *, maximum: int) -> str | None:
+    """Free text that may be left empty; keeps its line breaks, unlike a title."""
+    if value is None or value == "":
+        return None
+    return require_text(value, field, minimum=1, maximum=maximum)

@@ -68,6 +68,13 @@ def test_no_hours_means_open_whenever_staffed() -> None:
     assert empty.next_opening(utc(2026, 11, 29, 3, 0)) is None
 
 
+def test_a_holiday_alone_closes_only_that_day() -> None:
+    holiday = OpeningHours(exceptions={date(2026, 12, 24): ()})
+    assert not holiday.is_open(utc(2026, 12, 24, 10, 0))
+    assert holiday.is_open(utc(2026, 12, 23, 10, 0))
+    assert holiday.next_opening(utc(2026, 12, 24, 10, 0)) == utc(2026, 12, 24, 22, 0)
+
+
 def test_parse_clock() -> None:
     assert parse_clock("08:30") == 510
     assert parse_clock("24:00") == 1440

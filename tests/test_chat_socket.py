@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from moderation import chat_upkeep
 from service import keys
 from service.storage import presence
+from service.storage.chat_messages import Draft
 from tests.chat_clients import Staff, Visitor, new_client_id
 from tests.conftest import FakeClock, rows
 
@@ -92,7 +94,10 @@ async def test_closed_without_staff_and_the_attempt_is_counted(
     assert rows(settings, "SELECT kind, detail FROM usage_events") == [
         ("chat_requested", '{"open": false}')
     ]
-    assert rows(settings, "SELECT token_hash FROM visitors") != [(v.token,)]
+    # The token is kept only as a hash, and only once the visitor has a chat.
+    assert rows(settings, "SELECT token_hash FROM visitors") == [
+        (hashlib.sha256(v.token.encode()).hexdigest(),)
+    ]
 
 
 async def test_chat_opens_with_staff_and_assigns_to_the_fitting_role(
@@ -195,6 +200,11 @@ async def test_manual_accept_and_transfer_to_colleague_and_to_role(
         "queue", lambda q: len(q["items"]) == 1 and q["items"][0]["returned"]
     )
     assert queued["items"][0]["wanted_role"] == "counsellor" and queued["items"][0]["returned"]
+    # Whoever handed it on no longer reads it, nor may anyone but the wanted role take it.
+    assert (await mikko.call("resume", {"chat_id": ack["chat_id"], "after": 0}))["error"]
+    assert (await mikko.call("accept", {"chat_id": ack["chat_id"]}))["error"] == "conflict"
+    assert (await mikko.call("accept", {}))["error"] == "not_found"
+    assert await sanna.call("accept", {}) == {"chat_id": ack["chat_id"]}
     assert rows(settings, "SELECT count(*) FROM usage_events WHERE kind = 'chat_transferred'") == [
         (2,)
     ]
@@ -376,7 +386,8 @@ async def test_convert_to_a_private_question(
     questions = await mikko.until("questions", lambda q: len(q["items"]) == 1)
     assert "palkkatukea" in questions["items"][0]["body"]
     kinds = {r[0] for r in rows(settings, "SELECT kind FROM usage_events")}
-    assert {"chat_converted_to_question", "chat_abandoned", "question_asked"} <= kinds
+    assert {"chat_converted_to_question", "question_asked"} <= kinds
+    assert "chat_abandoned" not in kinds, "taking the offer is not abandoning the chat"
 
 
 async def test_block_ends_the_chat_and_refuses_new_ones(
@@ -497,3 +508,76 @@ async def test_hostile_payloads_get_an_answer_and_change_nothing(
             assert ack.get("error") in {"invalid", "not_found", "conflict"}, (event, payload, ack)
     assert rows(settings, "SELECT count(*) FROM chat_messages") == before
     assert rows(settings, "SELECT status FROM chats") == [("active",)]
+
+
+async def test_expired_staff_session_gets_no_chat_text(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], clock: FakeClock
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Alku")
+    await mikko.own_chat_ids(1)
+    clock.advance(hours=13)
+    await v.send("Tämä ei saa mennä vanhentuneelle istunnolle")
+    for _ in range(50):
+        if "/staff" not in mikko.sio.namespaces:
+            break
+        await asyncio.sleep(0.05)
+    assert "/staff" not in mikko.sio.namespaces
+    assert mikko.drain("message") == []
+
+
+async def test_ended_is_told_once(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Alku")
+    chat_id = (await mikko.own_chat_ids(1))[0]
+    await v.call("end", {})
+    wrap = {"chat_id": chat_id, "category": "tyonhaku", "outcome": "advice"}
+    assert await mikko.call("end", wrap) == {"ok": True}
+    await mikko.until("chats", lambda p: p["items"] == [])
+    assert v.drain("ended") == [{"by": "visitor"}]
+    assert mikko.drain("ended") == [{"chat_id": chat_id, "by": "visitor"}]
+
+
+async def test_rate_limit_survives_a_reconnect(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Aloitan.")
+    for n in range(20):
+        await v.send(f"viesti {n}")
+    await v.close()
+    again = await visitor(v.token)
+    assert (await again.send("vielä"))["error"] == "rate_limited"
+
+
+async def test_a_malformed_token_gets_a_new_one(
+    client: TestClient, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    for bad in ("\ud800", "x" * 500, "short"):
+        v = await visitor(bad)
+        assert v.token != bad and len(v.token) >= 22
+
+
+async def test_one_client_id_twice_in_a_batch_is_stored_and_told_once(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    v = await visitor()
+    await v.start("Alku")
+    chat_id = (await mikko.own_chat_ids(1))[0]
+    visitor_id = rows(settings, "SELECT visitor_id FROM chats")[0][0]
+    log = client.server.app[keys.CHAT].messages
+    drafts = [
+        Draft(chat_id, "visitor", visitor_id, text, "dup", "2026-11-24T10:00:00Z")
+        for text in ("kerran", "ERI TEKSTI")
+    ]
+    first, second = await asyncio.gather(*(log.append(d) for d in drafts))
+    assert first is not None and second is not None
+    assert first.id == second.id and [first.fresh, second.fresh] == [True, False]
+    assert first.text == "kerran"
+    assert rows(settings, "SELECT text FROM chat_messages WHERE client_id = 'dup'") == [("kerran",)]

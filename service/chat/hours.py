@@ -54,8 +54,11 @@ class OpeningHours:
         return any(self.weekly.values()) or bool(self.exceptions)
 
     def spans_on(self, day: date) -> tuple[Span, ...]:
+        """That day's hours; with no weekly hours at all, every day is open all day."""
         if day in self.exceptions:
             return self.exceptions[day]
+        if not any(self.weekly.values()):
+            return (Span(0, DAY_MINUTES),)
         return self.weekly.get(day.weekday(), ())
 
     def is_open(self, moment: datetime) -> bool:

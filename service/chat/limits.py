@@ -24,5 +24,8 @@ class SlidingWindow:
         times.append(now)
         return 0
 
-    def forget(self, key: object) -> None:
-        self._seen.pop(key, None)
+    def prune(self, now: float) -> None:
+        """Drop senders with nothing left in their window, so the table does not grow forever."""
+        cutoff = now - self.window_s
+        for key in [k for k, times in self._seen.items() if not times or times[-1] <= cutoff]:
+            del self._seen[key]

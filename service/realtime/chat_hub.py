@@ -49,6 +49,7 @@ class ChatHub:
         self._sent: dict[object, dict[str, Any]] = {}
         self._queue_running = False
         self._queue_again = False
+        self._view: chat_queue.QueueView | None = None
 
     def attach(self, ctx: ChatContext, console: StaffConsole) -> None:
         self._ctx = ctx
@@ -65,16 +66,16 @@ class ChatHub:
         return self._status
 
     async def changed(self, change: ChatChange) -> None:
+        self._view = None
         staff = set(change.staff)
-        for chat_id in dict.fromkeys(change.chats):
+        for chat_id in dict.fromkeys(change.chats + change.ended):
             row = await chats.get(self.ctx.db, chat_id)
             if row is None:
                 continue
-            await self._tell_visitor(row)
-            if row["status"] == "ended" and row["handled_by"] is not None:
-                await self._to_staff(
-                    "ended", {"chat_id": chat_id, "by": row["ended_by"]}, row["handled_by"]
-                )
+            if row["status"] == "active":
+                await self._tell_assigned(row)
+            elif chat_id in change.ended:
+                await self._tell_ended(row)
             staff.update(s for s in (row["assigned_to"], row["handled_by"]) if s is not None)
         for staff_id in staff:
             await self.push_own_chats(staff_id)
@@ -82,15 +83,24 @@ class ChatHub:
             await self._console.push_questions()
         await self.push_queue()
 
-    async def _tell_visitor(self, row: Row) -> None:
-        room = visitor_room(row["visitor_id"])
-        if row["status"] == "active":
-            with _language(self.visitor_languages.get(row["visitor_id"])):
-                payload = chat_payloads.assigned(row)
-            await self._sio.emit("assigned", payload, room=room, namespace=VISITOR_NAMESPACE)
-        elif row["status"] == "ended":
-            await self._sio.emit(
-                "ended", {"by": row["ended_by"]}, room=room, namespace=VISITOR_NAMESPACE
+    async def _tell_assigned(self, row: Row) -> None:
+        with _language(self.visitor_languages.get(row["visitor_id"])):
+            payload = chat_payloads.assigned(row)
+        await self._sio.emit(
+            "assigned", payload, room=visitor_room(row["visitor_id"]), namespace=VISITOR_NAMESPACE
+        )
+
+    async def _tell_ended(self, row: Row) -> None:
+        """Told once, by the change that ended the chat."""
+        await self._sio.emit(
+            "ended",
+            {"by": row["ended_by"]},
+            room=visitor_room(row["visitor_id"]),
+            namespace=VISITOR_NAMESPACE,
+        )
+        if row["handled_by"] is not None:
+            await self._to_staff(
+                "ended", {"chat_id": row["id"], "by": row["ended_by"]}, row["handled_by"]
             )
 
     async def _to_staff(self, event: str, payload: dict[str, Any], staff_id: int) -> None:
@@ -106,6 +116,7 @@ class ChatHub:
             namespace=VISITOR_NAMESPACE,
         )
         if stored.staff_id is not None:
+            await self._close_expired(stored.staff_id)
             await self._sio.emit(
                 "message",
                 chat_payloads.message(stored, for_sender="staff", chat_id=stored.chat_id),
@@ -128,6 +139,7 @@ class ChatHub:
             )
 
     async def push_own_chats(self, staff_id: int, *, to: str | None = None) -> None:
+        await self._close_expired(staff_id)
         rows = await chats.for_staff(self.ctx.db, staff_id)
         notes = await chats.notes(self.ctx.db, [row["id"] for row in rows])
         await self._sio.emit(
@@ -156,8 +168,8 @@ class ChatHub:
 
     async def _push_queue_once(self) -> None:
         """Send only what changed since the last push, so a quiet tick costs no traffic."""
-        view = await chat_queue.view(self.ctx)
-        self._status = (view.open, view.next_open)
+        await self._close_expired()
+        view = await self.view()
         sent = self._sent
         latest: dict[object, dict[str, Any]] = {}
         for waiting in view.waiting:
@@ -176,7 +188,7 @@ class ChatHub:
             ("colleagues", chat_payloads.colleagues(view)),
         ):
             latest[name] = payload
-            if sent.get(name) != payload:
+            if _changed(sent.get(name), payload):
                 await self._sio.emit(name, payload, room=DESK, namespace=STAFF_NAMESPACE)
         for staff_id in self._connected_staff():
             payload = chat_payloads.desk(view, staff_id)
@@ -192,7 +204,7 @@ class ChatHub:
 
     async def greet_staff(self, sid: str, staff_id: int) -> None:
         """Everything a newly connected staff socket needs to draw the console."""
-        view = await chat_queue.view(self.ctx)
+        view = await self.view()
         for name, payload in (
             ("queue", chat_payloads.staff_queue(view, self.ctx.clock())),
             ("colleagues", chat_payloads.colleagues(view)),
@@ -201,18 +213,37 @@ class ChatHub:
             await self._sio.emit(name, payload, to=sid, namespace=STAFF_NAMESPACE)
         await self.push_own_chats(staff_id, to=sid)
 
-    async def current_status(self) -> dict[str, Any]:
-        view = await chat_queue.view(self.ctx)
-        self._status = (view.open, view.next_open)
-        return chat_payloads.status(view)
+    async def view(self) -> chat_queue.QueueView:
+        """The queue as of the last change: reconnect storms read it once, not once each."""
+        if self._view is None:
+            self._view = await chat_queue.view(self.ctx)
+            self._status = (self._view.open, self._view.next_open)
+        return self._view
 
-    async def close_expired_staff(self) -> None:
+    async def current_status(self) -> dict[str, Any]:
+        return chat_payloads.status(await self.view())
+
+    async def _close_expired(self, staff_id: int | None = None) -> None:
         """Chat text must not reach a socket whose staff session has run out."""
         if self._console is not None:
-            await self._console.close_expired()
+            await self._console.close_expired(staff_id)
 
     def _connected_staff(self) -> set[int]:
         return set() if self._console is None else self._console.connected_staff()
+
+
+def _changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    """Whether a push differs from the last one, ignoring waiting times that only grew (pages
+    count those up themselves from `requested_at`)."""
+    if before is None:
+        return True
+    if before.keys() != after.keys() or "items" not in after:
+        return before != after
+
+    def still(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in item.items() if k != "waited_s"} for item in items]
+
+    return still(before["items"]) != still(after["items"])
 
 
 class _language:
@@ -234,7 +265,6 @@ async def tick_forever(hub: ChatHub, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
-            await hub.close_expired_staff()
             await chat_upkeep.tick(hub.ctx)
         except Exception:  # a failed round must not stop the next one
             log.exception("chat housekeeping failed")

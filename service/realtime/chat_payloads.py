@@ -75,6 +75,14 @@ def visitor_state(row: Row, view: QueueView) -> dict[str, Any]:
     return state
 
 
+PREVIEW_MAX = 200
+
+
+def _preview(text: str) -> str:
+    """The start of the first message: enough to choose a chat, small enough to push often."""
+    return text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
+
+
 def staff_queue(view: QueueView, now: datetime) -> dict[str, Any]:
     return {
         "items": [
@@ -83,7 +91,7 @@ def staff_queue(view: QueueView, now: datetime) -> dict[str, Any]:
                 "category": w.row["category_slug"],
                 "requested_at": w.row["requested_at"],
                 "waited_s": waited_s(w.row, now),
-                "first_message": w.row["first_message"],
+                "first_message": _preview(w.row["first_message"] or ""),
                 "wanted_role": w.row["wanted_role"],
                 "returned": bool(w.row["returned"]),
             }

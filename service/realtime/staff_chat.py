@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from moderation import chat_routing, chat_staff
 from moderation.chat_context import ChatContext
-from moderation.chat_staff import valid_after, valid_id
 from moderation.chat_visitor import client_id, message_text
 from moderation.errors import Conflict, Forbidden, Invalid
+from moderation.text import valid_after, valid_id
 from service import i18n
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event
 from service.realtime.chat_hub import ChatHub
+from service.realtime.visitor_chat import TYPING_EVERY_S
 from service.storage import chat_messages, chats
 from service.storage.chat_messages import Draft
 from service.storage.staff import StaffMember
@@ -31,6 +33,7 @@ class StaffChatEvents:
 
     chat: ChatContext
     hub: ChatHub
+    typed_at: dict[str, float]
 
     def language(self, sid: str) -> str:
         raise NotImplementedError
@@ -98,6 +101,10 @@ class StaffChatEvents:
         return {"ok": True}
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
+        now = time.monotonic()
+        if now - self.typed_at.get(sid, 0.0) < TYPING_EVERY_S:
+            return
+        self.typed_at[sid] = now
         try:
             staff = await self.member(sid)
         except Forbidden:

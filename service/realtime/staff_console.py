@@ -18,13 +18,13 @@ from service import auth, i18n
 from service.http.middleware import LANG_COOKIE
 from service.http.serialize import waiting_queue
 from service.http.staff_session import STAFF_COOKIE
-from service.realtime.chat_hub import DESK, ChatHub, staff_room
+from service.realtime.chat_hub import DESK, STAFF_NAMESPACE, ChatHub, staff_room
 from service.realtime.staff_chat import StaffChatEvents
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "/staff"
+NAMESPACE = STAFF_NAMESPACE
 MODERATORS = "moderators"
 # Server → client event names.
 QUESTIONS = "questions"
@@ -45,6 +45,8 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         self.chat = chat
         self.hub = hub
         self._live: dict[str, _Live] = {}
+        self._sids_of: dict[int, set[str]] = {}
+        self.typed_at = {}
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         """Only a live staff session cookie gets in; the role decides which rooms it joins."""
@@ -63,6 +65,7 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
             expires_at,
             lang if lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE,
         )
+        self._sids_of.setdefault(member.id, set()).add(sid)
         for room in (MODERATORS, DESK, staff_room(member.id)):
             await self.enter_room(sid, room)
         await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, to=sid)
@@ -70,9 +73,19 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         await chat_staff.staff_connected(self.chat, member)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        live = self._live.pop(sid, None)
+        live = self._forget(sid)
         if live is not None:
             await chat_staff.staff_disconnected(self.chat, live.member)
+
+    def _forget(self, sid: str) -> _Live | None:
+        self.typed_at.pop(sid, None)
+        live = self._live.pop(sid, None)
+        if live is not None:
+            sids = self._sids_of.get(live.member.id, set())
+            sids.discard(sid)
+            if not sids:
+                self._sids_of.pop(live.member.id, None)
+        return live
 
     def language(self, sid: str) -> str:
         live = self._live.get(sid)
@@ -86,7 +99,7 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         return live.member
 
     def connected_staff(self) -> set[int]:
-        return {live.member.id for live in self._live.values()}
+        return set(self._sids_of)
 
     async def push_questions(self) -> None:
         """Send the whole waiting list to every moderator after a change was committed.
@@ -95,8 +108,14 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         await self.close_expired()
         await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, room=MODERATORS)
 
-    async def close_expired(self) -> None:
+    async def close_expired(self, staff_id: int | None = None) -> None:
+        """Close sockets whose session has run out: everyone's, or one person's (cheap enough
+        to do before every message to them)."""
         now = self._ctx.now_iso()
+        if staff_id is not None:
+            sids = self._sids_of.get(staff_id, ())
+            if all(self._live[sid].expires_at > now for sid in sids):
+                return
         await self._close(lambda live: live.expires_at <= now)
 
     async def end_session(self, token_hash: str) -> None:
@@ -106,6 +125,6 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
     async def _close(self, which: Callable[[_Live], bool]) -> None:
         for sid, live in list(self._live.items()):
             if which(live):
-                self._live.pop(sid, None)
+                self._forget(sid)
                 await self.disconnect(sid)
                 await chat_staff.staff_disconnected(self.chat, live.member)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -10,10 +11,10 @@ from typing import Any
 
 import socketio
 
-from moderation import chat_queue, chat_visitor
+from moderation import chat_visitor
 from moderation.chat_context import ChatContext
-from moderation.chat_staff import valid_after
 from moderation.errors import Conflict, RateLimited
+from moderation.text import valid_after
 from service import i18n
 from service.chat.limits import SlidingWindow
 from service.http.middleware import LANG_COOKIE
@@ -21,10 +22,11 @@ from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event
 from service.realtime.chat_hub import VISITOR_NAMESPACE, ChatHub, visitor_room
 from service.storage import chat_messages, chats, visitors
-from service.storage.chat_messages import Draft
+from service.storage.chat_messages import Draft, Stored
 
 _TOKEN_BYTES = 18  # 144 bits
-_TOKEN_MAX = 64
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what token_urlsafe makes, nothing else
+TYPING_EVERY_S = 1.0  # typing notices are dropped faster than this
 MESSAGES_PER_MINUTE = 20
 
 
@@ -40,6 +42,7 @@ class _Visitor:
     visitor_id: int | None = None
     # The open chat, remembered so a message needs no lookup; the insert checks it anyway.
     chat_id: int | None = None
+    typed_at: float = 0.0
 
 
 def _language_of(namespace: VisitorChat, sid: str) -> str:
@@ -54,6 +57,7 @@ class VisitorChat(socketio.AsyncNamespace):
         self._hub = hub
         self._visitors: dict[str, _Visitor] = {}
         self._sockets: dict[int, int] = {}
+        self._pruned_at = 0.0
         self._limit = SlidingWindow(MESSAGES_PER_MINUTE, 60.0) if rate_limits else None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -65,7 +69,7 @@ class VisitorChat(socketio.AsyncNamespace):
             lang = chosen if chosen in i18n.LANGUAGES else lang
         offered = auth.get("token") if isinstance(auth, dict) else None
         row = None
-        if isinstance(offered, str) and 0 < len(offered) <= _TOKEN_MAX:
+        if isinstance(offered, str) and _TOKEN_SHAPE.fullmatch(offered):
             row = await visitors.by_token_hash(self._ctx.db, hash_token(offered))
         token = offered if row is not None else secrets.token_urlsafe(_TOKEN_BYTES)
         visitor = _Visitor(hash_token(str(token)), lang)
@@ -101,8 +105,11 @@ class VisitorChat(socketio.AsyncNamespace):
             return
         self._sockets.pop(visitor.visitor_id, None)
         self._hub.visitor_languages.pop(visitor.visitor_id, None)
-        if self._limit is not None:
-            self._limit.forget(visitor.visitor_id)
+        now = time.monotonic()
+        if self._limit is not None and now - self._pruned_at > 60:
+            # Not forgotten on disconnect, or reconnecting would reset the limit.
+            self._limit.prune(now)
+            self._pruned_at = now
         await self._presence(visitor.visitor_id, here=False)
 
     @event(_language_of)
@@ -123,7 +130,7 @@ class VisitorChat(socketio.AsyncNamespace):
             row = await chats.get(self._ctx.db, started.chat_id)
             if row is not None and row["status"] == "active":
                 await self.emit("assigned", chat_payloads.assigned(row), to=sid)
-        view = await chat_queue.view(self._ctx)
+        view = await self._hub.view()
         waiting = view.position_of(started.chat_id)
         if waiting is not None and joined:
             await self.emit("queue", chat_payloads.queue_position(waiting), to=sid)
@@ -147,22 +154,25 @@ class VisitorChat(socketio.AsyncNamespace):
                     i18n.gettext("You are sending messages very fast. Wait a moment."),
                     retry_after=wait,
                 )
-        stored = await self._ctx.messages.append(
-            Draft(
-                chat_id,
-                "visitor",
-                int(visitor.visitor_id or 0),
-                text,
-                client_id,
-                self._ctx.now_iso(),
-            )
-        )
+        stored = await self._store(visitor, chat_id, text, client_id)
+        if stored is None and chat_id == visitor.chat_id:
+            # The remembered chat may be over while another tab started a new one: look again.
+            visitor.chat_id = None
+            stored = await self._store(visitor, await self._open_chat_id(visitor), text, client_id)
         if stored is None:
             visitor.chat_id = None
             raise Conflict(i18n.gettext("This chat has ended."))
         if stored.fresh:
             await self._hub.message(stored, skip_sid=sid)
         return {"id": stored.id}
+
+    async def _store(
+        self, visitor: _Visitor, chat_id: int, text: str, client_id: str
+    ) -> Stored | None:
+        draft = Draft(
+            chat_id, "visitor", int(visitor.visitor_id or 0), text, client_id, self._ctx.now_iso()
+        )
+        return await self._ctx.messages.append(draft)
 
     async def _open_chat_id(self, visitor: _Visitor) -> int:
         row = None
@@ -175,9 +185,13 @@ class VisitorChat(socketio.AsyncNamespace):
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         visitor = self._visitors.get(sid)
-        if visitor is None or visitor.visitor_id is None:
+        if visitor is None or visitor.visitor_id is None or visitor.chat_id is None:
             return
-        row = await chats.newest_for_visitor(self._ctx.db, visitor.visitor_id)
+        now = time.monotonic()
+        if now - visitor.typed_at < TYPING_EVERY_S:
+            return
+        visitor.typed_at = now
+        row = await chats.get(self._ctx.db, visitor.chat_id)
         if row is not None and row["status"] == "active":
             await self._hub.typing(row, sender="visitor")
 
@@ -191,10 +205,11 @@ class VisitorChat(socketio.AsyncNamespace):
             row = await chats.newest_for_visitor(self._ctx.db, visitor.visitor_id)
         if row is None:
             return {"chat": None}
+        if row["status"] in chats.OPEN:
+            visitor.chat_id = int(row["id"])
         for message in await chat_messages.after(self._ctx.db, row["id"], after):
             await self.emit("message", chat_payloads.message(message, for_sender="visitor"), to=sid)
-        view = await chat_queue.view(self._ctx)
-        return {"chat": chat_payloads.visitor_state(row, view)}
+        return {"chat": chat_payloads.visitor_state(row, await self._hub.view())}
 
     @event(_language_of)
     async def on_end(self, sid: str, data: dict[str, Any]) -> Ack:

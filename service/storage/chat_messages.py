@@ -121,9 +121,12 @@ class MessageLog:
             }
             routes = await _routes(tx, {d.chat_id for d in drafts})
             results: list[Stored | None] = []
+            texts: dict[tuple[int, str, str], str] = {}
             for d in drafts:
                 key = (d.chat_id, d.sender, d.client_id)
-                fresh = key in inserted
+                # The same client id twice in one batch: only the first one was stored.
+                fresh = key in inserted and key not in texts
+                texts.setdefault(key, d.text)
                 message_id = inserted.get(key) or await _existing(tx, d, routes)
                 if message_id is None:
                     results.append(None)
@@ -137,7 +140,7 @@ class MessageLog:
                         message_id,
                         d.chat_id,
                         d.sender,
-                        d.text,
+                        texts[key] if fresh else d.text,
                         d.at,
                         d.client_id,
                         fresh,

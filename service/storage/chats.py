@@ -78,8 +78,8 @@ async def insert(
     at: str,
 ) -> int:
     return await tx.insert(
-        "INSERT INTO chats (visitor_id, category_id, start_client_id, was_open, requested_at)"
-        " VALUES (?, ?, ?, 1, ?)",
+        "INSERT INTO chats (visitor_id, category_id, start_client_id, requested_at)"
+        " VALUES (?, ?, ?, ?)",
         (visitor_id, category_id, client_id, at),
     )
 
@@ -94,9 +94,10 @@ async def assign(tx: Writer, chat_id: int, staff_id: int, at: str) -> None:
 
 
 async def requeue(tx: Writer, chat_id: int, *, front: bool, wanted_role: str | None) -> None:
+    """Back to the queue; whoever had it loses access to it."""
     await tx.execute(
         "UPDATE chats SET status = 'waiting', assigned_to = NULL, assigned_at = NULL,"
-        " returned = ?, wanted_role = ? WHERE id = ?",
+        " handled_by = NULL, returned = ?, wanted_role = ? WHERE id = ?",
         (int(front), wanted_role, chat_id),
     )
 

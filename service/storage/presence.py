@@ -47,11 +47,14 @@ async def set_available(tx: Writer, staff_id: int, on: bool) -> None:
     )
 
 
-async def is_available(db: Database, staff_id: int) -> bool:
-    value = await db.fetch_value(
-        "SELECT available FROM staff_presence WHERE staff_id = ?", (staff_id,)
+async def load_and_capacity(tx: Writer, staff_id: int) -> tuple[int, int]:
+    """How many chats the staff member holds now, and how many they may hold."""
+    row = await tx.fetch_one(
+        "SELECT (SELECT count(*) FROM chats WHERE assigned_to = s.id AND status = 'active'),"
+        " s.chat_capacity FROM staff s WHERE s.id = ?",
+        (staff_id,),
     )
-    return bool(value)
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
 async def assigned_now(tx: Writer, staff_id: int, at: str) -> None:

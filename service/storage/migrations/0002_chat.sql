@@ -55,7 +55,6 @@ CREATE TABLE chats (
     category_id INTEGER NOT NULL REFERENCES categories(id),
     status TEXT NOT NULL DEFAULT 'waiting' CHECK (status IN ('waiting', 'active', 'ended')),
     start_client_id TEXT NOT NULL,
-    was_open INTEGER NOT NULL,
     requested_at TEXT NOT NULL,
     -- Chats handed back by an absent staff member go to the front of the queue.
     returned INTEGER NOT NULL DEFAULT 0,
