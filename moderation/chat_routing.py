@@ -14,6 +14,7 @@ from moderation.errors import Conflict, NotFound
 from service.chat.routing import Candidate, choose
 from service.clock import from_iso
 from service.i18n import gettext as _
+from service.i18n import ngettext
 from service.storage import chat_settings, chats, events, presence
 from service.storage.db import Row, Writer
 from service.storage.staff import StaffMember
@@ -94,7 +95,12 @@ async def do_accept(ctx: ChatContext, chat_id: int | None, *, acting_staff: Staf
         load, capacity = await presence.load_and_capacity(tx, acting_staff.id)
         if load >= capacity:
             raise CapacityFull(
-                _("You already have %(n)d chats open, your limit.") % {"n": capacity}
+                ngettext(
+                    "You already have %(n)d chat open, your limit.",
+                    "You already have %(n)d chats open, your limit.",
+                    capacity,
+                )
+                % {"n": capacity}
             )
         await _assign(ctx, tx, chat, acting_staff.id)
         await ctx.audit(tx, acting_staff, "chat_accept", "chat", chat["id"])

@@ -102,7 +102,17 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app.router.add_get("/robots.txt", _robots)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_chat_tasks)
+    app.on_shutdown.append(_close_sockets)
     return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Close live sockets first: aiohttp would otherwise wait up to a minute for them to end.
+    Clients reconnect and resume where they were once the service is back."""
+    sio = app[keys.SIO]
+    await sio.shutdown()
+    for sock in list(sio.eio.sockets.values()):
+        await sock.close(wait=False)
 
 
 async def _robots(_request: web.Request) -> web.FileResponse:
