@@ -29,6 +29,7 @@ format: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(PY) bench/board.py
+	$(PY) bench/chat.py
 
 # Headless Chromium for the browser tests and wrk for the benchmarks, from Debian.
 system-deps:
