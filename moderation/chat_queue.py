@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from moderation.chat_context import ChatContext
@@ -24,7 +25,7 @@ class Waiting:
     offer_question: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class QueueView:
     waiting: list[Waiting]
     staff: list[Row]
@@ -35,8 +36,12 @@ class QueueView:
     def position_of(self, chat_id: int) -> Waiting | None:
         return next((w for w in self.waiting if w.row["id"] == chat_id), None)
 
+    @cached_property
+    def _staff_by_id(self) -> dict[int, Row]:
+        return {s["staff_id"]: s for s in self.staff}
+
     def staff_row(self, staff_id: int) -> Row | None:
-        return next((s for s in self.staff if s["staff_id"] == staff_id), None)
+        return self._staff_by_id.get(staff_id)
 
 
 def on_duty(staff_rows: list[Row]) -> list[Row]:

@@ -31,7 +31,10 @@ WHERE (v.sender = 'visitor' AND c.visitor_id = v.actor AND c.status IN ('waiting
    OR (v.sender = 'staff' AND c.assigned_to = v.actor AND c.status = 'active')
 ORDER BY v.n
 ON CONFLICT (chat_id, sender, client_id) DO NOTHING
-RETURNING id, chat_id, client_id, sender
+RETURNING id, chat_id, client_id, sender,
+    (SELECT visitor_id FROM chats WHERE chats.id = chat_id) AS visitor_id,
+    (SELECT assigned_to FROM chats WHERE chats.id = chat_id) AS staff_id,
+    (SELECT first_reply_at IS NULL FROM chats WHERE chats.id = chat_id) AS unreplied
 """
 
 
@@ -110,87 +113,77 @@ class MessageLog:
                         live[i][1].set_result(results[i])
 
     async def _write(self, drafts: list[Draft]) -> list[Stored | None]:
+        """One INSERT for the whole batch, committed by itself; the recipients come back from
+        its RETURNING clause, read in the same statement that checked the sender's right."""
         params: list[object] = []
         for n, d in enumerate(drafts):
             params += (n, d.chat_id, d.sender, d.actor_id, d.text, d.at, d.client_id)
         sql = _INSERT_HEAD + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(drafts)) + _INSERT_TAIL
-        async with self._db.transaction() as tx:
+        results: list[Stored | None] = []
+        first_replies: dict[int, Draft] = {}
+        async with self._db.single_statements() as writer:
             inserted = {
-                (row["chat_id"], row["sender"], row["client_id"]): row["id"]
-                for row in await tx.fetch_all(sql, params)
+                (row["chat_id"], row["sender"], row["client_id"]): row
+                for row in await writer.fetch_all(sql, params)
             }
-            routes = await _routes(tx, {d.chat_id for d in drafts})
-            results: list[Stored | None] = []
-            texts: dict[tuple[int, str, str], str] = {}
+            told: set[tuple[int, str, str]] = set()
             for d in drafts:
                 key = (d.chat_id, d.sender, d.client_id)
+                row = inserted.get(key)
                 # The same client id twice in one batch: only the first one was stored.
-                fresh = key in inserted and key not in texts
-                texts.setdefault(key, d.text)
-                message_id = inserted.get(key) or await _existing(tx, d, routes)
-                if message_id is None:
-                    results.append(None)
+                if row is None or key in told:
+                    earlier = row["id"] if row is not None else await _existing(writer, d)
+                    results.append(None if earlier is None else _resent(d, earlier))
                     continue
-                route = routes[d.chat_id]
-                if fresh and d.sender == "staff" and not route.replied:
-                    route.replied = True
-                    await _first_reply(tx, d, route)
+                told.add(key)
+                if d.sender == "staff" and row["unreplied"]:
+                    first_replies.setdefault(d.chat_id, d)
                 results.append(
                     Stored(
-                        message_id,
+                        row["id"],
                         d.chat_id,
                         d.sender,
-                        texts[key] if fresh else d.text,
+                        d.text,
                         d.at,
                         d.client_id,
-                        fresh,
-                        route.visitor_id,
-                        route.staff_id,
+                        True,
+                        row["visitor_id"],
+                        row["staff_id"],
                     )
                 )
+        if first_replies:
+            async with self._db.transaction() as tx:
+                for d in first_replies.values():
+                    await _first_reply(tx, d)
         return results
+
+
+def _resent(d: Draft, message_id: int) -> Stored:
+    """An acknowledgement for a message stored before: same id, nothing to deliver."""
+    return Stored(message_id, d.chat_id, d.sender, d.text, d.at, d.client_id, False)
 
 
 def _sort_key(stored: Stored | None) -> int:
     return -1 if stored is None else stored.id
 
 
-@dataclass
-class _Route:
-    """Who is in a chat and whether staff have replied yet."""
-
-    visitor_id: int
-    staff_id: int | None
-    replied: bool
-    category: str
-    assigned_at: str | None
-
-
-async def _routes(tx: Writer, chat_ids: set[int]) -> dict[int, _Route]:
-    marks = ",".join("?" * len(chat_ids))
-    rows = await tx.fetch_all(
-        "SELECT c.id, c.visitor_id, c.assigned_to, c.first_reply_at IS NOT NULL, k.slug,"
-        " c.assigned_at FROM chats c JOIN categories k ON k.id = c.category_id"
-        f" WHERE c.id IN ({marks})",
-        list(chat_ids),
-    )
-    return {row[0]: _Route(row[1], row[2], bool(row[3]), row[4], row[5]) for row in rows}
-
-
-async def _first_reply(tx: Writer, d: Draft, route: _Route) -> None:
+async def _first_reply(tx: Writer, d: Draft) -> None:
     """The first staff message: its time goes on the chat and into a usage event."""
-    await tx.execute(
-        "UPDATE chats SET first_reply_at = ? WHERE id = ? AND first_reply_at IS NULL",
+    chat = await tx.fetch_one(
+        "UPDATE chats SET first_reply_at = ? WHERE id = ? AND first_reply_at IS NULL"
+        " RETURNING assigned_at, (SELECT slug FROM categories WHERE id = category_id)",
         (d.at, d.chat_id),
     )
+    if chat is None:
+        return
     seconds = None
-    if route.assigned_at is not None:
-        seconds = max(0.0, (from_iso(d.at) - from_iso(route.assigned_at)).total_seconds())
+    if chat[0] is not None:
+        seconds = max(0.0, (from_iso(d.at) - from_iso(chat[0])).total_seconds())
     await events.record(
         tx,
         events.CHAT_FIRST_REPLY,
         at=d.at,
-        category=route.category,
+        category=chat[1],
         channel="chat",
         subject_id=d.chat_id,
         staff_id=d.actor_id,
@@ -198,18 +191,15 @@ async def _first_reply(tx: Writer, d: Draft, route: _Route) -> None:
     )
 
 
-async def _existing(tx: Writer, d: Draft, routes: dict[int, _Route]) -> int | None:
+async def _existing(writer: Writer, d: Draft) -> int | None:
     """The id of an earlier copy of this message, if the same sender already stored it."""
-    route = routes.get(d.chat_id)
-    if route is None or (d.sender == "visitor" and route.visitor_id != d.actor_id):
-        return None
-    row = await tx.fetch_one(
-        "SELECT id, staff_id FROM chat_messages WHERE chat_id = ? AND sender = ? AND client_id = ?",
-        (d.chat_id, d.sender, d.client_id),
+    value = await writer.fetch_value(
+        "SELECT m.id FROM chat_messages m JOIN chats c ON c.id = m.chat_id"
+        " WHERE m.chat_id = ? AND m.sender = ? AND m.client_id = ?"
+        " AND ((m.sender = 'visitor' AND c.visitor_id = ?) OR m.staff_id = ?)",
+        (d.chat_id, d.sender, d.client_id, d.actor_id, d.actor_id),
     )
-    if row is None or (d.sender == "staff" and row["staff_id"] != d.actor_id):
-        return None
-    return int(row["id"])
+    return None if value is None else int(value)
 
 
 async def after(db: Database, chat_id: int, after_id: int) -> list[Row]:
