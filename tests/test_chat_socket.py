@@ -581,3 +581,18 @@ async def test_one_client_id_twice_in_a_batch_is_stored_and_told_once(
     assert first.id == second.id and [first.fresh, second.fresh] == [True, False]
     assert first.text == "kerran"
     assert rows(settings, "SELECT text FROM chat_messages WHERE client_id = 'dup'") == [("kerran",)]
+
+
+async def test_a_second_socket_of_the_same_visitor_sees_messages_sent_from_the_first(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+) -> None:
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    first = await visitor()
+    await first.start("Alku")
+    await mikko.own_chat_ids(1)
+    second = await visitor(first.token)
+    sent = await first.send("Kirjoitan ensimmäisestä välilehdestä")
+    copy = await second.next("message")
+    assert copy["id"] == sent["id"] and copy["client_id"]
+    assert (await mikko.next("message"))["id"] == sent["id"]
+    assert first.drain("message") == [], "the sender learns the id from the acknowledgement"

@@ -106,16 +106,22 @@ class ChatHub:
     async def _to_staff(self, event: str, payload: dict[str, Any], staff_id: int) -> None:
         await self._sio.emit(event, payload, room=staff_room(staff_id), namespace=STAFF_NAMESPACE)
 
-    async def message(self, stored: Stored, *, skip_sid: str | None = None) -> None:
-        """Deliver a stored message to the visitor's and the assigned staff member's sockets."""
-        await self._sio.emit(
-            "message",
-            chat_payloads.message(stored, for_sender="visitor"),
-            room=visitor_room(stored.visitor_id),
-            skip_sid=skip_sid,
-            namespace=VISITOR_NAMESPACE,
-        )
-        if stored.staff_id is not None:
+    async def message(
+        self, stored: Stored, *, skip_sid: str | None = None, sender_alone: bool = False
+    ) -> None:
+        """Deliver a stored message to the visitor's and the assigned staff member's sockets.
+
+        The sender's own socket learns the id from the acknowledgement; when it is the sender's
+        only socket, the copy for the sender's side would go to no one and is not even built."""
+        if not (sender_alone and stored.sender == "visitor"):
+            await self._sio.emit(
+                "message",
+                chat_payloads.message(stored, for_sender="visitor"),
+                room=visitor_room(stored.visitor_id),
+                skip_sid=skip_sid,
+                namespace=VISITOR_NAMESPACE,
+            )
+        if stored.staff_id is not None and not (sender_alone and stored.sender == "staff"):
             await self._close_expired(stored.staff_id)
             await self._sio.emit(
                 "message",

@@ -38,6 +38,10 @@ class StaffChatEvents:
     def language(self, sid: str) -> str:
         raise NotImplementedError
 
+    def alone(self, staff_id: int) -> bool:
+        """Whether the staff member has just one socket open."""
+        raise NotImplementedError
+
     async def member(self, sid: str) -> StaffMember:
         """The socket's staff member while their session lasts; raises Forbidden after."""
         raise NotImplementedError
@@ -81,7 +85,7 @@ class StaffChatEvents:
         if stored is None:
             raise Conflict(i18n.gettext("This chat is not yours or has ended."))
         if stored.fresh:
-            await self.hub.message(stored, skip_sid=sid)
+            await self.hub.message(stored, skip_sid=sid, sender_alone=self.alone(staff.id))
         return {"id": stored.id}
 
     @event(_language_of)

@@ -98,6 +98,9 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
             raise Forbidden(i18n.gettext("Sign in first."))
         return live.member
 
+    def alone(self, staff_id: int) -> bool:
+        return len(self._sids_of.get(staff_id, ())) <= 1
+
     def connected_staff(self) -> set[int]:
         return set(self._sids_of)
 

@@ -163,7 +163,8 @@ class VisitorChat(socketio.AsyncNamespace):
             visitor.chat_id = None
             raise Conflict(i18n.gettext("This chat has ended."))
         if stored.fresh:
-            await self._hub.message(stored, skip_sid=sid)
+            alone = self._sockets.get(stored.visitor_id, 0) <= 1
+            await self._hub.message(stored, skip_sid=sid, sender_alone=alone)
         return {"id": stored.id}
 
     async def _store(
