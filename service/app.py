@@ -45,11 +45,14 @@ MAX_BODY = 256 * 1024
 def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Application:
     app = web.Application(
         middlewares=[
-            middleware.language,
-            middleware.security_headers,
-            middleware.errors,
-            middleware.api_guard,
-            staff_identity,
+            middleware.passing_sockets(m)
+            for m in (
+                middleware.language,
+                middleware.security_headers,
+                middleware.errors,
+                middleware.api_guard,
+                staff_identity,
+            )
         ],
         client_max_size=MAX_BODY,
     )

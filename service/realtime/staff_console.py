@@ -30,7 +30,7 @@ MODERATORS = "moderators"
 QUESTIONS = "questions"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Live:
     member: StaffMember
     token_hash: str

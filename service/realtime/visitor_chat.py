@@ -35,7 +35,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Visitor:
     token_hash: str
     lang: str
