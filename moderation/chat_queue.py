@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from moderation.chat_context import ChatContext
 from service.chat.eta import estimate_wait, mean_handle_time, offer_question
