@@ -50,6 +50,7 @@ class ChatHub:
         self._queue_running = False
         self._queue_again = False
         self._view: chat_queue.QueueView | None = None
+        self._version = 0
 
     def attach(self, ctx: ChatContext, console: StaffConsole) -> None:
         self._ctx = ctx
@@ -67,6 +68,7 @@ class ChatHub:
 
     async def changed(self, change: ChatChange) -> None:
         self._view = None
+        self._version += 1
         staff = set(change.staff)
         for chat_id in dict.fromkeys(change.chats + change.ended):
             row = await chats.get(self.ctx.db, chat_id)
@@ -221,10 +223,14 @@ class ChatHub:
 
     async def view(self) -> chat_queue.QueueView:
         """The queue as of the last change: reconnect storms read it once, not once each."""
-        if self._view is None:
-            self._view = await chat_queue.view(self.ctx)
-            self._status = (self._view.open, self._view.next_open)
-        return self._view
+        if self._view is not None:
+            return self._view
+        version = self._version
+        view = await chat_queue.view(self.ctx)
+        if version == self._version:  # no change committed while it was being read
+            self._view = view
+            self._status = (view.open, view.next_open)
+        return view
 
     async def current_status(self) -> dict[str, Any]:
         return chat_payloads.status(await self.view())
