@@ -119,6 +119,7 @@ async def test_chat_opens_with_staff_and_assigns_to_the_fitting_role(
     reply = await mikko.send(chat_id, "Hei! Autan mielelläni.")
     got = await v.next("message")
     assert got["id"] == reply["id"] and got["from"] == "staff" and "client_id" not in got
+    assert got["name"] == "Mikko", "staff messages say who wrote them"
     sent = await v.send("Kiitos!")
     echoed = await mikko.next("message")
     assert echoed == {

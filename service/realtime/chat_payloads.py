@@ -15,7 +15,7 @@ from service.storage.db import Row
 def message(stored: Stored | Row, *, for_sender: str, chat_id: int | None = None) -> dict[str, Any]:
     """A message as `for_sender` ("visitor" or "staff") sees it; client ids only on their own."""
     if isinstance(stored, Stored):
-        sender, client_id = stored.sender, stored.client_id
+        sender, client_id, name = stored.sender, stored.client_id, stored.name
         payload: dict[str, Any] = {
             "id": stored.id,
             "from": sender,
@@ -23,8 +23,10 @@ def message(stored: Stored | Row, *, for_sender: str, chat_id: int | None = None
             "at": stored.at,
         }
     else:
-        sender, client_id = stored["sender"], stored["client_id"]
+        sender, client_id, name = stored["sender"], stored["client_id"], stored["name"]
         payload = {"id": stored["id"], "from": sender, "text": stored["text"], "at": stored["at"]}
+    if sender == "staff" and name:
+        payload["name"] = name
     if sender == for_sender and client_id is not None:
         payload["client_id"] = client_id
     if chat_id is not None:

@@ -34,7 +34,8 @@ ON CONFLICT (chat_id, sender, client_id) DO NOTHING
 RETURNING id, chat_id, client_id, sender,
     (SELECT visitor_id FROM chats WHERE chats.id = chat_id) AS visitor_id,
     (SELECT assigned_to FROM chats WHERE chats.id = chat_id) AS staff_id,
-    (SELECT first_reply_at IS NULL FROM chats WHERE chats.id = chat_id) AS unreplied
+    (SELECT first_reply_at IS NULL FROM chats WHERE chats.id = chat_id) AS unreplied,
+    (SELECT COALESCE(s.first_name, s.username) FROM staff s WHERE s.id = staff_id) AS name
 """
 
 
@@ -60,6 +61,8 @@ class Stored:
     fresh: bool = True
     visitor_id: int = 0
     staff_id: int | None = None
+    # The staff member's first name on their messages, so a replay still says who wrote.
+    name: str | None = None
 
 
 class MessageLog:
@@ -149,6 +152,7 @@ class MessageLog:
                         True,
                         row["visitor_id"],
                         row["staff_id"],
+                        row["name"],
                     )
                 )
         if first_replies:
@@ -204,8 +208,9 @@ async def _existing(writer: Writer, d: Draft) -> int | None:
 
 async def after(db: Database, chat_id: int, after_id: int) -> list[Row]:
     return await db.fetch_all(
-        "SELECT id, sender, text, at, client_id FROM chat_messages"
-        " WHERE chat_id = ? AND id > ? ORDER BY id",
+        "SELECT m.id, m.sender, m.text, m.at, m.client_id,"
+        " COALESCE(s.first_name, s.username) AS name FROM chat_messages m"
+        " LEFT JOIN staff s ON s.id = m.staff_id WHERE m.chat_id = ? AND m.id > ? ORDER BY m.id",
         (chat_id, after_id),
     )
 
