@@ -54,7 +54,7 @@ class Settings:
             secure_cookies=_bool(env, "KOPPI_SECURE_COOKIES", False),
             demo=_bool(env, "KOPPI_DEMO", False),
             access_log=_bool(env, "KOPPI_ACCESS_LOG", False),
-            chat_idle_minutes=_int(env, "KOPPI_CHAT_IDLE_MINUTES", 10),
+            chat_idle_minutes=_positive(env, "KOPPI_CHAT_IDLE_MINUTES", 10),
             rate_limits=_bool(env, "KOPPI_RATE_LIMITS", True),
         )
 
@@ -67,6 +67,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from service.chat.eta import DEFAULT_HANDLE_S, estimate_wait, mean_handle_time, 
 from service.chat.hours import OpeningHours, Span, parse_clock
 from service.chat.limits import SlidingWindow
 from service.chat.routing import Candidate, choose
+from service.settings import Settings, SettingsError
 
 # Weekdays 9–16, Tuesday also 18–21 (several ranges a day); weekends closed.
 WEEK = OpeningHours(
@@ -136,3 +138,14 @@ def test_sliding_window() -> None:
     assert window.retry_after("v", 3) == 57
     assert window.retry_after("w", 3) == 0, "each sender has their own window"
     assert window.retry_after("v", 60.5) == 0, "the first one has left the window"
+
+
+def test_chat_settings_from_the_environment(tmp_path: Path) -> None:
+    base = {"KOPPI_DB": str(tmp_path / "k.sqlite3"), "KOPPI_SECRET": "s"}
+    defaults = Settings.from_env(base)
+    assert (defaults.chat_idle_minutes, defaults.rate_limits) == (10, True)
+    chosen = Settings.from_env({**base, "KOPPI_CHAT_IDLE_MINUTES": "3", "KOPPI_RATE_LIMITS": "0"})
+    assert (chosen.chat_idle_minutes, chosen.rate_limits) == (3, False)
+    for bad in ("0", "-5", "ten"):
+        with pytest.raises(SettingsError, match="KOPPI_CHAT_IDLE_MINUTES"):
+            Settings.from_env({**base, "KOPPI_CHAT_IDLE_MINUTES": bad})
