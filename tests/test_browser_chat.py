@@ -328,3 +328,122 @@ def test_queue_convert_capacity_and_server_restart(tmp_path: Path) -> None:
         finally:
             browser.close()
     assert problems == []
+
+
+def _reply(staff: Page, text: str) -> None:
+    box = staff.locator(".chat-panel textarea[data-id=text]")
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
+
+
+def test_writer_names_survive_replays_and_signing_out_ends_the_console(tmp_path: Path) -> None:
+    problems = Problems()
+    server = _server(tmp_path)
+    with server.running(), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            staff = _sign_in(browser, server, problems)
+            staff.check("#available")
+            expect(staff.locator("#staff-chat")).to_have_attribute("data-available", "yes")
+            visitor = _start(browser, server, problems, "raha", FIRST)
+            expect(visitor.locator("#staff-name")).to_have_text("Sosiaaliohjaaja Sanna")
+            expect(visitor.locator("#chat-announce")).to_contain_text("Sanna")
+            _reply(staff, REPLY)
+            staff_message = visitor.locator("#messages .msg-staff", has_text=REPLY)
+            expect(staff_message.locator(".msg-from")).to_have_text("Sanna")
+
+            # The tab forgets the transcript but keeps its token: the server replays it all,
+            # and the staff message still says who wrote it.
+            visitor.evaluate("sessionStorage.removeItem('koppi.chat.log')")
+            visitor.reload()
+            expect(visitor.locator("#chat")).to_have_attribute("data-view", "room")
+            expect(staff_message).to_have_count(1)
+            expect(staff_message.locator(".msg-from")).to_have_text("Sanna")
+            expect(_messages(visitor, "#messages", "visitor", FIRST)).to_have_count(1)
+
+            # A second console tab (no stored client ids) still shows Sanna's message as hers.
+            second = problems.watch(staff.context.new_page())
+            second.goto(server.url + "/staff/chat")
+            expect(second.locator("#staff-connection")).to_have_attribute("data-state", "connected")
+            expect(second.locator(".chat-panel .msg-own", has_text=REPLY)).to_have_count(1)
+
+            # Signing out there closes this session's sockets: the first tab says so and links
+            # to the sign-in page instead of reconnecting for ever.
+            second.locator("form[action='/staff/logout'] button").click()
+            expect(second).to_have_url(re.compile(r"/staff/login"))
+            connection = staff.locator("#staff-connection")
+            expect(connection).to_have_attribute("data-state", "ended")
+            expect(connection.locator("a")).to_have_attribute("href", re.compile(r"^/staff/login"))
+
+            # The visitor ends the chat and makes the tab forget it: the transcript goes, and
+            # the next connection brings a new token that cannot resume the old chat.
+            old_token = visitor.evaluate("sessionStorage.getItem('koppi.chat.token')")
+            visitor.click("#end-button")
+            expect(visitor.locator("#chat")).to_have_attribute("data-view", "ended")
+            visitor.click("#forget-button")
+            expect(visitor.locator("#chat")).to_have_attribute("data-view", "start")
+            expect(visitor.locator("#chat-start-heading")).to_be_focused()
+            expect(visitor.locator("#messages .msg")).to_have_count(0)
+            visitor.wait_for_function(
+                "old => { const t = sessionStorage.getItem('koppi.chat.token');"
+                " return t !== null && t !== old; }",
+                arg=old_token,
+            )
+            stored = visitor.evaluate("JSON.parse(sessionStorage.getItem('koppi.chat.log'))")
+            assert stored is None or (stored["messages"] == [] and stored["chat_id"] is None)
+            visitor.reload()
+            expect(visitor.locator("#chat-connection")).to_have_attribute("data-state", "connected")
+            expect(visitor.locator("#chat")).to_have_attribute("data-view", "start")
+            expect(visitor.locator("#messages .msg")).to_have_count(0)
+        finally:
+            browser.close()
+    assert problems == []
+
+
+BLOCKED_STORAGE = """
+for (const name of ["getItem", "setItem", "removeItem"]) {
+  Storage.prototype[name] = function () { throw new DOMException("blocked", "SecurityError"); };
+}
+"""
+
+
+def test_visitor_chat_works_when_session_storage_refuses(tmp_path: Path) -> None:
+    problems = Problems()
+    server = _server(tmp_path)
+    with server.running(), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            staff = _sign_in(browser, server, problems)
+            staff.check("#available")
+            expect(staff.locator("#staff-chat")).to_have_attribute("data-available", "yes")
+            context = browser.new_context()
+            context.add_init_script(BLOCKED_STORAGE)
+            visitor = problems.watch(context.new_page())
+            visitor.goto(server.url + "/chat")
+            expect(visitor.locator("#chat-connection")).to_have_attribute("data-state", "connected")
+            visitor.select_option("#chat-category", "raha")
+            visitor.fill("#chat-first", FIRST)
+            visitor.click("#start-button")
+            expect(visitor.locator("#staff-name")).to_have_text("Sosiaaliohjaaja Sanna")
+            _reply(staff, REPLY)
+            expect(_messages(visitor, "#messages", "staff", REPLY)).to_have_count(1)
+            # The staff typing notice names the chat for screen readers.
+            visitor.locator("#chat-text").press_sequentially("Vuokraan")
+            title = staff.locator(".chat-panel h3").inner_text()
+            expect(staff.locator(".chat-panel [data-part=typing]")).to_contain_text(title)
+
+            # A sent message is added to the log once and then updated in place.
+            visitor.evaluate(
+                "window.added = 0; new MutationObserver(r => r.forEach(m =>"
+                " window.added += m.addedNodes.length)).observe("
+                "document.getElementById('messages'), {childList: true})"
+            )
+            visitor.fill("#chat-text", SECOND)
+            visitor.press("#chat-text", "Enter")
+            expect(visitor.locator("#messages .msg-visitor[data-state=sent]")).to_have_count(2)
+            assert visitor.evaluate("window.added") == 1
+            expect(_messages(staff, ".chat-panel", "visitor", "saisinko")).to_have_count(1)
+        finally:
+            browser.close()
+    assert problems == []

@@ -1,21 +1,24 @@
-// The visitor's live chat over the /chat socket.io namespace (docs/realtime.md).
-// Texts come from the page's data-* attributes; user and server text goes in with textContent.
-// sessionStorage (this tab only) keeps the visitor token, the conversation seen so far with the
-// last message id, and unsent messages, so a reload or a lost connection loses and repeats nothing.
+// The visitor's live chat over the /chat socket.io namespace (docs/realtime.md), on top of
+// chat-core.js (window.KoppiChat). Texts come from the page's data-* attributes; user and server
+// text goes in with textContent. sessionStorage (this tab only, guarded) keeps the visitor token,
+// the conversation seen so far with the last message id, and unsent messages, so a reload or a
+// lost connection loses and repeats nothing.
 (function () {
   "use strict";
   var root = document.getElementById("chat");
-  if (!root || typeof io !== "function") { return; }
+  var K = window.KoppiChat;
+  if (!root || !K || typeof io !== "function") { return; }
   var d = root.dataset;
   var KEY = "koppi.chat.";
-  var TOKEN_KEY = KEY + "token";
   var TYPING_EVERY_MS = 2000;
   var TYPING_SHOWN_MS = 6000;
   var ACK_MS = 15000;
+  var fill = K.fill;
+  var setText = K.setText;
 
   function $(id) { return document.getElementById(id); }
   var el = {
-    connection: $("chat-connection"),
+    connection: $("chat-connection"), announce: $("chat-announce"),
     start: $("chat-start"), startForm: $("start-form"), category: $("chat-category"),
     first: $("chat-first"), startError: $("start-error"), startButton: $("start-button"),
     closedNotice: $("chat-closed-notice"), nextOpen: root.querySelectorAll(".next-open"),
@@ -28,59 +31,28 @@
     sendError: $("send-error"), end: $("end-button"),
     ended: $("chat-ended"), endedReason: $("ended-reason"), rateForm: $("rate-form"),
     rateError: $("rate-error"), thanks: $("rate-thanks"), newChat: $("new-chat-button"),
+    forget: $("forget-button"),
     closed: $("chat-closed"), askForm: $("ask-form"), askCategory: $("ask-category"),
     askBody: $("ask-body")
   };
 
   // ---- storage -------------------------------------------------------------------------
-  function load(name, fallback) {
-    try {
-      var raw = sessionStorage.getItem(KEY + name);
-      return raw ? JSON.parse(raw) : fallback;
-    } catch (e) { return fallback; }
-  }
-  function save(name, value) {
-    try {
-      if (value === null) { sessionStorage.removeItem(KEY + name); }
-      else { sessionStorage.setItem(KEY + name, JSON.stringify(value)); }
-    } catch (e) { /* private mode or full: the page still works, only a reload forgets */ }
-  }
+  function load(name, fallback) { return K.store.get(KEY + name, fallback); }
+  function save(name, value) { K.store.set(KEY + name, value); }
   function emptyLog() {
     return { chat_id: null, last: 0, staff: null, assigned: false, rated: false, dismissed: null, messages: [] };
   }
 
+  var token = K.store.getRaw(KEY + "token");        // read from here first; storage may fail
   var log = load("log", null) || emptyLog();        // the conversation seen so far
-  var outbox = load("outbox", []);                   // [{client_id, text}] not yet acknowledged
   var pendingStart = load("start", null);            // {client_id, category, text} until acked
   var converted = load("converted", null);           // {chat_id, code, url}
   var status = { open: d.open !== "no", next_open: d.nextOpen || null };
 
   function saveLog() { save("log", log); }
-  function saveOutbox() { save("outbox", outbox.length ? outbox : null); }
-
-  function newClientId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
-
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (all, name) {
-      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
-    });
-  }
-
-  function moment(iso, withDay) {
-    var when = new Date(iso);
-    if (isNaN(when.getTime())) { return ""; }
-    var options = withDay
-      ? { weekday: "long", day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Helsinki" }
-      : { hour: "2-digit", minute: "2-digit" };
-    try { return when.toLocaleString(d.lang || undefined, options); } catch (e) { return when.toLocaleString(); }
-  }
-
-  function setText(node, text) { if (node.textContent !== text) { node.textContent = text; } }
+  function saveOutbox() { save("outbox", outbox.items.length ? outbox.items : null); }
+  function moment(iso, withDay) { return K.moment(iso, d.lang, withDay); }
+  function errorText(ack) { return K.errorText(ack, d.sError); }
 
   // ---- views ---------------------------------------------------------------------------
   var view = "start";
@@ -112,10 +84,7 @@
     }
   }
 
-  function showConnection(state) {
-    el.connection.dataset.state = state;
-    setText(el.connection, state === "connected" ? d.sConnected : state === "reconnecting" ? d.sReconnecting : d.sConnecting);
-  }
+  function showConnection(state) { K.showConnection(el.connection, d, state); }
 
   function applyStatus(next) {
     status = { open: !!next.open, next_open: next.next_open || null };
@@ -136,13 +105,16 @@
     el.offer.hidden = !q.offer_question;
   }
 
-  function setStaff(roleLabel, name) {
+  function setStaff(roleLabel, name, live) {
     var label = [roleLabel, name].filter(Boolean).join(" ");
     if (!label) { return; }
+    var changed = log.staff !== label || !log.assigned;
     log.staff = label;
     log.assigned = true;
     saveLog();
     setText(el.staffName, label);
+    // An always-present status region says who took the chat (the line above appears later).
+    if (live && changed) { setText(el.announce, d.sChattingWith + " " + label); }
   }
 
   function showEnded(by) {
@@ -154,8 +126,8 @@
     el.rateForm.hidden = log.rated || !log.assigned;
     el.thanks.hidden = !log.rated;
     // Whatever could not be sent stays visible but will not go out any more.
-    outbox.forEach(function (item) { markFailed(item.client_id, null); });
-    outbox = [];
+    outbox.items.forEach(function (item) { markFailed(item.client_id, null); });
+    outbox.items = [];
     saveOutbox();
     show("ended");
   }
@@ -171,73 +143,27 @@
   var byId = {};       // message id -> <li>
   var byClient = {};   // client_id -> <li> of an own message not yet acknowledged
 
+  // Staff messages carry their writer's first name, also in replays after a transfer.
   function senderLabel(m) {
-    if (m.from === "visitor") { return d.sYou; }
-    if (m.from === "staff") { return m.name || log.staff || d.sStaff; }
-    return "";
-  }
-
-  function messageNode(m) {
-    var li = document.createElement("li");
-    li.className = "msg msg-" + (m.from === "visitor" || m.from === "staff" ? m.from : "system");
-    var label = senderLabel(m);
-    if (label) {
-      var who = document.createElement("span");
-      who.className = "msg-from";
-      who.textContent = label;
-      li.appendChild(who);
-    }
-    var text = document.createElement("p");
-    text.className = "msg-text";
-    text.textContent = m.text;
-    li.appendChild(text);
-    var meta = document.createElement("span");
-    meta.className = "msg-meta";
-    li.appendChild(meta);
-    return li;
-  }
-
-  function setMeta(li, state, at, note) {
-    li.dataset.state = state;
-    var meta = li.querySelector(".msg-meta");
-    meta.textContent = state === "sent" ? moment(at, false)
-      : state === "sending" ? d.sSending
-      : state === "queued" ? d.sQueued
-      : d.sFailed + (note ? " " + note : "");
-  }
-
-  function place(li, id) {
-    // Keep id order; unsent messages stay at the end.
-    var items = el.messages.children;
-    for (var i = 0; i < items.length; i += 1) {
-      var other = items[i].dataset.id;
-      if (!other || Number(other) > id) { el.messages.insertBefore(li, items[i]); return; }
-    }
-    el.messages.appendChild(li);
+    if (m.from === "visitor") { return { text: d.sYou }; }
+    if (m.from === "staff") { return { text: m.name || d.sStaff }; }
+    return null;
   }
 
   function scrollDown() { el.messages.scrollTop = el.messages.scrollHeight; }
-
-  function remember(m) {
-    log.messages.push({ id: m.id, from: m.from, text: m.text, at: m.at, name: m.from === "staff" ? (m.name || log.staff) : undefined });
-  }
 
   // A message from the server (live, replayed, or the acknowledgement of one's own).
   function receive(m, live) {
     if (typeof m.id !== "number" || byId[m.id]) { return; }
     if (live && m.id > log.last) { log.last = m.id; }
     var li = m.client_id ? byClient[m.client_id] : null;
-    if (li) {
-      delete byClient[m.client_id];
-      li.remove();
-    } else {
-      li = messageNode(m);
-    }
+    if (li) { delete byClient[m.client_id]; }   // updated in place: announced once
+    else { li = K.messageNode(m, senderLabel(m), false); }
     li.dataset.id = String(m.id);
-    setMeta(li, "sent", m.at);
+    K.setMeta(li, d, "sent", m.at);
     byId[m.id] = li;
-    place(li, m.id);
-    remember(m);
+    K.place(el.messages, li, m.id);
+    log.messages.push({ id: m.id, from: m.from, text: m.text, at: m.at, name: m.from === "staff" ? m.name : undefined });
     saveLog();
     if (m.from === "staff") { setText(el.typing, ""); }
     scrollDown();
@@ -246,32 +172,32 @@
   function showPending(item, state) {
     var li = byClient[item.client_id];
     if (!li) {
-      li = messageNode({ from: "visitor", text: item.text });
+      li = K.messageNode({ from: "visitor", text: item.text }, senderLabel({ from: "visitor" }), false);
       byClient[item.client_id] = li;
       el.messages.appendChild(li);
     }
-    setMeta(li, state);
+    K.setMeta(li, d, state);
     scrollDown();
   }
 
   function markFailed(clientId, note) {
     var li = byClient[clientId];
-    if (li) { setMeta(li, "failed", null, note); delete byClient[clientId]; }
+    if (li) { K.setMeta(li, d, "failed", null, note); delete byClient[clientId]; }
   }
 
   function redraw() {
-    while (el.messages.firstChild) { el.messages.removeChild(el.messages.firstChild); }
+    K.clear(el.messages);
     byId = {};
     byClient = {};
     log.messages.sort(function (a, b) { return a.id - b.id; });
     log.messages.forEach(function (m) {
-      var li = messageNode(m);
+      var li = K.messageNode(m, senderLabel(m), false);
       li.dataset.id = String(m.id);
-      setMeta(li, "sent", m.at);
+      K.setMeta(li, d, "sent", m.at);
       byId[m.id] = li;
       el.messages.appendChild(li);
     });
-    outbox.forEach(function (item) { showPending(item, "queued"); });
+    outbox.items.forEach(function (item) { showPending(item, "queued"); });
     setText(el.staffName, log.staff || "");
   }
 
@@ -285,7 +211,7 @@
 
   function resetChat() {
     log = emptyLog();
-    outbox = [];
+    outbox.items = [];
     saveLog();
     saveOutbox();
     redraw();
@@ -293,51 +219,39 @@
 
   // ---- the socket ----------------------------------------------------------------------
   var socket = io("/chat", {
-    auth: function (cb) { cb({ token: sessionStorage.getItem(TOKEN_KEY) }); },
+    auth: function (cb) { cb({ token: token }); },
     transports: ["websocket", "polling"]
   });
   var ready = false;      // the view has been restored since the last connect
-  var attempt = 0;        // invalidates acknowledgements that belong to an earlier connection
-  var flushing = false;
+  var calls = K.caller(socket, ACK_MS);
+  var call = calls.call;
 
-  function call(event, payload, done) {
-    var mine = attempt;
-    socket.timeout(ACK_MS).emit(event, payload, function (err, ack) {
-      if (mine !== attempt) { return; }
-      done(err ? null : (ack || {}));
-    });
-  }
+  var outbox = K.outbox({
+    items: load("outbox", []),
+    ready: function () { return ready && socket.connected; },
+    send: function (item, done) { call("send", { text: item.text, client_id: item.client_id }, done); },
+    pending: showPending,
+    saved: saveOutbox,
+    limited: function (ack) { setText(el.sendError, errorText(ack)); },
+    failed: function (item, ack) {
+      markFailed(item.client_id, errorText(ack));
+      setText(el.sendError, errorText(ack));
+      K.markInvalid(ack, { text: el.text });
+    },
+    sent: function (item, ack) {
+      if (Date.now() >= outbox.holdUntil) { setText(el.sendError, ""); }
+      if (typeof ack.id === "number") {
+        receive({ id: ack.id, from: "visitor", text: item.text, at: K.nowIso(), client_id: item.client_id }, false);
+      }
+    }
+  });
+  var flush = outbox.flush;
 
-  function errorText(ack) { return (ack && ack.message) || d.sError; }
-
-  function flush() {
-    if (flushing || !ready || !socket.connected || !outbox.length) { return; }
-    var item = outbox[0];
-    flushing = true;
-    showPending(item, "sending");
-    call("send", { text: item.text, client_id: item.client_id }, function (ack) {
-      flushing = false;
-      if (ack === null) {               // no answer in time: try again while connected
-        showPending(item, "queued");
-        window.setTimeout(flush, 2000);
-        return;
-      }
-      if (ack.error === "rate_limited") {
-        setText(el.sendError, errorText(ack));
-        showPending(item, "queued");
-        window.setTimeout(function () { setText(el.sendError, ""); flush(); }, 1000 * (ack.retry_after || 5));
-        return;
-      }
-      outbox = outbox.filter(function (other) { return other.client_id !== item.client_id; });
-      saveOutbox();
-      if (ack.error) {
-        markFailed(item.client_id, errorText(ack));
-        setText(el.sendError, errorText(ack));
-      } else if (typeof ack.id === "number") {
-        receive({ id: ack.id, from: "visitor", text: item.text, at: new Date().toISOString().replace(/\.\d+Z$/, "Z"), client_id: item.client_id }, false);
-      }
-      flush();
-    });
+  function startError(ack) {
+    var message = errorText(ack);
+    if (ack.error === "blocked" && ack.until) { message += " " + fill(d.sBlockedUntil, { when: moment(ack.until, true) }); }
+    setText(el.startError, message);
+    if (!K.markInvalid(ack, { category: el.category, text: el.first })) { el.first.focus(); }
   }
 
   function sendStart() {
@@ -351,17 +265,9 @@
       pendingStart = null;
       save("start", null);
       if (ack.error === "closed") { applyStatus({ open: false, next_open: status.next_open }); showClosed(start.category, start.text); return; }
-      if (ack.error) {
-        if (view === "start") {
-          var message = errorText(ack);
-          if (ack.error === "blocked" && ack.until) { message += " " + fill(d.sBlockedUntil, { when: moment(ack.until, true) }); }
-          setText(el.startError, message);
-          el.first.focus();
-        }
-        return;
-      }
+      if (ack.error) { if (view === "start") { startError(ack); } return; }
       log.chat_id = ack.chat_id;
-      receive({ id: ack.message_id, from: "visitor", text: start.text, at: new Date().toISOString().replace(/\.\d+Z$/, "Z"), client_id: start.client_id }, false);
+      receive({ id: ack.message_id, from: "visitor", text: start.text, at: K.nowIso(), client_id: start.client_id }, false);
       if (view === "start") {
         if (ack.position === 0) { show("room"); }
         else {
@@ -386,7 +292,7 @@
       showQueue(state);
       show("waiting");
     } else if (state.status === "active") {
-      setStaff(state.role_label, state.name);
+      setStaff(state.role_label, state.name, !booting && view !== "room");
       show("room");
     } else if (converted && converted.chat_id === state.chat_id) {
       showConverted(converted);
@@ -399,8 +305,7 @@
   }
 
   function resume() {
-    var after = log.last;
-    call("resume", { after: after }, function (ack) {
+    call("resume", { after: log.last }, function (ack) {
       if (ack === null) { if (socket.connected) { window.setTimeout(resume, 2000); } return; }
       var state = ack.chat || null;
       if (state && log.chat_id !== null && state.chat_id !== log.chat_id && !pendingStart) {
@@ -409,13 +314,7 @@
         resume();
         return;
       }
-      if (pendingStart && (!state || state.status === "ended")) {
-        booting = false;
-        ready = true;
-        sendStart();
-        return;
-      }
-      applyState(state);
+      if (!pendingStart || (state && state.status !== "ended")) { applyState(state); }
       booting = false;
       ready = true;
       sendStart();
@@ -423,25 +322,26 @@
     });
   }
 
+  var converting = false;  // converting ends the chat too; that `ended` is not news
   socket.on("connect", function () {
     showConnection("connected");
     ready = false;
     resume();
   });
   socket.on("disconnect", function () {
-    attempt += 1;
-    flushing = false;
+    calls.reset();
     ready = false;
     el.startButton.disabled = false;
     el.convert.disabled = false;
     converting = false;
     showConnection("reconnecting");
-    outbox.forEach(function (item) { showPending(item, "queued"); });
+    outbox.disconnected();
   });
   socket.on("connect_error", function () { showConnection("reconnecting"); });
   socket.on("session", function (payload) {
     if (payload && payload.token) {
-      try { sessionStorage.setItem(TOKEN_KEY, payload.token); } catch (e) { /* kept for this page only */ }
+      token = payload.token;
+      K.store.setRaw(KEY + "token", token);
     }
   });
   socket.on("status", applyStatus);
@@ -452,7 +352,7 @@
     if (view === "room" || (view === "start" && log.chat_id !== null)) { show("waiting"); }
   });
   socket.on("assigned", function (a) {
-    setStaff(a.role_label, a.name);
+    setStaff(a.role_label, a.name, true);
     if (view !== "ended" && view !== "converted" && view !== "closed") { show("room"); }
   });
   socket.on("message", function (m) {
@@ -466,30 +366,26 @@
     window.clearTimeout(typingTimer);
     typingTimer = window.setTimeout(function () { setText(el.typing, ""); }, TYPING_SHOWN_MS);
   });
-  var converting = false;  // converting ends the chat too; that `ended` is not news
   socket.on("ended", function (e) {
     if (converting) { return; }
     if (view === "waiting" || view === "room" || view === "ended") { showEnded(e && e.by); }
   });
 
   // ---- the forms -----------------------------------------------------------------------
-  el.startForm.addEventListener("submit", function (event) {
+  function startChat(event) {
     event.preventDefault();
     var category = el.category.value;
     var text = el.first.value.trim();
     setText(el.startError, "");
-    el.category.removeAttribute("aria-invalid");
-    el.first.removeAttribute("aria-invalid");
+    K.clearInvalid({ category: el.category, text: el.first });
     if (!category) {
-      el.category.setAttribute("aria-invalid", "true");
+      K.markInvalid({ field: "category" }, { category: el.category });
       setText(el.startError, d.sChooseTopic);
-      el.category.focus();
       return;
     }
     if (!text) {
-      el.first.setAttribute("aria-invalid", "true");
+      K.markInvalid({ field: "text" }, { text: el.first });
       setText(el.startError, d.sWriteFirst);
-      el.first.focus();
       return;
     }
     if (!status.open) { showClosed(category, text); return; }
@@ -497,39 +393,26 @@
     dismiss();
     converted = null;
     save("converted", null);
-    pendingStart = { client_id: newClientId(), category: category, text: text };
+    pendingStart = { client_id: K.newClientId(), category: category, text: text };
     save("start", pendingStart);
     sendStart();
-  });
+  }
+  el.startForm.addEventListener("submit", startChat);
 
   function sendTyped() {
     var text = el.text.value.trim();
-    setText(el.sendError, "");
-    if (!text) { setText(el.sendError, d.sWriteFirst); return; }
-    var item = { client_id: newClientId(), text: text };
-    outbox.push(item);
-    saveOutbox();
-    showPending(item, socket.connected ? "sending" : "queued");
+    if (Date.now() >= outbox.holdUntil) { setText(el.sendError, ""); }
+    el.text.removeAttribute("aria-invalid");
+    if (!text) { setText(el.sendError, d.sWriteFirst); el.text.setAttribute("aria-invalid", "true"); return; }
     el.text.value = "";
     el.text.focus();
-    flush();
+    outbox.add(text);
   }
-
-  el.sendForm.addEventListener("submit", function (event) { event.preventDefault(); sendTyped(); });
-  el.text.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      sendTyped();
-    }
-  });
-  var lastTyping = 0;
-  el.text.addEventListener("input", function () {
-    var now = Date.now();
-    if (view === "room" && socket.connected && now - lastTyping >= TYPING_EVERY_MS) {
-      lastTyping = now;
-      socket.emit("typing", {});
-    }
-  });
+  K.wireCompose(el.sendForm, el.text, sendTyped, function () {
+    if (view !== "room" || !socket.connected) { return false; }
+    socket.emit("typing", {});
+    return true;
+  }, TYPING_EVERY_MS);
 
   function endChat() {
     call("end", {}, function (ack) {
@@ -558,32 +441,39 @@
       if (ack === null || ack.error) { setText(el.convertError, errorText(ack)); return; }
       converted = { chat_id: log.chat_id, code: ack.code, url: ack.url };
       save("converted", converted);
-      outbox = [];
+      outbox.items = [];
       saveOutbox();
       showConverted(converted);
       $("chat-converted-heading").focus();
     });
   });
 
-  el.rateForm.addEventListener("submit", function (event) {
+  function rate(event) {
     event.preventDefault();
     setText(el.rateError, "");
+    var first = {
+      score: el.rateForm.querySelector("input[name=score]"),
+      helped: el.rateForm.querySelector("input[name=helped]")
+    };
+    K.clearInvalid(first);
     var score = el.rateForm.querySelector("input[name=score]:checked");
     var helped = el.rateForm.querySelector("input[name=helped]:checked");
-    if (!score && !helped) { setText(el.rateError, d.sRateEmpty); return; }
-    var payload = {
-      score: score ? Number(score.value) : null,
-      helped: helped ? helped.value === "yes" : null
-    };
+    if (!score && !helped) { setText(el.rateError, d.sRateEmpty); first.score.focus(); return; }
+    var payload = { score: score ? Number(score.value) : null, helped: helped ? helped.value === "yes" : null };
     call("rate", payload, function (ack) {
-      if (ack === null || (ack.error && ack.error !== "conflict")) { setText(el.rateError, errorText(ack)); return; }
+      if (ack === null || (ack.error && ack.error !== "conflict")) {
+        setText(el.rateError, errorText(ack));
+        K.markInvalid(ack, first);
+        return;
+      }
       log.rated = true;
       saveLog();
       el.rateForm.hidden = true;
       el.thanks.hidden = false;
       el.thanks.focus();
     });
-  });
+  }
+  el.rateForm.addEventListener("submit", rate);
 
   el.newChat.addEventListener("click", function () {
     dismiss();
@@ -591,6 +481,23 @@
     el.rateForm.reset();
     show("start");
     el.category.focus();
+  });
+
+  // Forget this chat: this tab's stored chat data and token go, and a fresh connection gets a
+  // new token, so nothing here can bring the conversation back.
+  el.forget.addEventListener("click", function () {
+    ["log", "outbox", "start", "converted"].forEach(function (name) { save(name, null); });
+    K.store.setRaw(KEY + "token", null);
+    token = null;
+    converted = null;
+    pendingStart = null;
+    resetChat();
+    el.first.value = "";
+    el.rateForm.reset();
+    show("start");
+    $("chat-start-heading").focus();
+    socket.disconnect();
+    socket.connect();
   });
 
   // ---- start ---------------------------------------------------------------------------

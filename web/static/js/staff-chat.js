@@ -1,15 +1,19 @@
 // The counsellor's and adviser's live chat desk over the /staff socket.io namespace
-// (docs/realtime.md). Texts come from data-* attributes and the panel <template>;
-// user and server text goes in with textContent only.
+// (docs/realtime.md), on top of chat-core.js (window.KoppiChat). Texts come from data-*
+// attributes and the panel <template>; user and server text goes in with textContent only.
 (function () {
   "use strict";
   var root = document.getElementById("staff-chat");
-  if (!root || typeof io !== "function") { return; }
+  var K = window.KoppiChat;
+  if (!root || !K || typeof io !== "function") { return; }
   var d = root.dataset;
   var TYPING_EVERY_MS = 2000;
   var TYPING_SHOWN_MS = 6000;
   var ACK_MS = 15000;
   var FIRST_MESSAGE_SHOWN = 300;
+  var OWN_KEY = "koppi.staff." + d.staffId + ".own";   // chat id -> client ids this person sent
+  var fill = K.fill;
+  var setText = K.setText;
 
   function $(id) { return document.getElementById(id); }
   var el = {
@@ -18,29 +22,13 @@
     load: $("desk-load"), open: $("desk-open"),
     summary: $("queue-summary"), takeNext: $("take-next"), queueError: $("queue-error"),
     waiting: $("waiting-list"), noChats: $("no-chats"), chats: $("my-chats"),
-    template: $("chat-panel-template")
+    mineHeading: $("mine-heading"), template: $("chat-panel-template")
   };
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (all, name) {
-      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
-    });
-  }
-  function setText(node, text) { if (node.textContent !== text) { node.textContent = text; } }
-  function errorText(ack) { return (ack && ack.message) || d.sError; }
+  function errorText(ack) { return K.errorText(ack, d.sError); }
+  function failed(ack) { return ack === null || !!ack.error; }
+  function clock(iso) { return K.moment(iso, d.lang, false); }
   function announce(text) { setText(el.announce, ""); window.setTimeout(function () { setText(el.announce, text); }, 50); }
-  function newClientId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
-  function clock(iso) {
-    var when = new Date(iso);
-    if (isNaN(when.getTime())) { return ""; }
-    try { return when.toLocaleTimeString(d.lang || undefined, { hour: "2-digit", minute: "2-digit" }); }
-    catch (e) { return when.toLocaleTimeString(); }
-  }
   function waited(seconds) {
     var minutes = Math.floor(seconds / 60);
     return fill(d.sWaited, { time: minutes < 1 ? d.sUnderMinute : fill(d.sMinutes, { num: minutes }) });
@@ -55,59 +43,57 @@
   Array.prototype.forEach.call(el.template.content.querySelectorAll("[data-id=transfer-to] option"), function (o) {
     if (o.value.indexOf("role:") === 0) { roles[o.value.slice(5)] = o.textContent; }
   });
+  function title(chatId, category) { return fill(d.sChatTitle, { id: chatId, topic: topics[category] || category }); }
 
   var socket = io("/staff", { transports: ["websocket", "polling"] });
-  var attempt = 0;
-  var desk = null;
+  var calls = K.caller(socket, ACK_MS);
+  var call = calls.call;
   var colleagues = [];        // everyone on the console, from `colleagues`
   var panels = {};            // chat_id -> panel
   var focusChat = null;       // a chat just accepted: its message box gets the keyboard
-
-  function call(event, payload, done) {
-    var mine = attempt;
-    socket.timeout(ACK_MS).emit(event, payload, function (err, ack) {
-      if (mine !== attempt) { return; }
-      done(err ? null : (ack || {}));
-    });
-  }
-  function failed(ack) { return ack === null || !!ack.error; }
+  var ended = false;          // signed out or expired: the server closed the socket for good
+  var own = K.store.get(OWN_KEY, {});
 
   // ---- connection ----------------------------------------------------------------------
-  function showConnection(state) {
-    el.connection.dataset.state = state;
-    setText(el.connection, state === "connected" ? d.sConnected : state === "reconnecting" ? d.sReconnecting : d.sConnecting);
+  function showConnection(state) { K.showConnection(el.connection, d, state); }
+
+  function sessionEnded() {
+    ended = true;
+    showConnection("ended");   // a status region: it is announced without taking the keyboard
+    // Unsent messages will not go out from this page any more: say so on each.
+    Object.keys(panels).forEach(function (id) {
+      var panel = panels[id];
+      panel.outbox.items.forEach(function (item) {
+        var li = panel.byClient[item.client_id];
+        if (li) { K.setMeta(li, d, "failed", null, null); delete panel.byClient[item.client_id]; }
+      });
+      panel.outbox.items = [];
+    });
   }
 
   // ---- desk ----------------------------------------------------------------------------
   el.available.addEventListener("change", function () {
     var on = el.available.checked;
     setText(el.availableError, "");
+    el.available.removeAttribute("aria-invalid");
     el.available.disabled = true;
     call("available", { on: on }, function (ack) {
       el.available.disabled = false;
       if (failed(ack)) {
         el.available.checked = !on;
         setText(el.availableError, errorText(ack));
+        K.markInvalid(ack, { on: el.available });
         return;
       }
       root.dataset.available = on ? "yes" : "no";
     });
   });
 
-  function colleaguesFree() {
-    var me = Number(d.staffId);
-    return colleagues.filter(function (c) {
-      return c.id !== me && c.available && c.present && c.load < c.capacity;
-    });
-  }
-
   function showDesk(payload) {
-    desk = payload;
     if (!el.available.disabled) { el.available.checked = !!payload.available; }
     root.dataset.available = payload.available ? "yes" : "no";
     setText(el.load, fill(d.sLoad, { load: payload.load, capacity: payload.capacity }));
     setText(el.open, payload.open ? d.sOpen : d.sClosed);
-    if (payload.colleagues) { showColleagues({ items: payload.colleagues }); }
   }
 
   function showColleagues(payload) {
@@ -138,47 +124,53 @@
     queueErrorTimer = window.setTimeout(function () { setText(el.queueError, ""); }, 30000);
   }
 
+  function waitingItem(item, elapsed) {
+    var li = document.createElement("li");
+    li.className = "waiting-item";
+    li.dataset.chatId = String(item.chat_id);
+    var head = document.createElement("p");
+    head.className = "meta";
+    var topic = document.createElement("strong");
+    topic.textContent = topics[item.category] || item.category;
+    head.appendChild(topic);
+    var bits = [waited(item.waited_s + elapsed)];
+    if (item.returned) { bits.push(d.sReturned); }
+    if (item.wanted_role) { bits.push(fill(d.sForRole, { role: roles[item.wanted_role] || item.wanted_role })); }
+    head.appendChild(document.createTextNode(" · " + bits.join(" · ")));
+    li.appendChild(head);
+    var first = document.createElement("p");
+    first.className = "first-message";
+    var text = item.first_message || "";
+    first.textContent = text.length > FIRST_MESSAGE_SHOWN ? text.slice(0, FIRST_MESSAGE_SHOWN - 1) + "…" : text;
+    first.id = "waiting-" + item.chat_id + "-text";
+    li.appendChild(first);
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = d.sAccept;
+    button.dataset.chatId = String(item.chat_id);
+    button.setAttribute("aria-describedby", first.id + " queue-error");
+    button.addEventListener("click", function () { accept(item.chat_id, button); });
+    li.appendChild(button);
+    return li;
+  }
+
   function renderQueue() {
     var elapsed = Math.max(0, (Date.now() - queueAt) / 1000);
     setText(el.summary, queue.length ? fill(d.sWaitingCount, { count: queue.length }) : d.sQueueEmpty);
     el.takeNext.disabled = !queue.length;
     var hadFocus = el.waiting.contains(document.activeElement) ? document.activeElement.dataset.chatId : null;
-    while (el.waiting.firstChild) { el.waiting.removeChild(el.waiting.firstChild); }
+    K.clear(el.waiting);
     queue.forEach(function (item) {
-      var li = document.createElement("li");
-      li.className = "waiting-item";
-      li.dataset.chatId = String(item.chat_id);
-      var head = document.createElement("p");
-      head.className = "meta";
-      var topic = document.createElement("strong");
-      topic.textContent = topics[item.category] || item.category;
-      head.appendChild(topic);
-      var bits = [waited(item.waited_s + elapsed)];
-      if (item.returned) { bits.push(d.sReturned); }
-      if (item.wanted_role) { bits.push(fill(d.sForRole, { role: roles[item.wanted_role] || item.wanted_role })); }
-      head.appendChild(document.createTextNode(" · " + bits.join(" · ")));
-      li.appendChild(head);
-      var first = document.createElement("p");
-      first.className = "first-message";
-      var text = item.first_message || "";
-      first.textContent = text.length > FIRST_MESSAGE_SHOWN ? text.slice(0, FIRST_MESSAGE_SHOWN - 1) + "…" : text;
-      first.id = "waiting-" + item.chat_id + "-text";
-      li.appendChild(first);
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "secondary";
-      button.textContent = d.sAccept;
-      button.dataset.chatId = String(item.chat_id);
-      button.setAttribute("aria-describedby", first.id + " queue-error");
-      button.addEventListener("click", function () { accept(item.chat_id, button); });
-      li.appendChild(button);
+      var li = waitingItem(item, elapsed);
       el.waiting.appendChild(li);
-      if (hadFocus === String(item.chat_id)) { button.focus(); }
+      if (hadFocus === String(item.chat_id)) { li.querySelector("button").focus(); }
     });
   }
   el.takeNext.addEventListener("click", function () { accept(null, el.takeNext); });
-  window.setInterval(renderQueueTimes, 30000);
-  function renderQueueTimes() { if (queue.length && !el.waiting.contains(document.activeElement)) { renderQueue(); } }
+  window.setInterval(function () {
+    if (queue.length && !el.waiting.contains(document.activeElement)) { renderQueue(); }
+  }, 30000);
 
   // ---- chat panels ---------------------------------------------------------------------
   function part(panel, name) { return panel.el.querySelector("[data-part='" + name + "']"); }
@@ -195,13 +187,18 @@
       n.setAttribute("aria-describedby", n.dataset.describe.split(" ").map(function (x) { return prefix + x; }).join(" "));
     });
     var panel = {
-      id: item.chat_id, el: node, byId: {}, byClient: {}, last: 0, outbox: [], flushing: false,
-      lastTyping: 0, typingTimer: null, item: item, ownClients: {}, ready: false, mode: "live"
+      id: item.chat_id, el: node, title: title(item.chat_id, item.category), byId: {}, byClient: {},
+      last: 0, typingTimer: null, ready: false, mode: "live"
     };
+    panel.outbox = panelOutbox(panel);
     node.setAttribute("aria-labelledby", prefix + "title");
     part(panel, "title").id = prefix + "title";
     field(panel, "end-category").value = item.category;
-    wirePanel(panel);
+    wireSend(panel);
+    wireCanned(panel);
+    wireTransfer(panel);
+    wireBlock(panel);
+    wireEnd(panel);
     fillColleagues(panel);
     panels[item.chat_id] = panel;
     el.chats.appendChild(node);
@@ -214,21 +211,25 @@
     target.focus();
   }
 
-  function updatePanel(panel, item) {
-    panel.item = item;
-    setText(part(panel, "title"), fill(d.sChatTitle, { id: item.chat_id, topic: topics[item.category] || item.category }));
-    setText(part(panel, "visitor"), item.status === "ended" ? "" : item.visitor_connected ? d.sVisitorHere : d.sVisitorAway);
-    var notes = part(panel, "notes");
-    while (notes.firstChild) { notes.removeChild(notes.firstChild); }
-    (item.notes || []).forEach(function (note) {
+  function showNotes(panel, notes) {
+    var list = part(panel, "notes");
+    K.clear(list);
+    notes.forEach(function (note) {
       var li = document.createElement("li");
       var by = document.createElement("strong");
       by.textContent = (note.by || "") + " " + clock(note.at) + ": ";
       li.appendChild(by);
       li.appendChild(document.createTextNode(note.text));
-      notes.appendChild(li);
+      list.appendChild(li);
     });
-    part(panel, "notes-box").hidden = !(item.notes && item.notes.length);
+    part(panel, "notes-box").hidden = !notes.length;
+  }
+
+  function updatePanel(panel, item) {
+    panel.title = title(item.chat_id, item.category);
+    setText(part(panel, "title"), panel.title);
+    setText(part(panel, "visitor"), item.status === "ended" ? "" : item.visitor_connected ? d.sVisitorHere : d.sVisitorAway);
+    showNotes(panel, item.notes || []);
     var wrapup = item.wrap_up_needed || item.status === "ended";
     var hadFocus = panel.el.contains(document.activeElement);
     var switching = wrapup && panel.mode !== "wrapup";
@@ -253,8 +254,9 @@
     var group = part(panel, "colleagues");
     var select = field(panel, "transfer-to");
     var chosen = select.value;
-    while (group.firstChild) { group.removeChild(group.firstChild); }
-    var free = colleaguesFree();
+    var me = Number(d.staffId);
+    K.clear(group);
+    var free = colleagues.filter(function (c) { return c.id !== me && c.available && c.present && c.load < c.capacity; });
     free.forEach(function (c) {
       var option = document.createElement("option");
       option.value = "staff:" + c.id;
@@ -272,10 +274,17 @@
     if (select.value !== chosen) { select.value = ""; }
   }
 
+  // After a transfer or a wrap-up the keyboard goes to the next chat, or to the heading.
   function removePanel(panel) {
+    var active = document.activeElement;
+    var hadFocus = panel.el.contains(active) || !active || active === document.body;
+    var next = panel.el.nextElementSibling || panel.el.previousElementSibling;
     panel.el.remove();
     delete panels[panel.id];
+    delete own[panel.id];
+    K.store.set(OWN_KEY, own);
     announce(fill(d.sGone, { id: panel.id }));
+    if (hadFocus) { (next || el.mineHeading).focus(); }
   }
 
   var chatsSeen = false;      // the first `chats` only draws; later new chats are announced
@@ -305,94 +314,71 @@
   }
 
   // ---- messages ------------------------------------------------------------------------
-  function senderLabel(m, mine) {
-    if (m.from === "visitor") { return d.sVisitor; }
-    if (m.from === "staff") { return mine ? d.sYou : d.sStaff; }
-    return "";
+  // Own: sent from this tab (client ids kept in sessionStorage), or written under this
+  // person's name (a console opened afresh).
+  function isMine(panel, m) {
+    if (m.from !== "staff") { return false; }
+    if (m.client_id && (own[panel.id] || []).indexOf(m.client_id) >= 0) { return true; }
+    return !!m.name && m.name === d.staffName;
   }
 
-  function messageNode(m, mine) {
-    var li = document.createElement("li");
-    li.className = "msg msg-" + (m.from === "visitor" ? "visitor" : m.from === "staff" ? "staff" : "system") + (mine ? " msg-own" : "");
-    var label = senderLabel(m, mine);
-    if (label) {
-      var who = document.createElement("span");
-      who.className = "msg-from";
-      who.textContent = label;
-      li.appendChild(who);
-    }
-    var text = document.createElement("p");
-    text.className = "msg-text";
-    text.textContent = m.text;
-    li.appendChild(text);
-    var meta = document.createElement("span");
-    meta.className = "msg-meta";
-    li.appendChild(meta);
-    return li;
+  function labelFor(panel, m, mine) {
+    if (m.from === "visitor") { return { text: d.sVisitor, context: panel.title }; }
+    if (m.from === "staff") { return mine ? { text: d.sYou } : { text: m.name || d.sStaff, context: panel.title }; }
+    return null;
   }
 
-  function setMeta(li, state, at, note) {
-    li.dataset.state = state;
-    setText(li.querySelector(".msg-meta"), state === "sent" ? clock(at)
-      : state === "sending" ? d.sSending
-      : state === "queued" ? d.sQueued
-      : d.sFailed + (note ? " " + note : ""));
-  }
-
-  function place(list, li, id) {
-    var items = list.children;
-    for (var i = 0; i < items.length; i += 1) {
-      var other = items[i].dataset.id;
-      if (!other || Number(other) > id) { list.insertBefore(li, items[i]); return; }
-    }
-    list.appendChild(li);
-  }
+  function scrollDown(list) { list.scrollTop = list.scrollHeight; }
 
   function receive(panel, m, live) {
     if (typeof m.id !== "number" || panel.byId[m.id]) { return; }
     if (live && m.id > panel.last) { panel.last = m.id; }
     var list = part(panel, "messages");
     var li = m.client_id ? panel.byClient[m.client_id] : null;
-    if (li) { delete panel.byClient[m.client_id]; li.remove(); }
-    else { li = messageNode(m, m.from === "staff" && !!m.client_id && !!panel.ownClients[m.client_id]); }
+    if (li) { delete panel.byClient[m.client_id]; }   // updated in place: announced once
+    else {
+      var mine = isMine(panel, m);
+      li = K.messageNode(m, labelFor(panel, m, mine), mine);
+    }
     li.dataset.id = String(m.id);
-    setMeta(li, "sent", m.at);
+    K.setMeta(li, d, "sent", m.at);
     panel.byId[m.id] = li;
-    place(list, li, m.id);
+    K.place(list, li, m.id);
     if (m.from === "visitor") { setText(part(panel, "typing"), ""); }
-    list.scrollTop = list.scrollHeight;
+    scrollDown(list);
   }
 
   function showPending(panel, item, state) {
     var li = panel.byClient[item.client_id];
     var list = part(panel, "messages");
     if (!li) {
-      li = messageNode({ from: "staff", text: item.text }, true);
+      li = K.messageNode({ from: "staff", text: item.text }, { text: d.sYou }, true);
       panel.byClient[item.client_id] = li;
       list.appendChild(li);
     }
-    setMeta(li, state);
-    list.scrollTop = list.scrollHeight;
+    K.setMeta(li, d, state);
+    scrollDown(list);
   }
 
-  function flush(panel) {
-    if (panel.flushing || !panel.ready || !socket.connected || !panel.outbox.length || !panels[panel.id]) { return; }
-    var item = panel.outbox[0];
-    var error = field(panel, "send-error");
-    panel.flushing = true;
-    showPending(panel, item, "sending");
-    call("send", { chat_id: panel.id, text: item.text, client_id: item.client_id }, function (ack) {
-      panel.flushing = false;
-      if (ack === null) { showPending(panel, item, "queued"); window.setTimeout(function () { flush(panel); }, 2000); return; }
-      panel.outbox = panel.outbox.filter(function (other) { return other.client_id !== item.client_id; });
-      if (ack.error) {
+  function panelOutbox(panel) {
+    return K.outbox({
+      ready: function () { return panel.ready && socket.connected && !!panels[panel.id]; },
+      send: function (item, done) {
+        call("send", { chat_id: panel.id, text: item.text, client_id: item.client_id }, done);
+      },
+      pending: function (item, state) { showPending(panel, item, state); },
+      limited: function (ack) { setText(field(panel, "send-error"), errorText(ack)); },
+      failed: function (item, ack) {
         var li = panel.byClient[item.client_id];
-        if (li) { setMeta(li, "failed", null, errorText(ack)); delete panel.byClient[item.client_id]; }
-        setText(error, errorText(ack));
-      } else if (typeof ack.id === "number") {
-        receive(panel, { id: ack.id, from: "staff", text: item.text, at: new Date().toISOString(), client_id: item.client_id }, false);
+        if (li) { K.setMeta(li, d, "failed", null, errorText(ack)); delete panel.byClient[item.client_id]; }
+        setText(field(panel, "send-error"), errorText(ack));
+        K.markInvalid(ack, { text: field(panel, "text") });
+      },
+      sent: function (item, ack) {
+        if (typeof ack.id === "number") {
+          receive(panel, { id: ack.id, from: "staff", text: item.text, at: K.nowIso(), client_id: item.client_id }, false);
+        }
       }
-      flush(panel);
     });
   }
 
@@ -402,37 +388,33 @@
       if (ack === null) { if (socket.connected && panels[panel.id]) { window.setTimeout(function () { resume(panel); }, 2000); } return; }
       if (ack.error) { setText(field(panel, "send-error"), errorText(ack)); return; }
       panel.ready = true;
-      flush(panel);
+      panel.outbox.flush();
     });
   }
 
-  // ---- panel controls ------------------------------------------------------------------
-  function wirePanel(panel) {
+  // ---- panel forms: one function each ----------------------------------------------------
+  function wireSend(panel) {
     var text = field(panel, "text");
     var sendError = field(panel, "send-error");
     function send() {
       var value = text.value.trim();
       setText(sendError, "");
-      if (!value) { setText(sendError, d.sWriteFirst); return; }
-      var item = { client_id: newClientId(), text: value };
-      panel.ownClients[item.client_id] = true;
-      panel.outbox.push(item);
-      showPending(panel, item, socket.connected ? "sending" : "queued");
+      text.removeAttribute("aria-invalid");
+      if (!value) { setText(sendError, d.sWriteFirst); text.setAttribute("aria-invalid", "true"); return; }
       text.value = "";
-      flush(panel);
+      var item = panel.outbox.add(value);
+      own[panel.id] = (own[panel.id] || []).concat([item.client_id]);
+      K.store.set(OWN_KEY, own);
     }
-    part(panel, "send-form").addEventListener("submit", function (event) { event.preventDefault(); send(); });
-    text.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); send(); }
-    });
-    text.addEventListener("input", function () {
-      var now = Date.now();
-      if (socket.connected && panel.mode === "live" && now - panel.lastTyping >= TYPING_EVERY_MS) {
-        panel.lastTyping = now;
-        socket.emit("typing", { chat_id: panel.id });
-      }
-    });
+    K.wireCompose(part(panel, "send-form"), text, send, function () {
+      if (!socket.connected || panel.mode !== "live") { return false; }
+      socket.emit("typing", { chat_id: panel.id });
+      return true;
+    }, TYPING_EVERY_MS);
+  }
 
+  function wireCanned(panel) {
+    var text = field(panel, "text");
     var canned = field(panel, "canned");
     canned.addEventListener("change", function () {
       var option = canned.options[canned.selectedIndex];
@@ -449,67 +431,94 @@
       canned.value = "";
       text.focus();
     });
+  }
 
-    var transferForm = part(panel, "transfer-form");
-    transferForm.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var error = field(panel, "transfer-error");
-      var target = field(panel, "transfer-to").value;
-      setText(error, "");
-      if (!target) { setText(error, d.sChoose); field(panel, "transfer-to").focus(); return; }
-      var payload = { chat_id: panel.id, note: field(panel, "transfer-note").value.trim() };
-      if (target.indexOf("staff:") === 0) { payload.to_staff = Number(target.slice(6)); }
-      else { payload.to_role = target.slice(5); }
-      call("transfer", payload, function (ack) {
-        if (failed(ack)) { setText(error, errorText(ack)); }
-      });
+  // Submit a panel form: clear its error and invalid marks, call, show a refusal on its field.
+  function submit(panel, errorId, controls, event, payload, button) {
+    var error = field(panel, errorId);
+    setText(error, "");
+    K.clearInvalid(controls);
+    if (button) { button.disabled = true; }
+    call(event, payload, function (ack) {
+      if (button) { button.disabled = false; }
+      if (!failed(ack)) { return; }
+      setText(error, errorText(ack));
+      K.markInvalid(ack, controls);
     });
+  }
 
-    var blockForm = part(panel, "block-form");
-    blockForm.addEventListener("submit", function (event) {
+  function wireTransfer(panel) {
+    var to = field(panel, "transfer-to");
+    var note = field(panel, "transfer-note");
+    var controls = { to_staff: to, to_role: to, note: note };
+    part(panel, "transfer-form").addEventListener("submit", function (event) {
       event.preventDefault();
-      var error = field(panel, "block-error");
-      var hours = blockForm.querySelector("input[name=hours]:checked");
-      setText(error, "");
-      call("block", { chat_id: panel.id, hours: Number(hours ? hours.value : 24), reason: field(panel, "block-reason").value.trim() }, function (ack) {
-        if (failed(ack)) { setText(error, errorText(ack)); }
-      });
+      if (!to.value) {
+        K.clearInvalid(controls);
+        setText(field(panel, "transfer-error"), d.sChoose);
+        K.markInvalid({ field: "to_role" }, controls);
+        return;
+      }
+      var payload = { chat_id: panel.id, note: note.value.trim() };
+      if (to.value.indexOf("staff:") === 0) { payload.to_staff = Number(to.value.slice(6)); }
+      else { payload.to_role = to.value.slice(5); }
+      submit(panel, "transfer-error", controls, "transfer", payload, null);
     });
+  }
 
-    var endForm = part(panel, "end-form");
-    endForm.addEventListener("submit", function (event) {
+  function wireBlock(panel) {
+    var form = part(panel, "block-form");
+    var controls = { hours: form.querySelector("input[name=hours]"), reason: field(panel, "block-reason") };
+    form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var error = field(panel, "end-error");
-      var outcome = field(panel, "end-outcome").value;
-      setText(error, "");
-      if (!outcome) { setText(error, d.sChoose); field(panel, "end-outcome").focus(); return; }
-      var button = endForm.querySelector("button[type=submit]");
-      button.disabled = true;
-      call("end", { chat_id: panel.id, category: field(panel, "end-category").value, outcome: outcome }, function (ack) {
-        button.disabled = false;
-        if (failed(ack)) { setText(error, errorText(ack)); }
-      });
+      var hours = form.querySelector("input[name=hours]:checked");
+      submit(panel, "block-error", controls, "block",
+        { chat_id: panel.id, hours: Number(hours ? hours.value : 24), reason: controls.reason.value.trim() }, null);
+    });
+  }
+
+  function wireEnd(panel) {
+    var form = part(panel, "end-form");
+    var controls = { category: field(panel, "end-category"), outcome: field(panel, "end-outcome") };
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!controls.outcome.value) {
+        K.clearInvalid(controls);
+        setText(field(panel, "end-error"), d.sChoose);
+        K.markInvalid({ field: "outcome" }, controls);
+        return;
+      }
+      submit(panel, "end-error", controls, "end",
+        { chat_id: panel.id, category: controls.category.value, outcome: controls.outcome.value },
+        form.querySelector("button[type=submit]"));
     });
   }
 
   // ---- socket events -------------------------------------------------------------------
   socket.on("connect", function () {
     showConnection("connected");
-    root.dataset.live = "yes";
     Object.keys(panels).forEach(function (id) { resume(panels[id]); });
   });
-  socket.on("disconnect", function () {
-    attempt += 1;
-    showConnection("reconnecting");
-    root.dataset.live = "no";
-    Object.keys(panels).forEach(function (id) {
-      var panel = panels[id];
-      panel.flushing = false;
-      panel.ready = false;
-      panel.outbox.forEach(function (item) { showPending(panel, item, "queued"); });
+  socket.on("disconnect", function (reason) {
+    calls.reset();
+    // Controls waiting for an answer that will not come any more are usable again.
+    el.available.disabled = false;
+    el.available.checked = d.available === "yes";
+    el.takeNext.disabled = !queue.length;
+    Array.prototype.forEach.call(root.querySelectorAll(".chat-panel button:disabled, .waiting-item button:disabled"), function (b) {
+      b.disabled = false;
     });
+    Object.keys(panels).forEach(function (id) {
+      panels[id].ready = false;
+      panels[id].outbox.disconnected();
+    });
+    // The server closes the socket itself only when the session ended (sign-out, expiry);
+    // socket.io does not reconnect then.
+    if (reason === "io server disconnect") { sessionEnded(); } else { showConnection("reconnecting"); }
   });
-  socket.on("connect_error", function () { showConnection("reconnecting"); });
+  socket.on("connect_error", function () {
+    if (!socket.active) { sessionEnded(); } else if (!ended) { showConnection("reconnecting"); }
+  });
   socket.on("desk", showDesk);
   socket.on("colleagues", showColleagues);
   socket.on("queue", function (payload) {
@@ -526,17 +535,23 @@
     var panel = panels[t.chat_id];
     if (!panel || panel.mode !== "live") { return; }
     var node = part(panel, "typing");
-    setText(node, d.sTyping);
+    if (!node.textContent) {
+      // Screen readers hear which chat it is; the panel shows only the notice.
+      var where = document.createElement("span");
+      where.className = "visually-hidden";
+      where.textContent = panel.title + ": ";
+      node.appendChild(where);
+      node.appendChild(document.createTextNode(d.sTyping));
+    }
     window.clearTimeout(panel.typingTimer);
-    panel.typingTimer = window.setTimeout(function () { setText(node, ""); }, TYPING_SHOWN_MS);
+    panel.typingTimer = window.setTimeout(function () { K.clear(node); }, TYPING_SHOWN_MS);
   });
   socket.on("ended", function (e) {
     var panel = panels[e.chat_id];
     if (!panel) { return; }
     var list = part(panel, "messages");
-    var li = messageNode({ from: "system", text: endedText(e.by) }, false);
-    list.appendChild(li);
-    setText(part(panel, "typing"), "");
+    list.appendChild(K.messageNode({ from: "system", text: endedText(e.by) }, null, false));
+    K.clear(part(panel, "typing"));
   });
 
   showConnection("connecting");

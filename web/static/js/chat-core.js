@@ -1,0 +1,234 @@
+// Helpers shared by the visitor's chat (chat.js) and the staff desk (staff-chat.js):
+// text filling, clocks, guarded sessionStorage, acknowledged calls, message items and the
+// outbox that sends unsent messages in order. Text always goes in with textContent.
+(function () {
+  "use strict";
+  var K = {};
+
+  K.fill = function (template, values) {
+    return String(template || "").replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  };
+
+  K.setText = function (node, text) { if (node.textContent !== text) { node.textContent = text; } };
+
+  K.clear = function (node) { while (node.firstChild) { node.removeChild(node.firstChild); } };
+
+  K.newClientId = function () {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  };
+
+  K.nowIso = function () { return new Date().toISOString().replace(/\.\d+Z$/, "Z"); };
+
+  // The time of day, or with withDay the weekday and date too (in Helsinki time).
+  K.moment = function (iso, lang, withDay) {
+    var when = new Date(iso);
+    if (isNaN(when.getTime())) { return ""; }
+    var options = withDay
+      ? { weekday: "long", day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Helsinki" }
+      : { hour: "2-digit", minute: "2-digit" };
+    try { return when.toLocaleString(lang || undefined, options); } catch (e) { return when.toLocaleString(); }
+  };
+
+  // sessionStorage that may be missing or refuse (SecurityError, quota): a map keeps the values
+  // for the life of the page instead.
+  var memory = {};
+  function getRaw(key) {
+    try {
+      var raw = window.sessionStorage.getItem(key);
+      if (raw !== null) { return raw; }
+    } catch (e) { /* fall back to this page's copy */ }
+    return Object.prototype.hasOwnProperty.call(memory, key) ? memory[key] : null;
+  }
+  function setRaw(key, raw) {
+    if (raw === null || raw === undefined) { delete memory[key]; } else { memory[key] = raw; }
+    try {
+      if (raw === null || raw === undefined) { window.sessionStorage.removeItem(key); }
+      else { window.sessionStorage.setItem(key, raw); }
+    } catch (e) { /* private mode, blocked or full: the page works, only a reload forgets */ }
+  }
+  K.store = {
+    getRaw: getRaw,
+    setRaw: setRaw,
+    get: function (key, fallback) {
+      var raw = getRaw(key);
+      if (raw === null) { return fallback; }
+      try { return JSON.parse(raw); } catch (e) { return fallback; }
+    },
+    set: function (key, value) { setRaw(key, value === null || value === undefined ? null : JSON.stringify(value)); }
+  };
+
+  // The connection line: connecting, connected, reconnecting, or ended (signed out) with a link.
+  K.showConnection = function (node, d, state) {
+    node.dataset.state = state;
+    if (state === "ended") {
+      K.clear(node);
+      node.appendChild(document.createTextNode(d.sSessionEnded + " "));
+      var link = document.createElement("a");
+      link.href = d.loginUrl;
+      link.textContent = d.sSignIn;
+      node.appendChild(link);
+      return;
+    }
+    K.setText(node, state === "connected" ? d.sConnected : state === "reconnecting" ? d.sReconnecting : d.sConnecting);
+  };
+
+  K.errorText = function (ack, fallback) { return (ack && ack.message) || fallback; };
+
+  // Acknowledged emits; answers that belong to an earlier connection are dropped.
+  K.caller = function (socket, ackMs) {
+    var attempt = 0;
+    return {
+      call: function (event, payload, done) {
+        var mine = attempt;
+        socket.timeout(ackMs).emit(event, payload, function (err, ack) {
+          if (mine !== attempt) { return; }
+          done(err ? null : (ack || {}));
+        });
+      },
+      reset: function () { attempt += 1; }
+    };
+  };
+
+  // Mark the control an error ack names (`field`) as invalid and give it the keyboard.
+  K.markInvalid = function (ack, controls) {
+    var control = ack && ack.field ? controls[ack.field] : null;
+    if (!control) { return false; }
+    control.setAttribute("aria-invalid", "true");
+    control.focus();
+    return true;
+  };
+  K.clearInvalid = function (controls) {
+    Object.keys(controls).forEach(function (name) {
+      if (controls[name]) { controls[name].removeAttribute("aria-invalid"); }
+    });
+  };
+
+  // ---- message items ------------------------------------------------------------------
+  // label: {text, context?}; context is read by screen readers only (which chat this is).
+  K.messageNode = function (m, label, own) {
+    var li = document.createElement("li");
+    var kind = m.from === "visitor" || m.from === "staff" ? m.from : "system";
+    li.className = "msg msg-" + kind + (own ? " msg-own" : "");
+    if (label && label.text) {
+      var who = document.createElement("span");
+      who.className = "msg-from";
+      who.textContent = label.text;
+      if (label.context) {
+        var context = document.createElement("span");
+        context.className = "visually-hidden";
+        context.textContent = " · " + label.context;
+        who.appendChild(context);
+      }
+      li.appendChild(who);
+    }
+    var text = document.createElement("p");
+    text.className = "msg-text";
+    text.textContent = m.text;
+    li.appendChild(text);
+    var meta = document.createElement("span");
+    meta.className = "msg-meta";
+    meta.setAttribute("aria-hidden", "true");   // time and "Sending…" are not news in the log
+    li.appendChild(meta);
+    return li;
+  };
+
+  K.setMeta = function (li, d, state, at, note) {
+    li.dataset.state = state;
+    var meta = li.querySelector(".msg-meta");
+    if (state === "failed") { meta.removeAttribute("aria-hidden"); }
+    K.setText(meta, state === "sent" ? K.moment(at, d.lang, false)
+      : state === "sending" ? d.sSending
+      : state === "queued" ? d.sQueued
+      : d.sFailed + (note ? " " + note : ""));
+  };
+
+  // Keep id order, unsent messages last; an item already in order is not moved (a move
+  // would make the log announce it again).
+  K.place = function (list, li, id) {
+    var items = list.children;
+    var before = null;
+    for (var i = 0; i < items.length; i += 1) {
+      if (items[i] === li) { continue; }
+      var other = items[i].dataset.id;
+      if (!other || Number(other) > id) { before = items[i]; break; }
+    }
+    if (li.parentNode === list) {
+      var prev = li.previousElementSibling;
+      var next = li.nextElementSibling;
+      var prevOk = !prev || (prev.dataset.id && Number(prev.dataset.id) < id);
+      var nextOk = !next || !next.dataset.id || Number(next.dataset.id) > id;
+      if (prevOk && nextOk) { return; }
+    }
+    if (before) { list.insertBefore(li, before); } else { list.appendChild(li); }
+  };
+
+  // ---- the outbox ---------------------------------------------------------------------
+  // box: {items: [{client_id, text}], flushing, holdUntil, timer} plus hooks:
+  //   ready() -> bool, send(item, done), pending(item, state), sent(item, ack), failed(item, ack),
+  //   limited(ack), saved()
+  K.outbox = function (hooks) {
+    var box = { items: hooks.items || [], flushing: false, holdUntil: 0, timer: null };
+    function later(ms) {
+      window.clearTimeout(box.timer);
+      box.timer = window.setTimeout(flush, ms);
+    }
+    function flush() {
+      if (box.flushing || !box.items.length || !hooks.ready()) { return; }
+      var wait = box.holdUntil - Date.now();
+      if (wait > 0) { later(wait); return; }
+      var item = box.items[0];
+      box.flushing = true;
+      hooks.pending(item, "sending");
+      hooks.send(item, function (ack) {
+        box.flushing = false;
+        if (ack === null) { hooks.pending(item, "queued"); later(2000); return; }
+        if (ack.error === "rate_limited") {
+          box.holdUntil = Date.now() + 1000 * (Number(ack.retry_after) || 5);
+          hooks.pending(item, "queued");
+          if (hooks.limited) { hooks.limited(ack); }
+          later(box.holdUntil - Date.now());
+          return;
+        }
+        box.items = box.items.filter(function (other) { return other.client_id !== item.client_id; });
+        if (hooks.saved) { hooks.saved(); }
+        if (ack.error) { hooks.failed(item, ack); } else { hooks.sent(item, ack); }
+        flush();
+      });
+    }
+    box.flush = flush;
+    box.add = function (text) {
+      var item = { client_id: K.newClientId(), text: text };
+      box.items.push(item);
+      if (hooks.saved) { hooks.saved(); }
+      hooks.pending(item, hooks.ready() && Date.now() >= box.holdUntil ? "sending" : "queued");
+      flush();
+      return item;
+    };
+    box.disconnected = function () {
+      box.flushing = false;
+      box.items.forEach(function (item) { hooks.pending(item, "queued"); });
+    };
+    return box;
+  };
+
+  // Enter sends, Shift+Enter makes a new line; typing notices at most every `every` ms.
+  K.wireCompose = function (form, text, send, typing, every) {
+    var last = 0;
+    form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
+    text.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); send(); }
+    });
+    text.addEventListener("input", function () {
+      text.removeAttribute("aria-invalid");
+      var now = Date.now();
+      if (now - last >= every && typing()) { last = now; }
+    });
+  };
+
+  window.KoppiChat = K;
+})();
