@@ -5,7 +5,8 @@ from __future__ import annotations
 from moderation.chat_context import ChatChange, ChatContext
 from moderation.chat_routing import assign_waiting
 from moderation.chat_staff import end_chat
-from service.storage import chats, presence
+from service.storage import chats, events, presence
+from service.storage.db import Writer
 
 
 async def after_restart(ctx: ChatContext) -> None:
@@ -25,9 +26,7 @@ async def tick(ctx: ChatContext) -> ChatChange:
     async with ctx.db.transaction() as tx:
         for staff_id in await presence.absent_with_chats(tx, ctx.present_cutoff()):
             staff.append(staff_id)
-            for chat in await chats.active_of(tx, staff_id):
-                await chats.requeue(tx, chat["id"], front=True, wanted_role=None)
-                changed.append(chat["id"])
+            changed += await _return_chats(tx, staff_id)
         for chat in await chats.idle(tx, ctx.ago_iso(ctx.idle)):
             await end_chat(ctx, tx, chat, by="timeout")
             changed.append(chat["id"])
@@ -38,3 +37,30 @@ async def tick(ctx: ChatContext) -> ChatChange:
     change = ChatChange(chats=tuple(changed), staff=tuple(staff), ended=tuple(ended))
     await ctx.after_commit(change)
     return change
+
+
+async def _return_chats(tx: Writer, staff_id: int) -> list[int]:
+    """The staff member's active chats go back to the front of the queue."""
+    returned = []
+    for chat in await chats.active_of(tx, staff_id):
+        await chats.requeue(tx, chat["id"], front=True, wanted_role=None)
+        returned.append(chat["id"])
+    return returned
+
+
+async def signed_out(ctx: ChatContext, staff_id: int) -> None:
+    """Signing out on one's last device is leaving on purpose: no longer available, and the
+    chats go back to the queue without two minutes' grace."""
+    async with ctx.db.transaction() as tx:
+        if await presence.set_available(tx, staff_id, False):
+            await events.record(
+                tx,
+                events.STAFF_AVAILABILITY,
+                at=ctx.now_iso(),
+                channel="chat",
+                staff_id=staff_id,
+                detail={"on": False},
+            )
+        returned = await _return_chats(tx, staff_id)
+        returned += await assign_waiting(ctx, tx)
+    await ctx.after_commit(ChatChange(chats=tuple(returned), staff=(staff_id,)))

@@ -597,3 +597,25 @@ async def test_a_second_socket_of_the_same_visitor_sees_messages_sent_from_the_f
     assert copy["id"] == sent["id"] and copy["client_id"]
     assert (await mikko.next("message"))["id"] == sent["id"]
     assert first.drain("message") == [], "the sender learns the id from the acknowledgement"
+
+
+async def test_signing_out_returns_chats_at_once(
+    client: TestClient,
+    staff_client: StaffClient,
+    on_duty: Any,
+    visitor: Callable[..., Awaitable[Visitor]],
+    opened: list[Any],
+) -> None:
+    signed_in = await staff_client("mikko", "adviser", "Mikko")
+    mikko = Staff(cookie(signed_in))
+    opened.append(mikko)
+    await mikko.connect(url(client))
+    await mikko.available()
+    v = await visitor()
+    await v.start("Alku")
+    await v.next("assigned")
+    assert (await signed_in.post("/api/staff/logout", json={})).status == 204
+    assert (await v.until("queue", lambda q: True))["position"] == 1, "no two minutes' wait"
+    sanna = await on_duty("sanna", "counsellor", "Sanna")
+    assert (await v.next("assigned"))["name"] == "Sanna"
+    await sanna.own_chat_ids(1)

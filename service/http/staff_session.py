@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from moderation import chat_upkeep
 from service import auth, i18n, keys
 from service.http import bodies
 from service.http.middleware import Handler, is_api
@@ -102,7 +103,10 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
     member: StaffMember | None = request.get(keys.STAFF)
     if token:
         await auth.sign_out(request.app[keys.DB], request.app[keys.CLOCK], token, member)
-        await request.app[keys.STAFF_CONSOLE].end_session(auth.token_hash(token))
+        console = request.app[keys.STAFF_CONSOLE]
+        await console.end_session(auth.token_hash(token))
+        if member is not None and member.id not in console.connected_staff():
+            await chat_upkeep.signed_out(request.app[keys.CHAT], member.id)
 
 
 async def start_session(request: web.Request, username: str, password: str) -> auth.SignIn:

@@ -39,12 +39,17 @@ async def disconnected(tx: Writer, staff_id: int, at: str) -> None:
     )
 
 
-async def set_available(tx: Writer, staff_id: int, on: bool) -> None:
+async def set_available(tx: Writer, staff_id: int, on: bool) -> bool:
+    """Switch availability; True if it changed."""
+    before = await tx.fetch_value(
+        "SELECT available FROM staff_presence WHERE staff_id = ?", (staff_id,)
+    )
     await tx.execute(
         "INSERT INTO staff_presence (staff_id, available) VALUES (?, ?)"
         " ON CONFLICT (staff_id) DO UPDATE SET available = excluded.available",
         (staff_id, int(on)),
     )
+    return bool(before) != on
 
 
 async def load_and_capacity(tx: Writer, staff_id: int) -> tuple[int, int]:
