@@ -376,10 +376,13 @@ def test_writer_names_survive_replays_and_signing_out_ends_the_console(tmp_path:
             expect(connection).to_have_attribute("data-state", "ended")
             expect(connection.locator("a")).to_have_attribute("href", re.compile(r"^/staff/login"))
 
-            # The visitor ends the chat and makes the tab forget it: the transcript goes, and
+            # Signing out on the last device hands the chat back to the queue at once.
+            expect(visitor.locator("#chat")).to_have_attribute("data-view", "waiting")
+
+            # The visitor leaves and makes the tab forget the chat: the transcript goes, and
             # the next connection brings a new token that cannot resume the old chat.
             old_token = visitor.evaluate("sessionStorage.getItem('koppi.chat.token')")
-            visitor.click("#end-button")
+            visitor.click("#leave-button")
             expect(visitor.locator("#chat")).to_have_attribute("data-view", "ended")
             visitor.click("#forget-button")
             expect(visitor.locator("#chat")).to_have_attribute("data-view", "start")
