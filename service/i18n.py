@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -51,6 +53,16 @@ def set_language(lang: str) -> contextvars.Token[str]:
 
 def reset_language(token: contextvars.Token[str]) -> None:
     _current.reset(token)
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[None]:
+    """Translate in `lang` for the block: a request's language, or one socket's."""
+    token = set_language(lang or DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        reset_language(token)
 
 
 def N_(message: str) -> str:

@@ -64,18 +64,22 @@ def json_error(status: int, message: str, errors: dict[str, str] | None = None) 
 @web.middleware
 async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
     """`?lang=` chooses and remembers the language; otherwise the cookie; Finnish by default."""
-    chosen = request.query.get("lang")
-    lang = chosen if chosen in i18n.LANGUAGES else request.cookies.get(LANG_COOKIE)
-    token = i18n.set_language(lang or i18n.DEFAULT_LANGUAGE)
-    try:
+    with i18n.speaking(request_language(request)):
         response = await handler(request)
-        if chosen in i18n.LANGUAGES and not is_api(request):
-            response.set_cookie(
-                LANG_COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
-            )
-        return response
-    finally:
-        i18n.reset_language(token)
+    chosen = request.query.get("lang")
+    if chosen in i18n.LANGUAGES and not is_api(request):
+        response.set_cookie(
+            LANG_COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+        )
+    return response
+
+
+def request_language(request: web.Request) -> str:
+    """The language a request asks for: `?lang=`, else the cookie, else Finnish."""
+    for lang in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if lang in i18n.LANGUAGES:
+            return str(lang)
+    return i18n.DEFAULT_LANGUAGE
 
 
 _ERROR_TITLES = {

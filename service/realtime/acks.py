@@ -45,25 +45,25 @@ def event(
     def decorate(handler: Handler[Owner]) -> Wrapped[Owner]:
         @functools.wraps(handler)
         async def wrapped(self: Owner, sid: str, data: Any = None) -> Ack | None:
-            token = i18n.set_language(language_of(self, sid))
-            try:
+            with i18n.speaking(language_of(self, sid)):
                 if data is None:
                     data = {}
                 if not isinstance(data, dict):
                     return invalid(i18n.gettext("Send a JSON object."))
                 if has_lone_surrogate(data):
                     return invalid(i18n.gettext("The text has characters that cannot be stored."))
-                return await handler(self, sid, data)
-            except ActionError as exc:
-                return refusal(exc)
-            except Exception:  # the sender still gets an answer; the details go to the log
-                log.exception("socket event %s failed", handler.__name__)
-                return {
-                    "error": "internal",
-                    "message": i18n.gettext("Something went wrong on our side. Please try again."),
-                }
-            finally:
-                i18n.reset_language(token)
+                try:
+                    return await handler(self, sid, data)
+                except ActionError as exc:
+                    return refusal(exc)
+                except Exception:  # the sender still gets an answer; the details go to the log
+                    log.exception("socket event %s failed", handler.__name__)
+                    return {
+                        "error": "internal",
+                        "message": i18n.gettext(
+                            "Something went wrong on our side. Please try again."
+                        ),
+                    }
 
         return wrapped
 

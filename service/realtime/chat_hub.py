@@ -86,7 +86,7 @@ class ChatHub:
         await self.push_queue()
 
     async def _tell_assigned(self, row: Row) -> None:
-        with _language(self.visitor_languages.get(row["visitor_id"])):
+        with i18n.speaking(self.visitor_languages.get(row["visitor_id"])):
             payload = chat_payloads.assigned(row)
         await self._sio.emit(
             "assigned", payload, room=visitor_room(row["visitor_id"]), namespace=VISITOR_NAMESPACE
@@ -256,20 +256,6 @@ def _changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
         return [{k: v for k, v in item.items() if k != "waited_s"} for item in items]
 
     return still(before["items"]) != still(after["items"])
-
-
-class _language:
-    """Render a payload in one visitor's language, whoever's action caused it."""
-
-    def __init__(self, lang: str | None) -> None:
-        self._lang = lang or i18n.DEFAULT_LANGUAGE
-        self._token: Any = None
-
-    def __enter__(self) -> None:
-        self._token = i18n.set_language(self._lang)
-
-    def __exit__(self, *_exc: object) -> None:
-        i18n.reset_language(self._token)
 
 
 async def tick_forever(hub: ChatHub, every_s: float) -> None:

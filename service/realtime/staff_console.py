@@ -15,7 +15,7 @@ from moderation.chat_context import ChatContext
 from moderation.context import ModerationContext
 from moderation.errors import Forbidden
 from service import auth, i18n
-from service.http.middleware import LANG_COOKIE
+from service.http.middleware import request_language
 from service.http.serialize import waiting_queue
 from service.http.staff_session import STAFF_COOKIE
 from service.realtime.chat_hub import DESK, STAFF_NAMESPACE, ChatHub, staff_room
@@ -58,12 +58,8 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         member, expires_at = found
         if member.role not in ANSWERING_ROLES:
             raise ConnectionRefusedError("your role does not handle questions")
-        lang = request.cookies.get(LANG_COOKIE)
         self._live[sid] = _Live(
-            member,
-            auth.token_hash(token),
-            expires_at,
-            lang if lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE,
+            member, auth.token_hash(token), expires_at, request_language(request)
         )
         self._sids_of.setdefault(member.id, set()).add(sid)
         for room in (MODERATORS, DESK, staff_room(member.id)):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -15,9 +14,9 @@ from moderation import chat_visitor
 from moderation.chat_context import ChatContext
 from moderation.errors import Conflict, RateLimited
 from moderation.text import valid_after
-from service import i18n
+from service import auth, i18n
 from service.chat.limits import SlidingWindow
-from service.http.middleware import LANG_COOKIE
+from service.http.middleware import request_language
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event
 from service.realtime.chat_hub import VISITOR_NAMESPACE, ChatHub, visitor_room
@@ -28,11 +27,6 @@ _TOKEN_BYTES = 18  # 144 bits
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what token_urlsafe makes, nothing else
 TYPING_EVERY_S = 1.0  # typing notices are dropped faster than this
 MESSAGES_PER_MINUTE = 20
-
-
-def hash_token(token: str) -> str:
-    """Tokens carry 144 random bits, so a plain SHA-256 keeps them unreadable at rest."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(slots=True)
@@ -60,19 +54,16 @@ class VisitorChat(socketio.AsyncNamespace):
         self._pruned_at = 0.0
         self._limit = SlidingWindow(MESSAGES_PER_MINUTE, 60.0) if rate_limits else None
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         """A known token resumes its visitor; anything else gets a fresh token."""
         request = environ.get("aiohttp.request")
-        lang = i18n.DEFAULT_LANGUAGE
-        if request is not None:
-            chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
-            lang = chosen if chosen in i18n.LANGUAGES else lang
-        offered = auth.get("token") if isinstance(auth, dict) else None
+        lang = i18n.DEFAULT_LANGUAGE if request is None else request_language(request)
+        offered = auth_data.get("token") if isinstance(auth_data, dict) else None
         row = None
         if isinstance(offered, str) and _TOKEN_SHAPE.fullmatch(offered):
-            row = await visitors.by_token_hash(self._ctx.db, hash_token(offered))
+            row = await visitors.by_token_hash(self._ctx.db, auth.token_hash(offered))
         token = offered if row is not None else secrets.token_urlsafe(_TOKEN_BYTES)
-        visitor = _Visitor(hash_token(str(token)), lang)
+        visitor = _Visitor(auth.token_hash(str(token)), lang)
         self._visitors[sid] = visitor
         if row is not None:
             await self._join(sid, visitor, row["id"])
