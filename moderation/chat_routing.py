@@ -26,10 +26,17 @@ class CapacityFull(Conflict):
     code = "capacity"
 
 
-async def _assign(ctx: ChatContext, tx: Writer, chat: Row, staff_id: int) -> None:
+async def hand_over(ctx: ChatContext, tx: Writer, chat_id: int, staff_id: int) -> None:
+    """Make the staff member the chat's holder, and note when they last got one."""
     now = ctx.now_iso()
-    await chats.assign(tx, chat["id"], staff_id, now)
+    await chats.assign(tx, chat_id, staff_id, now)
     await presence.assigned_now(tx, staff_id, now)
+
+
+async def _assign(ctx: ChatContext, tx: Writer, chat: Row, staff_id: int) -> None:
+    """Give a waiting chat to a staff member, recording how long it waited."""
+    now = ctx.now_iso()
+    await hand_over(ctx, tx, chat["id"], staff_id)
     first = chat["first_assigned_at"] is None
     await events.record(
         tx,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from moderation.chat_context import ChatChange, ChatContext
-from moderation.chat_routing import CapacityFull, assign_and_notify, assign_waiting
+from moderation.chat_routing import CapacityFull, assign_and_notify, assign_waiting, hand_over
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.text import (
     REASON_MAX,
@@ -81,6 +81,18 @@ async def staff_disconnected(ctx: ChatContext, staff: StaffMember) -> None:
     await ctx.after_commit(ChatChange())
 
 
+async def availability_event(ctx: ChatContext, tx: Writer, staff_id: int, *, on: bool) -> None:
+    """Recorded so that the hours someone was on duty can be counted later."""
+    await events.record(
+        tx,
+        events.STAFF_AVAILABILITY,
+        at=ctx.now_iso(),
+        channel="chat",
+        staff_id=staff_id,
+        detail={"on": on},
+    )
+
+
 async def do_set_available(ctx: ChatContext, on: object, *, acting_staff: StaffMember) -> None:
     if not isinstance(on, bool):
         raise Invalid(_("Choose on or off."), field="on")
@@ -88,14 +100,7 @@ async def do_set_available(ctx: ChatContext, on: object, *, acting_staff: StaffM
         raise Forbidden(_("Only counsellors and advisers take chats."))
     async with ctx.db.transaction() as tx:
         await presence.set_available(tx, acting_staff.id, on)
-        await events.record(
-            tx,
-            events.STAFF_AVAILABILITY,
-            at=ctx.now_iso(),
-            channel="chat",
-            staff_id=acting_staff.id,
-            detail={"on": on},
-        )
+        await availability_event(ctx, tx, acting_staff.id, on=on)
         assigned = await assign_waiting(ctx, tx) if on else []
     await ctx.after_commit(ChatChange(chats=tuple(assigned)))
 
@@ -168,9 +173,17 @@ async def _transfer_to_colleague(
         raise Invalid(_("That colleague is not available for chats now."), field="to_staff")
     if target["load"] >= target["capacity"]:
         raise CapacityFull(_("That colleague has no room for another chat."))
-    now = ctx.now_iso()
-    await chats.assign(tx, chat["id"], staff_id, now)
-    await presence.assigned_now(tx, staff_id, now)
+    await hand_over(ctx, tx, chat["id"], staff_id)
+
+
+def _closing_change(
+    chat_id: int, assigned: list[int], staff: StaffMember, *, ended: bool
+) -> ChatChange:
+    """After a wrap-up or a block: the chat, any chats the freed room went to, and whether
+    this change is the one that ended it."""
+    return ChatChange(
+        chats=(chat_id, *assigned), staff=(staff.id,), ended=(chat_id,) if ended else ()
+    )
 
 
 async def do_end(
@@ -197,13 +210,7 @@ async def do_end(
         await chats.wrap_up(tx, chat["id"], category=found.slug, outcome=str(outcome))
         await ctx.audit(tx, acting_staff, "chat_end", "chat", chat["id"], outcome=outcome)
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(
-        ChatChange(
-            chats=(chat["id"], *assigned),
-            staff=(acting_staff.id,),
-            ended=(chat["id"],) if ended else (),
-        )
-    )
+    await ctx.after_commit(_closing_change(chat["id"], assigned, acting_staff, ended=ended))
 
 
 async def do_block(
@@ -231,10 +238,4 @@ async def do_block(
             tx, acting_staff, "chat_block", "chat", chat["id"], hours=block_hours, reason=text
         )
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(
-        ChatChange(
-            chats=(chat["id"], *assigned),
-            staff=(acting_staff.id,),
-            ended=(chat["id"],) if ended else (),
-        )
-    )
+    await ctx.after_commit(_closing_change(chat["id"], assigned, acting_staff, ended=ended))

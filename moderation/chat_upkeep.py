@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from moderation.chat_context import ChatChange, ChatContext
 from moderation.chat_routing import assign_waiting
-from moderation.chat_staff import end_chat
-from service.storage import chats, events, presence
+from moderation.chat_staff import availability_event, end_chat
+from service.storage import chats, presence
 from service.storage.db import Writer
 
 
@@ -53,14 +53,7 @@ async def signed_out(ctx: ChatContext, staff_id: int) -> None:
     chats go back to the queue without two minutes' grace."""
     async with ctx.db.transaction() as tx:
         if await presence.set_available(tx, staff_id, False):
-            await events.record(
-                tx,
-                events.STAFF_AVAILABILITY,
-                at=ctx.now_iso(),
-                channel="chat",
-                staff_id=staff_id,
-                detail={"on": False},
-            )
+            await availability_event(ctx, tx, staff_id, on=False)
         returned = await _return_chats(tx, staff_id)
         returned += await assign_waiting(ctx, tx)
     await ctx.after_commit(ChatChange(chats=tuple(returned), staff=(staff_id,)))

@@ -60,7 +60,6 @@ async def start(
     if found is None:
         raise Invalid(_("Choose a topic from the list."), field="category")
     now = ctx.now_iso()
-    closed = False
     async with ctx.db.transaction() as tx:
         visitor_id = await visitors.ensure(tx, token_hash, now)
         await _refuse_if_blocked(ctx, tx, visitor_id)
@@ -72,33 +71,25 @@ async def start(
         current = await chats.newest_for_visitor(tx, visitor_id)
         if current is not None and current["status"] in chats.OPEN:
             raise Invalid(_("You already have a chat open."), field="client_id")
-        if not await open_now(ctx, tx):
-            # The attempt counts for the statistics even though nothing the visitor wrote is kept.
-            closed = True
-            await events.record(
-                tx,
-                events.CHAT_REQUESTED,
-                at=now,
-                category=found.slug,
-                channel="chat",
-                detail={"open": False},
-            )
-        else:
+        is_open = await open_now(ctx, tx)
+        chat_id = message_id = 0
+        if is_open:
             chat_id = await chats.insert(
                 tx, visitor_id=visitor_id, category_id=found.id, client_id=start_id, at=now
             )
             message_id = await chat_messages.insert_first(tx, chat_id, first, now, start_id)
-            await events.record(
-                tx,
-                events.CHAT_REQUESTED,
-                at=now,
-                category=found.slug,
-                channel="chat",
-                subject_id=chat_id,
-                detail={"open": True},
-            )
-            assigned = await assign_waiting(ctx, tx)
-    if closed:
+        # A closed attempt counts for the statistics too; nothing the visitor wrote is kept.
+        await events.record(
+            tx,
+            events.CHAT_REQUESTED,
+            at=now,
+            category=found.slug,
+            channel="chat",
+            subject_id=chat_id or None,
+            detail={"open": is_open},
+        )
+        assigned = await assign_waiting(ctx, tx) if is_open else []
+    if not is_open:
         raise Closed(_("The chat is closed right now."))
     await ctx.after_commit(ChatChange(chats=(chat_id, *assigned)))
     return Started(chat_id, message_id, visitor_id)

@@ -15,16 +15,11 @@ from service.storage.db import Row
 def message(stored: Stored | Row, *, for_sender: str, chat_id: int | None = None) -> dict[str, Any]:
     """A message as `for_sender` ("visitor" or "staff") sees it; client ids only on their own."""
     if isinstance(stored, Stored):
-        sender, client_id, name = stored.sender, stored.client_id, stored.name
-        payload: dict[str, Any] = {
-            "id": stored.id,
-            "from": sender,
-            "text": stored.text,
-            "at": stored.at,
-        }
+        fields = (stored.id, stored.sender, stored.text, stored.at, stored.name, stored.client_id)
     else:
-        sender, client_id, name = stored["sender"], stored["client_id"], stored["name"]
-        payload = {"id": stored["id"], "from": sender, "text": stored["text"], "at": stored["at"]}
+        fields = tuple(stored[k] for k in ("id", "sender", "text", "at", "name", "client_id"))
+    message_id, sender, text, at, name, client_id = fields
+    payload: dict[str, Any] = {"id": message_id, "from": sender, "text": text, "at": at}
     if sender == "staff" and name:
         payload["name"] = name
     if sender == for_sender and client_id is not None:
