@@ -57,6 +57,21 @@ def on_duty(
 
 
 @pytest.fixture
+def chatting(
+    on_duty: Callable[..., Awaitable[Staff]], visitor: Callable[..., Awaitable[Visitor]]
+) -> Callable[[str], Awaitable[tuple[Staff, Visitor, int]]]:
+    """Mikko the adviser on duty, and a visitor whose chat he has: (mikko, visitor, chat id)."""
+
+    async def make(text: str) -> tuple[Staff, Visitor, int]:
+        mikko = await on_duty("mikko", "adviser", "Mikko")
+        v = await visitor()
+        await v.start(text)
+        return mikko, v, (await mikko.own_chat_ids(1))[0]
+
+    return make
+
+
+@pytest.fixture
 def visitor(client: TestClient, opened: list[Any]) -> Callable[..., Awaitable[Visitor]]:
     async def make(token: str | None = None) -> Visitor:
         v = Visitor(token)
@@ -325,12 +340,11 @@ async def test_twenty_messages_a_minute_then_a_clear_refusal(
 
 
 async def test_end_rate_and_wrap_up(
-    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+    client: TestClient,
+    chatting: Any,
+    settings: Any,
 ) -> None:
-    mikko = await on_duty("mikko", "adviser", "Mikko")
-    v = await visitor()
-    await v.start("Kysyisin työkokeilusta.")
-    chat_id = (await mikko.own_chat_ids(1))[0]
+    mikko, v, chat_id = await chatting("Kysyisin työkokeilusta.")
     assert (await v.call("rate", {"score": 5}))["error"] == "conflict", "only after the end"
     bad = await mikko.call("end", {"chat_id": chat_id, "category": "tyonhaku", "outcome": "?"})
     assert bad["field"] == "outcome"
@@ -350,12 +364,11 @@ async def test_end_rate_and_wrap_up(
 
 
 async def test_visitor_end_then_staff_wraps_up(
-    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+    client: TestClient,
+    chatting: Any,
+    settings: Any,
 ) -> None:
-    mikko = await on_duty("mikko", "adviser", "Mikko")
-    v = await visitor()
-    await v.start("Lyhyt kysymys.")
-    chat_id = (await mikko.own_chat_ids(1))[0]
+    mikko, v, chat_id = await chatting("Lyhyt kysymys.")
     assert await v.call("end", {}) == {"ok": True}
     assert await mikko.next("ended") == {"chat_id": chat_id, "by": "visitor"}
     pending = await mikko.until("chats", lambda p: p["items"] and p["items"][0]["wrap_up_needed"])
@@ -393,15 +406,11 @@ async def test_convert_to_a_private_question(
 
 async def test_block_ends_the_chat_and_refuses_new_ones(
     client: TestClient,
-    on_duty: Any,
-    visitor: Callable[..., Awaitable[Visitor]],
+    chatting: Any,
     settings: Any,
     clock: FakeClock,
 ) -> None:
-    mikko = await on_duty("mikko", "adviser", "Mikko")
-    v = await visitor()
-    await v.start("Asiatonta tekstiä.")
-    chat_id = (await mikko.own_chat_ids(1))[0]
+    mikko, v, chat_id = await chatting("Asiatonta tekstiä.")
     assert (await mikko.call("block", {"chat_id": chat_id, "hours": 5, "reason": "x"}))[
         "field"
     ] == "hours"
@@ -529,12 +538,9 @@ async def test_expired_staff_session_gets_no_chat_text(
 
 
 async def test_ended_is_told_once(
-    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
+    client: TestClient, chatting: Any, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
 ) -> None:
-    mikko = await on_duty("mikko", "adviser", "Mikko")
-    v = await visitor()
-    await v.start("Alku")
-    chat_id = (await mikko.own_chat_ids(1))[0]
+    mikko, v, chat_id = await chatting("Alku")
     await v.call("end", {})
     wrap = {"chat_id": chat_id, "category": "tyonhaku", "outcome": "advice"}
     assert await mikko.call("end", wrap) == {"ok": True}
@@ -565,12 +571,11 @@ async def test_a_malformed_token_gets_a_new_one(
 
 
 async def test_one_client_id_twice_in_a_batch_is_stored_and_told_once(
-    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Any
+    client: TestClient,
+    chatting: Any,
+    settings: Any,
 ) -> None:
-    mikko = await on_duty("mikko", "adviser", "Mikko")
-    v = await visitor()
-    await v.start("Alku")
-    chat_id = (await mikko.own_chat_ids(1))[0]
+    mikko, v, chat_id = await chatting("Alku")
     visitor_id = rows(settings, "SELECT visitor_id FROM chats")[0][0]
     log = client.server.app[keys.CHAT].messages
     drafts = [
