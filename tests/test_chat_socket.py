@@ -537,9 +537,7 @@ async def test_expired_staff_session_gets_no_chat_text(
     assert mikko.drain("message") == []
 
 
-async def test_ended_is_told_once(
-    client: TestClient, chatting: Any, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]]
-) -> None:
+async def test_ended_is_told_once(client: TestClient, chatting: Any) -> None:
     mikko, v, chat_id = await chatting("Alku")
     await v.call("end", {})
     wrap = {"chat_id": chat_id, "category": "tyonhaku", "outcome": "advice"}
