@@ -119,10 +119,8 @@ def service_env(db_path: Path, port: int) -> dict[str, str]:
     return env
 
 
-def build_database(folder: Path, count: int) -> Path:
-    """Migrate a fresh database with the service's CLI, then bulk-load `count` questions."""
-    db_path = folder / "koppi.sqlite3"
-    started = time.perf_counter()
+def migrate(db_path: Path) -> None:
+    """Create the schema with the service's own CLI."""
     subprocess.run(
         [sys.executable, "-m", "service", "migrate"],
         env=service_env(db_path, 0),
@@ -130,6 +128,13 @@ def build_database(folder: Path, count: int) -> Path:
         check=True,
         capture_output=True,
     )
+
+
+def build_database(folder: Path, count: int) -> Path:
+    """Migrate a fresh database with the service's CLI, then bulk-load `count` questions."""
+    db_path = folder / "koppi.sqlite3"
+    started = time.perf_counter()
+    migrate(db_path)
     _corpus.populate(db_path, count)
     size_mb = db_path.stat().st_size / 1e6
     print(f"built {count} questions in {time.perf_counter() - started:.1f} s ({size_mb:.0f} MB)")
@@ -181,7 +186,7 @@ def server(
         _wait_ready(proc, f"http://{HOST}:{port}/", log_path)
         yield
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
@@ -200,7 +205,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None
     raise RuntimeError(f"{url} did not answer within {READY_SECONDS:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     """Terminate a child, killing it if it lingers."""
     if proc.poll() is None:
         proc.terminate()

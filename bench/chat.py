@@ -26,16 +26,13 @@ from types import FrameType
 from typing import Any
 from unittest.mock import patch
 
-from board import free_port, revision, service_env
+from board import BENCH_DIR, HOST, READY_SECONDS, free_port, migrate, revision, service_env, stop
 
 from service import passwords
 from service.auth import create_staff
 from service.clock import system_clock
 from service.storage.db import Database
 
-BENCH_DIR = Path(__file__).resolve().parent
-HOST = "127.0.0.1"
-READY_SECONDS = 60.0
 CLIENT_SECONDS = 900.0  # one client run, sign-ins and set-up included
 STAFF_USER = "bench"
 STAFF_ROLE = "adviser"  # fits the `tyonhaku` topic the visitors choose
@@ -137,13 +134,7 @@ def build_template(folder: Path, count: int, password: str) -> Path:
     """A migrated database with `count` staff accounts, made with Koppi's CLI and code."""
     db_path = folder / "template.sqlite3"
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "service", "migrate"],
-        env=koppi_env(db_path, 0),
-        cwd=BENCH_DIR.parent,
-        check=True,
-        capture_output=True,
-    )
+    migrate(db_path)
     asyncio.run(_create_accounts(db_path, count, password))
     print(f"created {count} staff accounts in {time.perf_counter() - started:.1f} s", flush=True)
     return db_path
@@ -190,13 +181,7 @@ def running(argv: list[str], env: dict[str, str], port: int, log_path: Path) -> 
             time.sleep(0.2)
         yield proc.pid
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
 
 
 def server_command(
