@@ -45,7 +45,10 @@ def _server(tmp_path: Path) -> LiveServer:
     return server
 
 
-def _sign_in(browser: Browser, server: LiveServer, problems: Problems) -> Page:
+def _sign_in(
+    browser: Browser, server: LiveServer, problems: Problems, *, available: bool = False
+) -> Page:
+    """Sanna signs in on the chat console, and switches herself available when asked."""
     page = problems.watch(browser.new_context().new_page())
     page.goto(server.url + "/staff/chat")
     expect(page).to_have_url(re.compile(r"/staff/login"))
@@ -54,6 +57,9 @@ def _sign_in(browser: Browser, server: LiveServer, problems: Problems) -> Page:
     page.click("form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/staff/chat$"))
     expect(page.locator("#staff-connection")).to_have_attribute("data-state", "connected")
+    if available:
+        page.check("#available")
+        expect(page.locator("#staff-chat")).to_have_attribute("data-available", "yes")
     return page
 
 
@@ -222,9 +228,7 @@ def test_queue_convert_capacity_and_server_restart(tmp_path: Path) -> None:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
             with server.running():
-                staff = _sign_in(browser, server, problems)
-                staff.check("#available")
-                expect(staff.locator("#staff-chat")).to_have_attribute("data-available", "yes")
+                staff = _sign_in(browser, server, problems, available=True)
                 first = _start(browser, server, problems, "raha", FIRST)
                 expect(first.locator("#staff-name")).to_have_text("Sosiaaliohjaaja Sanna")
 
@@ -343,9 +347,7 @@ def test_writer_names_survive_replays_and_signing_out_ends_the_console(tmp_path:
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _sign_in(browser, server, problems)
-            staff.check("#available")
-            expect(staff.locator("#staff-chat")).to_have_attribute("data-available", "yes")
+            staff = _sign_in(browser, server, problems, available=True)
             visitor = _start(browser, server, problems, "raha", FIRST)
             expect(visitor.locator("#staff-name")).to_have_text("Sosiaaliohjaaja Sanna")
             expect(visitor.locator("#chat-announce")).to_contain_text("Sanna")
@@ -417,9 +419,7 @@ def test_visitor_chat_works_when_session_storage_refuses(tmp_path: Path) -> None
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _sign_in(browser, server, problems)
-            staff.check("#available")
-            expect(staff.locator("#staff-chat")).to_have_attribute("data-available", "yes")
+            staff = _sign_in(browser, server, problems, available=True)
             context = browser.new_context()
             context.add_init_script(BLOCKED_STORAGE)
             visitor = problems.watch(context.new_page())
