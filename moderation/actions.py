@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moderation import referrals
 from moderation.context import Change, ModerationContext
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.text import (
@@ -185,13 +186,18 @@ async def do_answer(
     acting_staff: StaffMember,
     body: object,
     publish: object,
+    services: object = None,
 ) -> None:
-    """Answer under one's role, then publish on the board or answer only to the asker."""
+    """Answer under one's role, then publish on the board or answer only to the asker.
+
+    `services` are directory services the answer refers to; each shows as a card with it."""
     _require_moderator(acting_staff)
     text = require_text(body, "body", minimum=ANSWER_MIN, maximum=ANSWER_MAX)
     if not isinstance(publish, bool):
         raise Invalid(_("Choose whether to publish."), field="publish")
+    referred = referrals.service_ids(services)
     async with ctx.db.transaction() as tx:
+        await referrals.require_referable(tx, referred, "services")
         state = await _actionable(ctx, tx, question_id, acting_staff)
         if publish and not state["publish_allowed"]:
             raise Invalid(
@@ -199,7 +205,7 @@ async def do_answer(
                 field="publish",
             )
         now = ctx.now_iso()
-        await questions.add_answer(
+        answer_id = await questions.add_answer(
             tx,
             question_id,
             staff_id=acting_staff.id,
@@ -208,6 +214,7 @@ async def do_answer(
             body=text,
             at=now,
         )
+        await questions.add_referrals(tx, answer_id, referred)
         await questions.mark_answered(tx, question_id, at=now, publish=publish)
         if publish:
             await search.index_question(
@@ -229,6 +236,15 @@ async def do_answer(
         )
         if publish:
             await _event(ctx, tx, events.QUESTION_PUBLISHED, state, acting_staff)
+        await referrals.record(
+            tx,
+            referred,
+            at=now,
+            channel="question",
+            category=state["category_slug"],
+            subject_id=question_id,
+            staff_id=acting_staff.id,
+        )
     await ctx.after_commit(Change(question_id, board=publish))
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m service serve|migrate|create-staff`."""
+"""Command line: `python -m service serve|migrate|create-staff|directory`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import argparse
 import asyncio
 import gc
 import getpass
+import json
 import logging
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
+from moderation import directory
+from moderation.errors import ActionError
+from service import i18n
 from service.app import create_app
 from service.auth import create_staff
 from service.clock import system_clock
@@ -67,27 +75,92 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database(settings.db_path)
+    await db.open()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+def _with_database(settings: Settings, run: Callable[[Database], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with _database(settings) as db:
+            return await run(db)
+
+    return asyncio.run(main())
+
+
 def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
     password = _read_password()
-
-    async def run() -> int:
-        db = Database(settings.db_path)
-        await db.open()
-        try:
-            return await create_staff(
-                db,
-                system_clock,
-                username=args.username,
-                password=password,
-                role=args.role,
-                first_name=args.name,
-            )
-        finally:
-            await db.close()
-
-    staff_id = asyncio.run(run())
+    staff_id = _with_database(
+        settings,
+        lambda db: create_staff(
+            db,
+            system_clock,
+            username=args.username,
+            password=password,
+            role=args.role,
+            first_name=args.name,
+        ),
+    )
     print(f"created {args.role} {args.username} (id {staff_id})")
     return 0
+
+
+async def _no_pages_to_refresh() -> None:
+    """A running service notices the import within its housekeeping interval."""
+
+
+def _directory_import(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{args.file}: not a readable JSON file ({exc})") from None
+
+    async def run(db: Database) -> directory.ImportReport:
+        ctx = directory.DirectoryContext(db, system_clock, _no_pages_to_refresh)
+        return await directory.do_import(ctx, data, acting_staff=None)
+
+    try:
+        with i18n.speaking("en"):  # operators' tools speak English, like the rest of the CLI
+            report = _with_database(settings, run)
+    except ActionError as exc:
+        raise ValueError(exc.message) from None
+    for failed in report.failures:
+        for error in failed.errors:
+            print(f"record {failed.index} ({failed.id or 'no id'}): {error.field}: {error.message}")
+    print(", ".join(f"{n} {outcome}" for outcome, n in report.counts.items()))
+    return 1 if report.failures else 0
+
+
+def _directory_export(settings: Settings, args: argparse.Namespace) -> int:
+    records = _with_database(settings, directory.export)
+    text = json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{len(records)} services written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _add_directory(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("directory", help="import or export the HSDS service directory")
+    actions = parser.add_subparsers(dest="action", required=True)
+    importing = actions.add_parser(
+        "import", help="import HSDS service records; each is checked and saved on its own"
+    )
+    importing.add_argument("file", help="a JSON list of full HSDS 3.0 service objects")
+    importing.set_defaults(run=_directory_import)
+    exporting = actions.add_parser("export", help="write every service as HSDS 3.0 JSON")
+    exporting.add_argument("--output", "-o", help="file to write (default: standard output)")
+    exporting.set_defaults(run=_directory_export)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", help="first name shown with answers")
     create.set_defaults(run=_create_staff)
+    _add_directory(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -14,15 +14,19 @@ from aiohttp import web
 from moderation import chat_upkeep
 from moderation.chat_context import ChatContext
 from moderation.context import Change, ModerationContext
+from moderation.directory import DirectoryContext
 from service import demo, keys
 from service.clock import Clock, system_clock
 from service.http import (
     api,
     api_coordinator,
+    api_hsds,
     api_staff,
     ask,
     board,
     chat,
+    directory,
+    directory_admin,
     followup,
     middleware,
     staff,
@@ -69,11 +73,18 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
     app[keys.SIO] = sio
 
+    def forget_pages() -> None:
+        cache.invalidate()
+        search_cache.invalidate()
+
     async def after_commit(change: Change) -> None:
         if change.board:
-            cache.invalidate()
-            search_cache.invalidate()
+            forget_pages()
         await app[keys.STAFF_CONSOLE].push_questions()
+
+    async def after_directory_change() -> None:
+        # Answers on cached pages carry referral cards drawn from the directory.
+        forget_pages()
 
     ctx = ModerationContext(
         db=db,
@@ -82,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         claim_idle=timedelta(minutes=settings.claim_idle_minutes),
     )
     app[keys.MODERATION] = ctx
+    app[keys.DIRECTORY] = DirectoryContext(db, clock, after_directory_change)
     hub = ChatHub(sio)
     chat_ctx = ChatContext(
         db=db,
@@ -99,12 +111,25 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     sio.register_namespace(VisitorChat(chat_ctx, hub, rate_limits=settings.rate_limits))
     sio.attach(app)
 
-    for module in (board, ask, followup, chat, staff, api, api_staff, api_coordinator):
+    for module in (
+        board,
+        ask,
+        followup,
+        chat,
+        directory,
+        staff,
+        directory_admin,
+        api,
+        api_staff,
+        api_coordinator,
+        api_hsds,
+    ):
         app.add_routes(module.routes())
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.router.add_get("/robots.txt", _robots)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_chat_tasks)
+    app.cleanup_ctx.append(_directory_watch)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -132,7 +157,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             logins = await demo.load(db, app[keys.CLOCK])
             demo.save_logins(settings.data_dir, logins)
         if settings.demo:
+            await demo.load_directory(app[keys.DIRECTORY])
             demo.print_logins(settings.data_dir)
+        await app[keys.DIRECTORY].refresh()
         yield
     finally:
         await db.close()
@@ -155,3 +182,27 @@ async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         await chat.messages.stop()
+
+
+async def _directory_watch(app: web.Application) -> AsyncIterator[None]:
+    """Notice imports made from the command line while the service runs."""
+    directory = app[keys.DIRECTORY]
+    interval = app[keys.SETTINGS].chat_tick_seconds
+
+    async def watch() -> None:
+        seen = await directory.version()
+        while True:
+            await asyncio.sleep(interval)
+            now = await directory.version()
+            if now != seen:
+                seen = now
+                await directory.refresh()
+                await directory.after_change()
+
+    task = asyncio.create_task(watch(), name="directory-watch")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

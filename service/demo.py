@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from moderation.directory import DirectoryContext, do_import
 from moderation.intake import hash_code, new_code
 from service import auth
 from service.clock import Clock, to_iso
@@ -15,6 +17,7 @@ from service.storage import categories, events, questions, search
 from service.storage.db import Database
 from web import DEMO_DIR
 
+log = logging.getLogger(__name__)
 LOGINS_FILE = "demo-logins.txt"
 DEMO_STAFF = (
     ("sanna", "counsellor", "Sanna"),
@@ -76,6 +79,15 @@ async def load(db: Database, clock: Clock) -> list[tuple[str, str, str]]:
                 tx, question_id, item["title"], item["body"], [a["body"] for a in item["answers"]]
             )
     return logins
+
+
+async def load_directory(ctx: DirectoryContext) -> None:
+    """Import the demo directory through the same path a coordinator's file takes; a record
+    already there is left unchanged, so every demo start exercises the import."""
+    items = json.loads((DEMO_DIR / "directory.json").read_text(encoding="utf-8"))
+    report = await do_import(ctx, items, acting_staff=None)
+    for failed in report.failures:
+        log.error("demo directory record %s did not import: %s", failed.index, failed.as_json())
 
 
 def save_logins(data_dir: Path, logins: list[tuple[str, str, str]]) -> None:

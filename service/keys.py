@@ -16,6 +16,7 @@ from service.storage.staff import StaffMember
 if TYPE_CHECKING:
     from moderation.chat_context import ChatContext
     from moderation.context import ModerationContext
+    from moderation.directory import DirectoryContext
     from service.http.page_cache import PageCache
     from service.realtime.chat_hub import ChatHub
     from service.realtime.staff_console import StaffConsole
@@ -31,6 +32,7 @@ STAFF_CONSOLE: web.AppKey[StaffConsole] = web.AppKey("staff_console")
 MODERATION: web.AppKey[ModerationContext] = web.AppKey("moderation")
 CHAT: web.AppKey[ChatContext] = web.AppKey("chat")
 CHAT_HUB: web.AppKey[ChatHub] = web.AppKey("chat_hub")
+DIRECTORY: web.AppKey[DirectoryContext] = web.AppKey("directory")
 
 # Per-request values set by the staff-identity middleware.
 STAFF: web.RequestKey[StaffMember | None] = web.RequestKey("staff")
@@ -43,6 +45,10 @@ def db(request: web.Request) -> Database:
 
 def moderation(request: web.Request) -> ModerationContext:
     return request.app[MODERATION]
+
+
+def directory(request: web.Request) -> DirectoryContext:
+    return request.app[DIRECTORY]
 
 
 def page_cache(request: web.Request) -> PageCache:

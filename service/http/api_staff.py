@@ -96,6 +96,7 @@ async def answer(request: web.Request, member: StaffMember) -> web.Response:
         acting_staff=member,
         body=data.get("body"),
         publish=data.get("publish"),
+        services=data.get("services"),
     )
     return await _state(request, question_id)
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from service import i18n, keys
+from service.http import referral_cards
 from service.http.page_cache import PageCache
 from service.http.params import page_number, path_id
 from service.http.render import chat_status, html, render_bytes
@@ -27,7 +28,9 @@ async def _cached_page(
     cache = cache or keys.page_cache(request)
     # Every page shows whether the chat is open, so that is part of what the page is.
     status = tuple(chat_status(request).values())
-    return html(await cache.get_or_render((*key, i18n.current_language(), status), build))
+    # Referral cards on answers say whether a service is open now.
+    turns = referral_cards.page_key(request)
+    return html(await cache.get_or_render((*key, i18n.current_language(), status, turns), build))
 
 
 async def index(request: web.Request) -> web.Response:
@@ -81,7 +84,8 @@ async def question(request: web.Request) -> web.Response:
         found = await questions.get_published(db, question_id)
         if found is None:
             raise web.HTTPNotFound(text=i18n.gettext("This question is not on the board."))
-        return render_bytes(request, "board/question.html", {"question": found})
+        cards = await referral_cards.for_questions(request, [found])
+        return render_bytes(request, "board/question.html", {"question": found, "cards": cards})
 
     return await _cached_page(request, ("question", question_id), build)
 

@@ -13,6 +13,10 @@ from service import i18n
 
 FormData = dict[str, str]
 _FORM = web.RequestKey("form", dict)
+# A route whose name ends so takes one uploaded text file, in the form field `file`.
+UPLOAD_ROUTE_SUFFIX = "_upload"
+UPLOAD_FIELD = "file"
+UPLOAD_MAX = 20 * 1024 * 1024
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
@@ -29,17 +33,33 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def _takes_upload(request: web.Request) -> bool:
+    name = request.match_info.route.name
+    return name is not None and name.endswith(UPLOAD_ROUTE_SUFFIX)
+
+
+def _uploaded_text(value: web.FileField) -> str:
+    try:
+        return value.file.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid(i18n.gettext("The file must be UTF-8 text."), field=UPLOAD_FIELD) from None
+
+
 async def form(request: web.Request) -> FormData:
-    """The submitted form's text fields; files or undecodable text are refused."""
+    """The submitted form's text fields; files are refused except on an upload route."""
     cached: FormData | None = request.get(_FORM)
     if cached is not None:
         return cached
+    upload = _takes_upload(request)
+    source = request.clone(client_max_size=UPLOAD_MAX) if upload else request
     try:
-        posted = await request.post()
+        posted = await source.post()
     except (ValueError, LookupError):  # undecodable bytes or an unknown charset
         raise web.HTTPBadRequest(text=i18n.gettext("The form could not be read.")) from None
     fields: FormData = {}
     for name, value in posted.items():
+        if upload and name == UPLOAD_FIELD and isinstance(value, web.FileField):
+            value = _uploaded_text(value)
         if not isinstance(value, str) or has_lone_surrogate(value):
             raise web.HTTPBadRequest(
                 text=i18n.gettext("The field %(name)s must be text.") % {"name": name[:40]}
@@ -47,6 +67,12 @@ async def form(request: web.Request) -> FormData:
         fields[name] = value
     request[_FORM] = fields
     return fields
+
+
+async def form_values(request: web.Request, name: str) -> list[str]:
+    """Every value of a repeated field, such as ticked checkboxes; `form` keeps only one."""
+    await form(request)  # checks the whole form once
+    return [v for v in (await request.post()).getall(name, []) if isinstance(v, str)]
 
 
 def created(payload: dict[str, Any]) -> web.Response:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from moderation import intake
 from service import i18n, keys
-from service.http import bodies
+from service.http import bodies, referral_cards
 from service.http.render import render
 from service.storage import questions
 
@@ -47,6 +47,7 @@ async def _page(request: web.Request, code: str, delete_error: str | None = None
         "board/followup.html",
         {
             "question": found,
+            "cards": await referral_cards.for_questions(request, [found]),
             "code": code,
             "new": request.query.get("new") == "1",
             "delete_error": delete_error,

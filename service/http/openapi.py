@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.http import openapi_chat
+from service.http import openapi_chat, openapi_hsds
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -74,6 +74,12 @@ _SCHEMAS: dict[str, Any] = {
             "role": {"type": "string", "enum": ["counsellor", "adviser", "coordinator", "admin"]},
             "first_name": {"type": ["string", "null"]},
             "answered_at": {"type": "string", "format": "date-time"},
+            "referrals": {
+                "type": "array",
+                "description": "Ids of directory services the answer refers to; read each"
+                " from /api/hsds/services/{id}",
+                "items": {"type": "string", "format": "uuid"},
+            },
         },
     },
     "Question": {
@@ -316,7 +322,15 @@ def spec() -> dict[str, Any]:
                     {
                         "type": "object",
                         "required": ["body", "publish"],
-                        "properties": {"body": {"type": "string"}, "publish": {"type": "boolean"}},
+                        "properties": {
+                            "body": {"type": "string"},
+                            "publish": {"type": "boolean"},
+                            "services": {
+                                "type": "array",
+                                "maxItems": 5,
+                                "items": {"type": "string", "format": "uuid"},
+                            },
+                        },
                     },
                 )
             },
@@ -331,6 +345,7 @@ def spec() -> dict[str, Any]:
                 )
             },
             **openapi_chat.PATHS,
+            **openapi_hsds.PATHS,
         },
-        "components": {"schemas": {**_SCHEMAS, **openapi_chat.SCHEMAS}},
+        "components": {"schemas": {**_SCHEMAS, **openapi_chat.SCHEMAS, **openapi_hsds.SCHEMAS}},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -40,6 +41,11 @@ def _when(iso: str | None) -> str:
     return "" if not iso else i18n.format_moment(from_iso(iso))
 
 
+def _tel(number: str) -> str:
+    """A phone number as a tel: link wants it: digits and a leading plus only."""
+    return re.sub(r"(?!^\+)[^0-9]", "", number.strip())
+
+
 def create_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -55,12 +61,13 @@ def create_environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["role_label"] = role_label
     env.filters["duration"] = i18n.format_duration
+    env.filters["tel"] = _tel
     env.globals["status_label"] = status_label
     env.globals["languages"] = i18n.LANGUAGES
     return env
 
 
-_KEPT_ON_LANGUAGE_SWITCH = ("q", "category", "page", "new")
+_KEPT_ON_LANGUAGE_SWITCH = ("q", "category", "page", "new", "area", "open")
 
 
 def language_links(request: web.Request) -> dict[str, str]:
@@ -88,7 +95,7 @@ def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -
         language_links=language_links(request),
         staff=staff,
         csrf_token=request.get(keys.CSRF_TOKEN, ""),
-        **context,
+        **{"cards": {}, **context},
     )
     return page.encode("utf-8")
 

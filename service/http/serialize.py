@@ -16,6 +16,7 @@ def answer(item: Answer) -> dict[str, Any]:
         "role": item.role,
         "first_name": item.first_name,
         "answered_at": item.answered_at,
+        "referrals": item.referrals,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -9,7 +10,8 @@ from aiohttp import web
 from moderation import actions, queue
 from moderation.errors import ActionError
 from service import i18n, keys
-from service.http import bodies, serialize
+from service.http import bodies, referral_cards, serialize
+from service.http.board import MAX_QUERY
 from service.http.params import path_id
 from service.http.render import render
 from service.http.staff_session import (
@@ -19,7 +21,9 @@ from service.http.staff_session import (
     require_staff,
     start_session,
 )
-from service.storage import categories, questions
+from service.storage import categories, directory, questions
+from service.storage.directory import PUBLIC_STATUSES, Filters
+from service.storage.search import SearchQuery
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 
@@ -87,11 +91,16 @@ async def _question_page(
     if found is None:
         raise web.HTTPNotFound(text=i18n.gettext("No such question."))
     claimer = queue.active_claimer(ctx, found)
+    chosen = await bodies.form_values(request, "services") if error else []
     return render(
         request,
         "staff/question.html",
         {
             "question": found,
+            "cards": await referral_cards.for_questions(request, [found]),
+            "referral_options": await _referral_options(request, found, chosen),
+            "chosen": chosen,
+            "find": request.query.get("find", "")[:MAX_QUERY],
             "claimer": claimer,
             "mine": claimer is not None and found.claimed_by == member.id,
             "categories": await categories.list_active(ctx.db),
@@ -102,6 +111,30 @@ async def _question_page(
         status=error.status if error else 200,
         no_store=True,
     )
+
+
+REFERRAL_OPTIONS = 8
+
+
+async def _referral_options(
+    request: web.Request, question: questions.Question, chosen: list[str]
+) -> list[dict[str, Any]]:
+    """Services to tick: those already chosen, search results, then the topic's services.
+
+    The picker's script searches as staff type; this list is what works without it."""
+    db = keys.db(request)
+    text = request.query.get("find", "").strip()[:MAX_QUERY]
+    category = await categories.by_slug(db, question.category_slug)
+    if text:
+        filters = Filters(query=SearchQuery(text), statuses=PUBLIC_STATUSES)
+    else:
+        term_id = category.term_id if category else None
+        filters = Filters(term_id=term_id, statuses=PUBLIC_STATUSES)
+    found: list[str] = []
+    if filters.query is None or filters.query:
+        found, _total = await directory.matching_ids(db, filters, limit=REFERRAL_OPTIONS)
+    cards = await referral_cards.for_services(request, [*chosen, *found])
+    return list(cards.values())
 
 
 @require_staff(*ANSWERING_ROLES)
@@ -138,6 +171,7 @@ async def question_action(request: web.Request, member: StaffMember) -> web.Stre
                 acting_staff=member,
                 body=form.get("body", ""),
                 publish=form.get("publish") == "yes",
+                services=await bodies.form_values(request, "services"),
             )
         elif action == "reject":
             await actions.do_reject(

@@ -12,14 +12,27 @@ from service.storage.chat_messages import Stored
 from service.storage.db import Row
 
 
-def message(stored: Stored | Row, *, for_sender: str, chat_id: int | None = None) -> dict[str, Any]:
-    """A message as `for_sender` ("visitor" or "staff") sees it; client ids only on their own."""
+def message(
+    stored: Stored | Row,
+    *,
+    for_sender: str,
+    chat_id: int | None = None,
+    cards: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A message as `for_sender` ("visitor" or "staff") sees it; client ids only on their own.
+
+    A referral message carries its card: from `stored.referral`, or for a stored row from
+    `cards` by service id."""
     if isinstance(stored, Stored):
         fields = (stored.id, stored.sender, stored.text, stored.at, stored.name, stored.client_id)
+        referral = stored.referral
     else:
         fields = tuple(stored[k] for k in ("id", "sender", "text", "at", "name", "client_id"))
+        referral = (cards or {}).get(stored["service_id"]) if stored["service_id"] else None
     message_id, sender, text, at, name, client_id = fields
     payload: dict[str, Any] = {"id": message_id, "from": sender, "text": text, "at": at}
+    if referral is not None:
+        payload["referral"] = referral
     if sender == "staff" and name:
         payload["name"] = name
     if sender == for_sender and client_id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from moderation import chat_routing, chat_staff
+from moderation import chat_referrals, chat_routing, chat_staff
 from moderation.chat_context import ChatContext
 from moderation.chat_visitor import client_id, message_text
 from moderation.errors import Conflict, Forbidden, Invalid
@@ -89,6 +89,25 @@ class StaffChatEvents:
         return {"id": stored.id}
 
     @event(_language_of)
+    async def on_refer(self, sid: str, data: dict[str, Any]) -> Ack:
+        """Send a directory service to the visitor as a card of its own."""
+        staff = await self.member(sid)
+        chat_id = _chat_id(data)
+        row = await chats.get(self.chat.db, chat_id)
+        visitor_lang = None if row is None else self.hub.visitor_languages.get(row["visitor_id"])
+        stored = await chat_referrals.do_refer(
+            self.chat,
+            chat_id,
+            data.get("service_id"),
+            client_id(data.get("client_id")),
+            acting_staff=staff,
+            lang=visitor_lang or i18n.current_language(),
+        )
+        if stored.fresh:
+            await self.hub.message(stored, skip_sid=sid, sender_alone=self.alone(staff.id))
+        return {"id": stored.id, "referral": stored.referral}
+
+    @event(_language_of)
     async def on_resume(self, sid: str, data: dict[str, Any]) -> Ack:
         staff = await self.member(sid)
         chat_id = _chat_id(data)
@@ -96,10 +115,14 @@ class StaffChatEvents:
         row = await chats.get(self.chat.db, chat_id)
         if row is None or staff.id not in (row["assigned_to"], row["handled_by"]):
             raise Forbidden(i18n.gettext("This chat is not yours."))
-        for message in await chat_messages.after(self.chat.db, chat_id, after):
+        missed = await chat_messages.after(self.chat.db, chat_id, after)
+        cards = await chat_referrals.cards(
+            self.chat, (m["service_id"] for m in missed if m["service_id"]), i18n.current_language()
+        )
+        for message in missed:
             await self.emit(
                 "message",
-                chat_payloads.message(message, for_sender="staff", chat_id=chat_id),
+                chat_payloads.message(message, for_sender="staff", chat_id=chat_id, cards=cards),
                 to=sid,
             )
         return {"ok": True}

@@ -10,7 +10,7 @@ from typing import Any
 
 import socketio
 
-from moderation import chat_visitor
+from moderation import chat_referrals, chat_visitor
 from moderation.chat_context import ChatContext
 from moderation.errors import Conflict, RateLimited
 from moderation.text import valid_after
@@ -199,8 +199,13 @@ class VisitorChat(socketio.AsyncNamespace):
             return {"chat": None}
         if row["status"] in chats.OPEN:
             visitor.chat_id = int(row["id"])
-        for message in await chat_messages.after(self._ctx.db, row["id"], after):
-            await self.emit("message", chat_payloads.message(message, for_sender="visitor"), to=sid)
+        missed = await chat_messages.after(self._ctx.db, row["id"], after)
+        cards = await chat_referrals.cards(
+            self._ctx, (m["service_id"] for m in missed if m["service_id"]), i18n.current_language()
+        )
+        for message in missed:
+            payload = chat_payloads.message(message, for_sender="visitor", cards=cards)
+            await self.emit("message", payload, to=sid)
         return {"chat": chat_payloads.visitor_state(row, await self._hub.view())}
 
     @event(_language_of)

@@ -39,3 +39,8 @@ async def for_target(db: Database, target_type: str, target_id: int) -> list[Row
         " WHERE a.target_type = ? AND a.target_id = ? ORDER BY a.id",
         (target_type, target_id),
     )
+
+
+async def last_id(db: Database, action: str) -> int:
+    value = await db.fetch_value("SELECT max(id) FROM audit_log WHERE action = ?", (action,))
+    return int(value or 0)

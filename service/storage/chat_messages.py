@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from service.clock import from_iso
 from service.storage import events
@@ -63,6 +64,9 @@ class Stored:
     staff_id: int | None = None
     # The staff member's first name on their messages, so a replay still says who wrote.
     name: str | None = None
+    # A referral card: the directory service it points to, and the card as it is shown.
+    service_id: str | None = None
+    referral: dict[str, Any] | None = None
 
 
 class MessageLog:
@@ -158,7 +162,7 @@ class MessageLog:
         if first_replies:
             async with self._db.transaction() as tx:
                 for d in first_replies.values():
-                    await _first_reply(tx, d)
+                    await record_first_reply(tx, d)
         return results
 
 
@@ -171,7 +175,7 @@ def _sort_key(stored: Stored | None) -> int:
     return -1 if stored is None else stored.id
 
 
-async def _first_reply(tx: Writer, d: Draft) -> None:
+async def record_first_reply(tx: Writer, d: Draft) -> None:
     """The first staff message: its time goes on the chat and into a usage event."""
     chat = await tx.fetch_one(
         "UPDATE chats SET first_reply_at = ? WHERE id = ? AND first_reply_at IS NULL"
@@ -206,9 +210,42 @@ async def _existing(writer: Writer, d: Draft) -> int | None:
     return None if value is None else int(value)
 
 
+async def insert_referral(tx: Writer, d: Draft, service_id: str) -> Stored | None:
+    """A referral card as a staff message of its own; None if the chat is not theirs and
+    active. Sent again with the same client id, the earlier copy comes back, not fresh."""
+    row = await tx.fetch_one(
+        "INSERT INTO chat_messages (chat_id, sender, staff_id, text, at, client_id, service_id)"
+        " SELECT c.id, 'staff', c.assigned_to, ?, ?, ?, ? FROM chats c"
+        " WHERE c.id = ? AND c.assigned_to = ? AND c.status = 'active'"
+        " ON CONFLICT (chat_id, sender, client_id) DO NOTHING"
+        " RETURNING id, (SELECT visitor_id FROM chats WHERE chats.id = chat_id) AS visitor_id,"
+        " (SELECT first_reply_at IS NULL FROM chats WHERE chats.id = chat_id) AS unreplied,"
+        " (SELECT COALESCE(first_name, username) FROM staff WHERE staff.id = staff_id) AS name",
+        (d.text, d.at, d.client_id, service_id, d.chat_id, d.actor_id),
+    )
+    if row is None:
+        earlier = await _existing(tx, d)
+        return None if earlier is None else _resent(d, earlier)
+    if row["unreplied"]:
+        await record_first_reply(tx, d)
+    return Stored(
+        row["id"],
+        d.chat_id,
+        "staff",
+        d.text,
+        d.at,
+        d.client_id,
+        True,
+        row["visitor_id"],
+        d.actor_id,
+        row["name"],
+        service_id,
+    )
+
+
 async def after(db: Database, chat_id: int, after_id: int) -> list[Row]:
     return await db.fetch_all(
-        "SELECT m.id, m.sender, m.text, m.at, m.client_id,"
+        "SELECT m.id, m.sender, m.text, m.at, m.client_id, m.service_id,"
         " COALESCE(s.first_name, s.username) AS name FROM chat_messages m"
         " LEFT JOIN staff s ON s.id = m.staff_id WHERE m.chat_id = ? AND m.id > ? ORDER BY m.id",
         (chat_id, after_id),

@@ -22,6 +22,7 @@ CHAT_ABANDONED = "chat_abandoned"
 CHAT_CONVERTED = "chat_converted_to_question"
 CHAT_RATED = "chat_rated"
 STAFF_AVAILABILITY = "staff_availability"
+REFERRAL_MADE = "referral_made"
 
 
 async def record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ class Answer:
     role: str
     first_name: str | None
     answered_at: str
+    id: int = 0
+    # Directory services the answer refers to, in the order staff chose them.
+    referrals: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,13 +87,23 @@ async def _with_answers(db: Database, questions: list[Question]) -> list[Questio
     by_id = {q.id: q for q in questions}
     marks = ",".join("?" * len(by_id))
     rows = await db.fetch_all(
-        "SELECT question_id, body, role, first_name, answered_at FROM answers"
-        f" WHERE question_id IN ({marks}) ORDER BY id",
+        "SELECT a.id, a.question_id, a.body, a.role, a.first_name, a.answered_at,"
+        " (SELECT json_group_array(service_id) FROM"
+        "   (SELECT service_id FROM answer_referrals r WHERE r.answer_id = a.id"
+        "    ORDER BY position)) AS referrals"
+        f" FROM answers a WHERE a.question_id IN ({marks}) ORDER BY a.id",
         list(by_id),
     )
     for row in rows:
         by_id[row["question_id"]].answers.append(
-            Answer(row["body"], row["role"], row["first_name"], row["answered_at"])
+            Answer(
+                row["body"],
+                row["role"],
+                row["first_name"],
+                row["answered_at"],
+                row["id"],
+                json.loads(row["referrals"]),
+            )
         )
     return questions
 
@@ -235,6 +249,13 @@ async def add_answer(
         "INSERT INTO answers (question_id, staff_id, role, first_name, body, answered_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (question_id, staff_id, role, first_name, body, at),
+    )
+
+
+async def add_referrals(tx: Writer, answer_id: int, service_ids: list[str]) -> None:
+    await tx.execute_many(
+        "INSERT INTO answer_referrals (answer_id, position, service_id) VALUES (?, ?, ?)",
+        [(answer_id, n, service_id) for n, service_id in enumerate(service_ids)],
     )
 
 

@@ -15,6 +15,8 @@ MAX_TERMS = 8
 _TRIGRAM_MIN = 3
 _GRADATION_MIN = 6
 _GRADATING_END = re.compile(r"[kpt][aeiouyäö]$")
+# The full-text index pairs; their names go into SQL, so only these are accepted.
+_INDEXES = ("question", "service")
 
 
 def words(text: str) -> list[str]:
@@ -43,17 +45,21 @@ class SearchQuery:
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    def hits_sql(self) -> tuple[str, list[str]]:
-        """Row ids where every term matches by stem prefix or, for 3+ letters, as a substring."""
+    def hits_sql(self, index: str = "question") -> tuple[str, list[str]]:
+        """Row ids where every term matches by stem prefix or, for 3+ letters, as a substring.
+
+        `index` names the pair of tables searched: `<index>_stems` and `<index>_trigrams`."""
+        if index not in _INDEXES:
+            raise ValueError(index)
         parts: list[str] = []
         params: list[str] = []
         for term, stem in zip(self.terms, self.stems, strict=True):
-            branch = "SELECT rowid AS id FROM question_stems WHERE question_stems MATCH ?"
+            branch = f"SELECT rowid AS id FROM {index}_stems WHERE {index}_stems MATCH ?"
             params.append(_quote(stem) + "*")
             pieces = [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN]
             if pieces:
                 branch += (
-                    " UNION SELECT rowid FROM question_trigrams WHERE question_trigrams MATCH ?"
+                    f" UNION SELECT rowid FROM {index}_trigrams WHERE {index}_trigrams MATCH ?"
                 )
                 params.append(" OR ".join(_quote(p) for p in pieces))
             parts.append(f"SELECT id FROM ({branch})")
@@ -78,21 +84,29 @@ def _document(title: str | None, body: str, answers: Iterable[str]) -> str:
     return "\n".join([title or "", body, *answers])
 
 
+async def index_document(tx: Writer, index: str, rowid: int, document: str) -> None:
+    """Replace one row's entries in the `index` pair of tables with `document`."""
+    await unindex(tx, index, rowid)
+    await tx.execute(
+        f"INSERT INTO {index}_stems (rowid, words) VALUES (?, ?)",
+        (rowid, " ".join(stems(document))),
+    )
+    await tx.execute(f"INSERT INTO {index}_trigrams (rowid, text) VALUES (?, ?)", (rowid, document))
+
+
+async def unindex(tx: Writer, index: str, rowid: int) -> None:
+    if index not in _INDEXES:
+        raise ValueError(index)
+    await tx.execute(f"DELETE FROM {index}_stems WHERE rowid = ?", (rowid,))
+    await tx.execute(f"DELETE FROM {index}_trigrams WHERE rowid = ?", (rowid,))
+
+
 async def index_question(
     tx: Writer, question_id: int, title: str | None, body: str, answers: Iterable[str]
 ) -> None:
     """Replace the question's search entries with its current published text."""
-    document = _document(title, body, answers)
-    await unindex_question(tx, question_id)
-    await tx.execute(
-        "INSERT INTO question_stems (rowid, words) VALUES (?, ?)",
-        (question_id, " ".join(stems(document))),
-    )
-    await tx.execute(
-        "INSERT INTO question_trigrams (rowid, text) VALUES (?, ?)", (question_id, document)
-    )
+    await index_document(tx, "question", question_id, _document(title, body, answers))
 
 
 async def unindex_question(tx: Writer, question_id: int) -> None:
-    await tx.execute("DELETE FROM question_stems WHERE rowid = ?", (question_id,))
-    await tx.execute("DELETE FROM question_trigrams WHERE rowid = ?", (question_id,))
+    await unindex(tx, "question", question_id)

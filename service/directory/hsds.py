@@ -1,0 +1,479 @@
+"""HSDS 3.0 service records as Koppi reads and writes them (docs/directory.md).
+
+`parse_service` checks one full service object and returns it in canonical form: only the
+fields Koppi keeps, in a fixed order, empty values left out. Export writes that same form, so
+export → import → export gives identical JSON."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from service.chat.hours import parse_clock
+from service.i18n import N_
+from service.i18n import gettext as _
+
+Record = dict[str, Any]
+
+STATUSES = ("active", "inactive", "defunct", "temporarily closed")
+LOCATION_TYPES = ("physical", "postal", "virtual")
+DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+FREQUENCIES = ("WEEKLY", "MONTHLY")
+TEXT_MAX = 5000
+NAME_MAX = 300
+MAX_AGE = 130
+MAX_ITEMS = 50
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Problem(ValueError):
+    """One field's problem; the message is already in the reader's language."""
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+
+class RecordErrors(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+# Value checks: each returns the value in canonical form, or raises Problem.
+
+
+def _text(maximum: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            raise Problem(_("must be text"))
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Problem(_("has characters that cannot be stored")) from None
+        text = _CONTROL.sub("", unicodedata.normalize("NFC", value).replace("\r\n", "\n")).strip()
+        if len(text) > maximum:
+            raise Problem(_("is longer than %(n)d characters") % {"n": maximum})
+        return text or None
+
+    return check
+
+
+_short = _text(NAME_MAX)
+_long = _text(TEXT_MAX)
+
+
+def _uuid(value: Any) -> str:
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise Problem(_("must be a UUID"))
+    return value
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise Problem(_("must be one of: %(options)s") % {"options": ", ".join(options)})
+        return str(value)
+
+    return check
+
+
+def _age(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise Problem(_("must be a whole number"))
+    if not 0 <= value <= MAX_AGE:
+        raise Problem(_("must be from 0 to %(max)d") % {"max": MAX_AGE})
+    return int(value)
+
+
+def _coordinate(limit: int) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Problem(_("must be a number"))
+        if not -limit <= value <= limit:
+            raise Problem(_("must be from -%(max)d to %(max)d") % {"max": limit})
+        return float(value)
+
+    return check
+
+
+def _web_address(value: Any) -> str | None:
+    text = _short(value)
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Problem(_("must be an http or https address"))
+    return text
+
+
+def _email(value: Any) -> str | None:
+    text = _short(value)
+    if text is not None and not _EMAIL.match(text):
+        raise Problem(_("must be an e-mail address"))
+    return text
+
+
+def _clock(value: Any) -> str:
+    """'9:00', '09:00' or '09:00:00' → '09:00'; '24:00' ends the day."""
+    if not isinstance(value, str):
+        raise Problem(_("must be a time such as 09:00"))
+    text = value.strip()
+    if text.count(":") == 2 and text.endswith(":00"):
+        text = text[:-3]
+    try:
+        minutes = parse_clock(text)
+    except ValueError:
+        raise Problem(_("must be a time such as 09:00")) from None
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _byday(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Problem(_("must list days such as MO,TU,WE"))
+    days = [d.strip().upper() for d in value.split(",") if d.strip()]
+    if not days or any(d not in DAYS for d in days):
+        raise Problem(_("must list days such as MO,TU,WE"))
+    return ",".join(sorted(set(days), key=DAYS.index))
+
+
+def _frequency(value: Any) -> str:
+    return _choice(FREQUENCIES)(value.upper() if isinstance(value, str) else value)
+
+
+def _language(value: Any) -> str:
+    if not isinstance(value, str) or not _LANGUAGE.match(value.strip().lower()):
+        raise Problem(_("must be a language code such as fi"))
+    return value.strip().lower()
+
+
+def _country(value: Any) -> str:
+    if not isinstance(value, str) or not _COUNTRY.match(value.strip().upper()):
+        raise Problem(_("must be a two-letter country code such as FI"))
+    return value.strip().upper()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One HSDS object: its fields in export order, nested lists, and which texts translate."""
+
+    entity: str
+    fields: tuple[tuple[str, Callable[[Any], Any]], ...]
+    required: tuple[str, ...] = ("id",)
+    lists: tuple[tuple[str, Shape], ...] = ()
+    objects: tuple[tuple[str, Shape], ...] = ()
+    translatable: tuple[str, ...] = ()
+    extra_checks: tuple[Callable[[Record], None], ...] = field(default=())
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _check in self.fields)
+
+
+def _opens_before_closes(record: Record) -> None:
+    opens, closes = record.get("opens_at"), record.get("closes_at")
+    if (opens is None) != (closes is None):
+        raise Problem(_("give both opens_at and closes_at"), "closes_at" if opens else "opens_at")
+    if opens is not None and closes is not None and parse_clock(opens) >= parse_clock(closes):
+        raise Problem(_("must be after opens_at"), "closes_at")
+
+
+def _ages_in_order(record: Record) -> None:
+    low, high = record.get("minimum_age"), record.get("maximum_age")
+    if low is not None and high is not None and low > high:
+        raise Problem(_("must not be above maximum_age"), "minimum_age")
+
+
+TAXONOMY_TERM = Shape(
+    "taxonomy_term",
+    (
+        ("id", _uuid),
+        ("code", _short),
+        ("name", _short),
+        ("description", _long),
+        ("taxonomy", _short),
+    ),
+    required=("id", "name"),
+)
+ATTRIBUTE = Shape(
+    "attribute",
+    (("id", _uuid), ("taxonomy_term_id", _uuid)),
+    required=("id", "taxonomy_term_id"),
+    objects=(("taxonomy_term", TAXONOMY_TERM),),
+)
+ADDRESS = Shape(
+    "address",
+    (
+        ("id", _uuid),
+        ("address_1", _short),
+        ("city", _short),
+        ("state_province", _short),
+        ("postal_code", _short),
+        ("country", _country),
+        ("address_type", _choice(LOCATION_TYPES)),
+    ),
+)
+LOCATION = Shape(
+    "location",
+    (
+        ("id", _uuid),
+        ("location_type", _choice(LOCATION_TYPES)),
+        ("name", _short),
+        ("latitude", _coordinate(90)),
+        ("longitude", _coordinate(180)),
+    ),
+    required=("id", "location_type"),
+    lists=(("addresses", ADDRESS),),
+    translatable=("name",),
+)
+SERVICE_AT_LOCATION = Shape(
+    "service_at_location",
+    (("id", _uuid),),
+    required=("id", "location"),
+    objects=(("location", LOCATION),),
+)
+PHONE = Shape(
+    "phone",
+    (("id", _uuid), ("number", _short), ("description", _short)),
+    required=("id", "number"),
+    translatable=("description",),
+)
+SCHEDULE = Shape(
+    "schedule",
+    (
+        ("id", _uuid),
+        ("freq", _frequency),
+        ("byday", _byday),
+        ("opens_at", _clock),
+        ("closes_at", _clock),
+        ("description", _short),
+    ),
+    translatable=("description",),
+    extra_checks=(_opens_before_closes,),
+)
+SERVICE_AREA = Shape(
+    "service_area",
+    (("id", _uuid), ("name", _short)),
+    required=("id", "name"),
+    translatable=("name",),
+)
+LANGUAGE = Shape("language", (("id", _uuid), ("code", _language)), required=("id", "code"))
+ORGANIZATION = Shape(
+    "organization",
+    (
+        ("id", _uuid),
+        ("name", _short),
+        ("description", _long),
+        ("email", _email),
+        ("website", _web_address),
+    ),
+    required=("id", "name"),
+    translatable=("name", "description"),
+)
+SERVICE = Shape(
+    "service",
+    (
+        ("id", _uuid),
+        ("name", _short),
+        ("description", _long),
+        ("url", _web_address),
+        ("email", _email),
+        ("status", _choice(STATUSES)),
+        ("eligibility_description", _long),
+        ("minimum_age", _age),
+        ("maximum_age", _age),
+        ("organization_id", _uuid),
+    ),
+    required=("id", "name", "status"),
+    objects=(("organization", ORGANIZATION),),
+    lists=(
+        ("phones", PHONE),
+        ("schedules", SCHEDULE),
+        ("service_areas", SERVICE_AREA),
+        ("languages", LANGUAGE),
+        ("service_at_locations", SERVICE_AT_LOCATION),
+        ("attributes", ATTRIBUTE),
+    ),
+    translatable=("name", "description", "eligibility_description"),
+    extra_checks=(_ages_in_order,),
+)
+# Shapes by entity name, for storage to know which texts each object translates.
+SHAPES = {
+    s.entity: s
+    for s in (
+        SERVICE,
+        ORGANIZATION,
+        LOCATION,
+        ADDRESS,
+        PHONE,
+        SCHEDULE,
+        SERVICE_AREA,
+        LANGUAGE,
+        TAXONOMY_TERM,
+        ATTRIBUTE,
+        SERVICE_AT_LOCATION,
+    )
+}
+
+_REQUIRED = N_("is required")
+
+
+def _translations(value: Any, shape: Shape, path: str, errors: list[FieldError]) -> Record:
+    if not isinstance(value, dict):
+        errors.append(FieldError(path, _("must be an object of languages")))
+        return {}
+    result: Record = {}
+    for lang in sorted(value):
+        texts = value[lang]
+        here = f"{path}.{lang}"
+        try:
+            code = _language(lang)
+        except Problem as exc:
+            errors.append(FieldError(here, str(exc)))
+            continue
+        if not isinstance(texts, dict):
+            errors.append(FieldError(here, _("must be an object of texts")))
+            continue
+        kept: Record = {}
+        for name in shape.translatable:
+            if name in texts:
+                try:
+                    text = _long(texts[name])
+                except Problem as exc:
+                    errors.append(FieldError(f"{here}.{name}", str(exc)))
+                    continue
+                if text is not None:
+                    kept[name] = text
+        unknown = sorted(set(texts) - set(shape.translatable))
+        if unknown:
+            errors.append(FieldError(f"{here}.{unknown[0]}", _("cannot be translated")))
+        if kept:
+            result[code] = kept
+    return result
+
+
+def _object(value: Any, shape: Shape, path: str, errors: list[FieldError]) -> Record:
+    if not isinstance(value, dict):
+        errors.append(FieldError(path or shape.entity, _("must be an object")))
+        return {}
+    prefix = f"{path}." if path else ""
+    result: Record = {}
+    for name, check in shape.fields:
+        raw = value.get(name)
+        if raw is None:
+            continue
+        try:
+            cleaned = check(raw)
+        except Problem as exc:
+            errors.append(FieldError(prefix + name, str(exc)))
+            continue
+        if cleaned is not None:
+            result[name] = cleaned
+    for name, child in shape.objects:
+        if value.get(name) is not None:
+            result[name] = _object(value[name], child, prefix + name, errors)
+    for name, child in shape.lists:
+        items = value.get(name)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            errors.append(FieldError(prefix + name, _("must be a list")))
+            continue
+        if len(items) > MAX_ITEMS:
+            errors.append(
+                FieldError(prefix + name, _("has more than %(n)d items") % {"n": MAX_ITEMS})
+            )
+            continue
+        kept = [
+            _object(item, child, f"{prefix}{name}[{i}]", errors) for i, item in enumerate(items)
+        ]
+        if kept:
+            result[name] = kept
+    if shape.translatable and value.get("translations") is not None:
+        texts = _translations(value["translations"], shape, prefix + "translations", errors)
+        if texts:
+            result["translations"] = texts
+    for name in shape.required:
+        if name not in result and not any(e.field.startswith(prefix + name) for e in errors):
+            errors.append(FieldError(prefix + name, _(_REQUIRED)))
+    for check_record in shape.extra_checks:
+        try:
+            check_record(result)
+        except Problem as exc:
+            detail = exc.args[1] if len(exc.args) > 1 else ""
+            errors.append(FieldError(prefix + detail, str(exc.args[0])))
+    return result
+
+
+def parse_service(value: Any) -> Record:
+    """The service in canonical form, or RecordErrors listing every problem with its path."""
+    errors: list[FieldError] = []
+    record = _object(value, SERVICE, "", errors)
+    organization = record.get("organization")
+    if organization and "id" in organization:
+        given = record.get("organization_id")
+        if given is not None and given != organization["id"]:
+            errors.append(FieldError("organization_id", _("differs from organization.id")))
+        record["organization_id"] = organization["id"]
+    for attribute in record.get("attributes", []):
+        term = attribute.get("taxonomy_term")
+        if term and term.get("id") != attribute.get("taxonomy_term_id"):
+            errors.append(
+                FieldError("attributes", _("taxonomy_term.id differs from taxonomy_term_id"))
+            )
+    if errors:
+        raise RecordErrors(errors)
+    return _ordered(record, SERVICE)
+
+
+def _ordered(record: Record, shape: Shape) -> Record:
+    """Keys in the shape's order, so equal records serialise to equal JSON."""
+    result: Record = {}
+    for name, _check in shape.fields:
+        if name in record:
+            result[name] = record[name]
+    for name, child in shape.objects:
+        if name in record:
+            result[name] = _ordered(record[name], child)
+    for name, child in shape.lists:
+        if name in record:
+            result[name] = [_ordered(item, child) for item in record[name]]
+    texts = record.get("translations")
+    if texts:
+        result["translations"] = {
+            lang: {n: texts[lang][n] for n in shape.translatable if n in texts[lang]}
+            for lang in sorted(texts)
+        }
+    return result
+
+
+def canonical(record: Record) -> Record:
+    """A stored record, as storage rebuilt it, in the same form `parse_service` gives."""
+    return _ordered(_without_empty(record), SERVICE)
+
+
+def _without_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _without_empty(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in kept.items() if v != [] and v != {}}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    return value
+
+
+def record_id(value: Any) -> str | None:
+    """The id a raw record claims, for reports about records that did not parse."""
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value["id"][:64]
+    return None
