@@ -12,11 +12,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from moderation import chat_upkeep
+from moderation.directory import do_import
 from service import keys
 from service.storage import presence
 from service.storage.chat_messages import Draft
 from tests.chat_clients import Staff, Visitor, new_client_id
 from tests.conftest import FakeClock, rows
+from web import DEMO_DIR
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 
@@ -622,3 +624,52 @@ async def test_signing_out_returns_chats_at_once(
     sanna = await on_duty("sanna", "counsellor", "Sanna")
     assert (await v.next("assigned"))["name"] == "Sanna"
     await sanna.own_chat_ids(1)
+
+
+async def test_staff_refer_a_service_and_the_visitor_sees_the_card(
+    client: TestClient,
+    chatting: Callable[[str], Awaitable[tuple[Staff, Visitor, int]]],
+    visitor: Callable[..., Awaitable[Visitor]],
+    settings: Any,
+) -> None:
+    directory = json.loads((DEMO_DIR / "directory.json").read_text(encoding="utf-8"))
+    await do_import(client.server.app[keys.DIRECTORY], directory, acting_staff=None)
+    ohjaamo = next(s for s in directory if s["name"].startswith("Ohjaamo"))
+    mikko, v, chat_id = await chatting("Tarvitsen apua CV:n kanssa.")
+    refused = await mikko.call("refer", {"chat_id": chat_id, "service_id": 5, "client_id": "r0"})
+    assert refused["error"] == "invalid" and refused["field"] == "service_id"
+    unknown = "00000000-0000-4000-8000-000000000000"
+    refused = await mikko.call(
+        "refer", {"chat_id": chat_id, "service_id": unknown, "client_id": "r0"}
+    )
+    assert refused["error"] == "invalid"
+    ack = await mikko.call(
+        "refer", {"chat_id": chat_id, "service_id": ohjaamo["id"], "client_id": "r1"}
+    )
+    card = ack["referral"]
+    assert (card["service_id"], card["name"], card["link"]) == (
+        ohjaamo["id"],
+        ohjaamo["name"],
+        f"/services/{ohjaamo['id']}",
+    )
+    assert card["phone"] == ohjaamo["phones"][0]["number"] and "open_now" in card
+    got = await v.until("message", lambda m: m["id"] == ack["id"])
+    assert got["referral"] == card and got["text"] == ohjaamo["name"]
+    again = await mikko.call(
+        "refer", {"chat_id": chat_id, "service_id": ohjaamo["id"], "client_id": "r1"}
+    )
+    assert again["id"] == ack["id"], "a resend is stored once"
+    events = rows(
+        settings,
+        "SELECT channel, category, subject_id, detail FROM usage_events"
+        " WHERE kind = 'referral_made'",
+    )
+    assert [(c, k, s, json.loads(d)["service_id"]) for c, k, s, d in events] == [
+        ("chat", "tyonhaku", chat_id, ohjaamo["id"])
+    ]
+    # A reconnecting visitor gets the card again with the replay.
+    await v.close()
+    back = await visitor(v.token)
+    await back.call("resume", {"after": 0})
+    replayed = [m for m in back.drain("message") if m["id"] == ack["id"]]
+    assert replayed and replayed[0]["referral"]["name"] == ohjaamo["name"]

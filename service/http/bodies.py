@@ -40,7 +40,8 @@ def _takes_upload(request: web.Request) -> bool:
 
 def _uploaded_text(value: web.FileField) -> str:
     try:
-        return value.file.read().decode("utf-8-sig")
+        with value.file:
+            return value.file.read().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid(i18n.gettext("The file must be UTF-8 text."), field=UPLOAD_FIELD) from None
 

@@ -129,12 +129,79 @@
     var text = document.createElement("p");
     text.className = "msg-text";
     text.textContent = m.text;
-    li.appendChild(text);
+    if (m.referral && typeof m.referral === "object") {
+      text.className = "msg-text visually-hidden";   // the card below shows the name
+      li.appendChild(text);
+      li.appendChild(K.referralCard(m.referral));
+    } else {
+      li.appendChild(text);
+    }
     var meta = document.createElement("span");
     meta.className = "msg-meta";
     meta.setAttribute("aria-hidden", "true");   // time and "Sending…" are not news in the log
     li.appendChild(meta);
     return li;
+  };
+
+  // A referral card (a directory service) in a chat message, like _referral_card.html.
+  var REFERRAL_WORDS = {
+    fi: { open: "Auki nyt", closed: "Suljettu nyt", opens: "Suljettu nyt, aukeaa {when}",
+      temp: "Tilapäisesti suljettu", phone: "Puhelin", web: "Verkkosivu" },
+    en: { open: "Open now", closed: "Closed now", opens: "Closed now, opens {when}",
+      temp: "Temporarily closed", phone: "Phone", web: "Website" }
+  };
+  function safeHref(url) {
+    var value = String(url || "");
+    return /^(https?:\/\/|\/(?!\/))/i.test(value) ? value : null;
+  }
+  K.referralCard = function (r) {
+    var lang = document.documentElement.lang === "en" ? "en" : "fi";
+    var w = REFERRAL_WORDS[lang];
+    var card = document.createElement("article");
+    card.className = "referral-card";
+    if (r.service_id) { card.dataset.serviceId = String(r.service_id); }
+    var heading = document.createElement("h4");
+    var link = safeHref(r.link);
+    var name = link ? document.createElement("a") : document.createElement("span");
+    if (link) { name.href = link; }
+    name.textContent = String(r.name || "");
+    heading.appendChild(name);
+    card.appendChild(heading);
+    if (r.summary) {
+      var summary = document.createElement("p");
+      summary.textContent = String(r.summary);
+      card.appendChild(summary);
+    }
+    var facts = document.createElement("ul");
+    facts.className = "facts";
+    function fact(className) {
+      var li = document.createElement("li");
+      if (className) { li.className = className; }
+      facts.appendChild(li);
+      return li;
+    }
+    if (r.status === "temporarily closed") { fact("closed").textContent = w.temp; }
+    else if (r.open_now === true) { fact("open").textContent = w.open; }
+    else if (r.next_open) { fact("closed").textContent = K.fill(w.opens, { when: K.moment(r.next_open, lang, true) }); }
+    else if (r.open_now === false) { fact("closed").textContent = w.closed; }
+    if (r.phone) {
+      var phone = fact("");
+      phone.appendChild(document.createTextNode(w.phone + " "));
+      var tel = document.createElement("a");
+      tel.href = "tel:" + String(r.phone).replace(/[^0-9+]/g, "");
+      tel.textContent = String(r.phone);
+      phone.appendChild(tel);
+    }
+    var site = safeHref(r.url);
+    if (site) {
+      var web = document.createElement("a");
+      web.href = site;
+      web.rel = "noopener noreferrer external";
+      web.textContent = w.web;
+      fact("").appendChild(web);
+    }
+    if (facts.firstChild) { card.appendChild(facts); }
+    return card;
   };
 
   K.setMeta = function (li, d, state, at, note) {

@@ -163,7 +163,7 @@
     K.setMeta(li, d, "sent", m.at);
     byId[m.id] = li;
     K.place(el.messages, li, m.id);
-    log.messages.push({ id: m.id, from: m.from, text: m.text, at: m.at, name: m.from === "staff" ? m.name : undefined });
+    log.messages.push({ id: m.id, from: m.from, text: m.text, at: m.at, name: m.from === "staff" ? m.name : undefined, referral: m.referral || undefined });
     saveLog();
     if (m.from === "staff") { setText(el.typing, ""); }
     scrollDown();
