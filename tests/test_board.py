@@ -94,6 +94,7 @@ async def test_question_page_labels_answer_with_role_and_name(
             "role": "adviser",
             "first_name": "Mikko",
             "answered_at": item["answers"][0]["answered_at"],
+            "referrals": [],
         }
     ]
     assert (await client.get("/api/questions/999")).status == 404
