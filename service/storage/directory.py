@@ -200,27 +200,23 @@ def _where(filters: Filters) -> tuple[str, list[Any], str, list[Any]]:
 async def matching_ids(
     db: Database, filters: Filters, *, limit: int = -1, offset: int = 0
 ) -> tuple[list[str], int]:
-    """Ids of a page of matching services in directory order, and how many match in all."""
+    """Ids of a page of matching services in directory order, and how many match in all.
+
+    The matches are gathered once (at most the whole directory) and sorted after: walking the
+    name index and testing each service against the search hits cost 50 times more when a
+    category filter came on top."""
     head, head_params, where, params = _where(filters)
+    head = f"{head}{', ' if head else 'WITH '}"
     rows = await db.fetch_all(
-        f"{head}SELECT s.id, (SELECT count(*) FROM services s WHERE {where}) AS total"
-        f" FROM services s WHERE {where} {_ORDER} LIMIT ? OFFSET ?",
-        [*head_params, *params, *params, limit, offset],
+        f"{head}matched(id, name) AS MATERIALIZED"
+        f" (SELECT s.id, s.name FROM services s WHERE {where})"
+        " SELECT (SELECT count(*) FROM matched) AS total, page.id FROM (SELECT 1)"
+        " LEFT JOIN (SELECT id FROM matched ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?)"
+        " AS page",
+        [*head_params, *params, limit, offset],
         slow=filters.query is not None,
     )
-    if not rows:
-        total = 0 if offset == 0 else await _count(db, filters)
-        return [], total
-    return [row["id"] for row in rows], int(rows[0]["total"])
-
-
-async def _count(db: Database, filters: Filters) -> int:
-    head, head_params, where, params = _where(filters)
-    return int(
-        await db.fetch_value(
-            f"{head}SELECT count(*) FROM services s WHERE {where}", [*head_params, *params]
-        )
-    )
+    return [row["id"] for row in rows if row["id"] is not None], int(rows[0]["total"])
 
 
 async def schedules_of(db: Database, ids: Sequence[str]) -> dict[str, list[Record]]:
