@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.live_server import BROWSER_ARGS, LiveServer, chromium_path, output_dir
+from web import DEMO_DIR
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-password\n"
@@ -447,6 +448,44 @@ def test_visitor_chat_works_when_session_storage_refuses(tmp_path: Path) -> None
             expect(visitor.locator("#messages .msg-visitor[data-state=sent]")).to_have_count(2)
             assert visitor.evaluate("window.added") == 1
             expect(_messages(staff, ".chat-panel", "visitor", "saisinko")).to_have_count(1)
+        finally:
+            browser.close()
+    assert problems == []
+
+
+def test_counsellor_finds_a_service_in_the_console_and_sends_it_as_a_card(
+    tmp_path: Path,
+) -> None:
+    shots = output_dir()
+    problems = Problems()
+    server = _server(tmp_path)
+    server.cli("directory", "import", str(DEMO_DIR / "directory.json"))
+    with server.running(), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            staff = _sign_in(browser, server, problems, available=True)
+            visitor = problems.watch(browser.new_context().new_page())
+            visitor.goto(server.url + "/chat")
+            expect(visitor.locator("#chat-connection")).to_have_attribute("data-state", "connected")
+            visitor.select_option("#chat-category", "raha")
+            visitor.fill("#chat-first", FIRST)
+            visitor.click("#start-button")
+            panel = staff.locator(".chat-panel")
+            expect(panel).to_have_count(1)
+
+            panel.locator("summary", has_text="Ohjaa palveluun").click()
+            panel.locator("input[data-id=refer-q]").fill("velkaneuvonta")
+            panel.locator("form[data-part=refer-form] button").click()
+            result = panel.locator("[data-part=refer-results] li", has_text="velkaneuvonta")
+            expect(result).to_have_count(1)
+            result.locator("button").click()
+
+            name = "Talous- ja velkaneuvonta"
+            expect(panel.locator(".msg-own .referral-card", has_text=name)).to_have_count(1)
+            card = visitor.locator("#messages .msg-staff .referral-card", has_text=name)
+            expect(card).to_have_count(1)
+            expect(card.locator("a[href^='tel:']")).to_have_count(1)
+            staff.screenshot(path=str(shots / "chat-staff-referral.png"), full_page=True)
         finally:
             browser.close()
     assert problems == []

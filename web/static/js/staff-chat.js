@@ -196,6 +196,7 @@
     field(panel, "end-category").value = item.category;
     wireSend(panel);
     wireCanned(panel);
+    wireRefer(panel);
     wireTransfer(panel);
     wireBlock(panel);
     wireEnd(panel);
@@ -411,6 +412,55 @@
       socket.emit("typing", { chat_id: panel.id });
       return true;
     }, TYPING_EVERY_MS);
+  }
+
+  // Referral cards: search the public HSDS API, then send the chosen service as a card.
+  function wireRefer(panel) {
+    var results = part(panel, "refer-results");
+    var error = field(panel, "refer-error");
+    function sendCard(service, button) {
+      button.disabled = true;
+      setText(error, "");
+      call("refer", { chat_id: panel.id, service_id: service.id, client_id: K.newClientId() }, function (ack) {
+        button.disabled = false;
+        if (failed(ack)) { setText(error, errorText(ack)); return; }
+        receive(panel, { id: ack.id, from: "staff", text: service.name, at: new Date().toISOString(),
+          name: d.staffName, referral: ack.referral }, true);
+      });
+    }
+    part(panel, "refer-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var q = field(panel, "refer-q").value.trim();
+      if (!q) { return; }
+      setText(error, "");
+      fetch("/api/hsds/services?per_page=6&search=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (page) {
+          while (results.firstChild) { results.removeChild(results.firstChild); }
+          var found = (page.contents || []).filter(function (s) { return s.status === "active" || s.status === "temporarily closed"; });
+          if (!found.length) {
+            var none = document.createElement("li");
+            none.textContent = results.dataset.none;
+            results.appendChild(none);
+            return;
+          }
+          found.forEach(function (service) {
+            var li = document.createElement("li");
+            var name = document.createElement("strong");
+            name.textContent = service.name;
+            var button = document.createElement("button");
+            button.type = "button";
+            button.className = "secondary";
+            button.textContent = results.dataset.send;
+            button.addEventListener("click", function () { sendCard(service, button); });
+            li.appendChild(name);
+            li.appendChild(document.createTextNode(" "));
+            li.appendChild(button);
+            results.appendChild(li);
+          });
+        })
+        .catch(function () { setText(error, d.sError); });
+    });
   }
 
   function wireCanned(panel) {
