@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from moderation import referrals
 from moderation.chat_context import ChatContext
 from moderation.errors import Conflict, Invalid
-from service.directory.cards import card
 from service.i18n import gettext as _
-from service.storage import chat_messages, chats, directory
+from service.storage import chat_messages, chats
 from service.storage.chat_messages import Draft, Stored
+from service.storage.db import Row
 from service.storage.staff import StaffMember
 
 
-async def cards(ctx: ChatContext, service_ids: Iterable[str], lang: str) -> dict[str, Any]:
-    """Cards for the services, as they stand now, in `lang`."""
-    wanted = list(dict.fromkeys(service_ids))
-    if not wanted:
-        return {}
-    now = ctx.clock()
-    return {r["id"]: card(r, lang, now) for r in await directory.load(ctx.db, wanted)}
+async def cards_in(ctx: ChatContext, messages: Sequence[Row], lang: str) -> dict[str, Any]:
+    """The cards that stored referral messages show, for replaying them."""
+    ids = (m["service_id"] for m in messages if m["service_id"])
+    return await referrals.cards(ctx.db, ids, lang, ctx.clock())
 
 
 async def do_refer(
@@ -32,9 +29,11 @@ async def do_refer(
     client_id: str,
     *,
     acting_staff: StaffMember,
-    lang: str,
+    language_of: Callable[[int], str],
 ) -> Stored:
-    """Store the card as the staff member's message and count the referral, in one commit."""
+    """Store the card as the staff member's message and count the referral, in one commit.
+
+    The card is built in the language the visitor (by id) reads, for it is theirs."""
     if not isinstance(service_id, str):
         raise Invalid(_("Choose a service from the directory."), field="service_id")
     ids = referrals.service_ids([service_id], field="service_id")
@@ -58,5 +57,6 @@ async def do_refer(
             )
     if not stored.fresh:
         return stored
-    found = await cards(ctx, ids, lang)
+    lang = language_of(stored.visitor_id)
+    found = await referrals.cards(ctx.db, ids, lang, ctx.clock())
     return dataclasses.replace(stored, referral=found.get(ids[0]))

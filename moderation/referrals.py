@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from moderation.errors import Invalid
+from service.directory.cards import card
+from service.directory.hsds import is_uuid
 from service.i18n import gettext as _
 from service.storage import directory, events
-from service.storage.db import Writer
+from service.storage.db import Database, Writer
 
 MAX_PER_ANSWER = 5
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def service_ids(value: object, field: str = "services") -> list[str]:
@@ -24,9 +27,19 @@ def service_ids(value: object, field: str = "services") -> list[str]:
         raise Invalid(
             _("Refer to at most %(n)d services at a time.") % {"n": MAX_PER_ANSWER}, field=field
         )
-    if not all(_UUID.match(v) for v in ids):
+    if not all(is_uuid(v) for v in ids):
         raise Invalid(_("A service id must be a UUID."), field=field)
     return ids
+
+
+async def cards(
+    db: Database, service_ids: Iterable[str], lang: str, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Cards for the services as they stand at `now`, in `lang`, by service id."""
+    wanted = list(dict.fromkeys(service_ids))
+    if not wanted:
+        return {}
+    return {r["id"]: card(r, lang, now) for r in await directory.load(db, wanted)}
 
 
 async def require_referable(tx: Writer, ids: list[str], field: str) -> dict[str, str]:

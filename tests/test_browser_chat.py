@@ -464,12 +464,7 @@ def test_counsellor_finds_a_service_in_the_console_and_sends_it_as_a_card(
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
             staff = _sign_in(browser, server, problems, available=True)
-            visitor = problems.watch(browser.new_context().new_page())
-            visitor.goto(server.url + "/chat")
-            expect(visitor.locator("#chat-connection")).to_have_attribute("data-state", "connected")
-            visitor.select_option("#chat-category", "raha")
-            visitor.fill("#chat-first", FIRST)
-            visitor.click("#start-button")
+            visitor = _start(browser, server, problems, "raha", FIRST)
             panel = staff.locator(".chat-panel")
             expect(panel).to_have_count(1)
 

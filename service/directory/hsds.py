@@ -74,8 +74,12 @@ _short = _text(NAME_MAX)
 _long = _text(TEXT_MAX)
 
 
+def is_uuid(value: object) -> bool:
+    return isinstance(value, str) and _UUID.match(value) is not None
+
+
 def _uuid(value: Any) -> str:
-    if not isinstance(value, str) or not _UUID.match(value):
+    if not is_uuid(value):
         raise Problem(_("must be a UUID"))
     return value
 

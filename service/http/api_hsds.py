@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
 
 from moderation.errors import Invalid
 from service import i18n, keys
+from service.directory.hsds import is_uuid
 from service.http.board import MAX_QUERY
 from service.http.middleware import json_error
 from service.http.params import page_number
@@ -20,7 +20,6 @@ from service.storage.search import SearchQuery
 HSDS_VERSION = "3.0"
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 100
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _PROFILE = {
     "name": "Koppi profile of HSDS 3.0",
     "description": "Services for young adults (15–29). Text fields hold Finnish; objects may "
@@ -48,7 +47,7 @@ def _per_page(request: web.Request) -> int:
 
 def uuid_param(request: web.Request, name: str) -> str | None:
     raw = request.query.get(name) or None
-    if raw is not None and not _UUID.match(raw):
+    if raw is not None and not is_uuid(raw):
         raise Invalid(i18n.gettext("%(name)s must be a UUID.") % {"name": name}, field=name)
     return raw
 
@@ -93,19 +92,16 @@ async def list_services(request: web.Request) -> web.Response:
         organization_id=uuid_param(request, "organization_id"),
     )
     db = keys.db(request)
-    ids: list[str] = []
-    total = 0
-    if query is None or query:  # a search of only punctuation matches nothing
-        ids, total = await directory.matching_ids(
-            db, filters, limit=per_page, offset=(page - 1) * per_page
-        )
+    ids, total = await directory.matching_ids(
+        db, filters, limit=per_page, offset=(page - 1) * per_page
+    )
     contents = await directory.load(db, ids)
     return web.json_response(page_of(contents, total=total, page=page, per_page=per_page))
 
 
 async def get_service(request: web.Request) -> web.Response:
     service_id = request.match_info["id"]
-    found = await directory.get(keys.db(request), service_id) if _UUID.match(service_id) else None
+    found = await directory.get(keys.db(request), service_id) if is_uuid(service_id) else None
     if found is None:
         return json_error(404, i18n.gettext("No such service."))
     return web.json_response(found)

@@ -55,9 +55,7 @@ async def index(request: web.Request) -> web.Response:
         statuses=PUBLIC_STATUSES,
     )
     offset = (page - 1) * PER_PAGE
-    if query is not None and not query:
-        ids, total = [], 0
-    elif open_now:
+    if open_now:
         every, _total = await directory.matching_ids(db, filters)
         matching = await _open_now(request, every)
         ids, total = matching[offset : offset + PER_PAGE], len(matching)

@@ -7,21 +7,17 @@ from typing import Any
 
 from aiohttp import web
 
+from moderation import referrals
 from service import i18n, keys
-from service.directory.cards import card
-from service.storage import directory
 from service.storage.questions import Question
 
 Cards = dict[str, dict[str, Any]]
 
 
 async def for_services(request: web.Request, ids: Iterable[str]) -> Cards:
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    now = request.app[keys.CLOCK]()
-    lang = i18n.current_language()
-    return {r["id"]: card(r, lang, now) for r in await directory.load(keys.db(request), wanted)}
+    return await referrals.cards(
+        keys.db(request), ids, i18n.current_language(), request.app[keys.CLOCK]()
+    )
 
 
 async def for_questions(request: web.Request, items: Iterable[Question]) -> Cards:

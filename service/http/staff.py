@@ -119,20 +119,17 @@ REFERRAL_OPTIONS = 8
 async def _referral_options(
     request: web.Request, question: questions.Question, chosen: list[str]
 ) -> list[dict[str, Any]]:
-    """Services to tick: those already chosen, search results, then the topic's services.
-
-    The picker's script searches as staff type; this list is what works without it."""
+    """Services to tick: those already chosen, then what staff searched for, or else the
+    services of the question's topic."""
     db = keys.db(request)
     text = request.query.get("find", "").strip()[:MAX_QUERY]
-    category = await categories.by_slug(db, question.category_slug)
     if text:
         filters = Filters(query=SearchQuery(text), statuses=PUBLIC_STATUSES)
     else:
+        category = await categories.by_slug(db, question.category_slug)
         term_id = category.term_id if category else None
         filters = Filters(term_id=term_id, statuses=PUBLIC_STATUSES)
-    found: list[str] = []
-    if filters.query is None or filters.query:
-        found, _total = await directory.matching_ids(db, filters, limit=REFERRAL_OPTIONS)
+    found, _total = await directory.matching_ids(db, filters, limit=REFERRAL_OPTIONS)
     cards = await referral_cards.for_services(request, [*chosen, *found])
     return list(cards.values())
 

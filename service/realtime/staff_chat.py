@@ -92,16 +92,14 @@ class StaffChatEvents:
     async def on_refer(self, sid: str, data: dict[str, Any]) -> Ack:
         """Send a directory service to the visitor as a card of its own."""
         staff = await self.member(sid)
-        chat_id = _chat_id(data)
-        row = await chats.get(self.chat.db, chat_id)
-        visitor_lang = None if row is None else self.hub.visitor_languages.get(row["visitor_id"])
+        own = i18n.current_language()
         stored = await chat_referrals.do_refer(
             self.chat,
-            chat_id,
+            _chat_id(data),
             data.get("service_id"),
             client_id(data.get("client_id")),
             acting_staff=staff,
-            lang=visitor_lang or i18n.current_language(),
+            language_of=lambda visitor_id: self.hub.visitor_languages.get(visitor_id, own),
         )
         if stored.fresh:
             await self.hub.message(stored, skip_sid=sid, sender_alone=self.alone(staff.id))
@@ -116,9 +114,7 @@ class StaffChatEvents:
         if row is None or staff.id not in (row["assigned_to"], row["handled_by"]):
             raise Forbidden(i18n.gettext("This chat is not yours."))
         missed = await chat_messages.after(self.chat.db, chat_id, after)
-        cards = await chat_referrals.cards(
-            self.chat, (m["service_id"] for m in missed if m["service_id"]), i18n.current_language()
-        )
+        cards = await chat_referrals.cards_in(self.chat, missed, i18n.current_language())
         for message in missed:
             await self.emit(
                 "message",

@@ -200,9 +200,7 @@ class VisitorChat(socketio.AsyncNamespace):
         if row["status"] in chats.OPEN:
             visitor.chat_id = int(row["id"])
         missed = await chat_messages.after(self._ctx.db, row["id"], after)
-        cards = await chat_referrals.cards(
-            self._ctx, (m["service_id"] for m in missed if m["service_id"]), i18n.current_language()
-        )
+        cards = await chat_referrals.cards_in(self._ctx, missed, i18n.current_language())
         for message in missed:
             payload = chat_payloads.message(message, for_sender="visitor", cards=cards)
             await self.emit("message", payload, to=sid)

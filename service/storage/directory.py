@@ -205,6 +205,8 @@ async def matching_ids(
     The matches are gathered once (at most the whole directory) and sorted after: walking the
     name index and testing each service against the search hits cost 50 times more when a
     category filter came on top."""
+    if filters.query is not None and not filters.query:
+        return [], 0  # a search of only punctuation matches nothing
     head, head_params, where, params = _where(filters)
     head = f"{head}{', ' if head else 'WITH '}"
     rows = await db.fetch_all(

@@ -161,9 +161,9 @@ def _document(record: Record) -> str:
 
 async def save_service(tx: Writer, record: Record, *, at: str) -> str:
     """Create or replace the service as a whole: 'created', 'updated' or 'unchanged'."""
-    print_ = fingerprint(record)
+    new_fingerprint = fingerprint(record)
     known = await tx.fetch_one("SELECT fingerprint FROM services WHERE id = ?", (record["id"],))
-    if known is not None and known["fingerprint"] == print_:
+    if known is not None and known["fingerprint"] == new_fingerprint:
         return "unchanged"
     await _check_references(tx, record)
     organization = record.get("organization")
@@ -174,7 +174,7 @@ async def save_service(tx: Writer, record: Record, *, at: str) -> str:
         await _replace_translations(tx, "organization", organization)
     await _save_terms(tx, record)
     columns = (*_SERVICE_COLUMNS, "fingerprint", "imported_at")
-    values = {**record, "fingerprint": print_, "imported_at": at}
+    values = {**record, "fingerprint": new_fingerprint, "imported_at": at}
     num = await tx.fetch_value(
         f"INSERT INTO services (id, {', '.join(columns)})"
         f" VALUES ({', '.join('?' * (len(columns) + 1))})"

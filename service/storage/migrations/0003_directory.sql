@@ -149,6 +149,9 @@ UPDATE categories SET term_id = (
 CREATE VIRTUAL TABLE service_stems USING fts5(words, tokenize = 'unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE service_trigrams USING fts5(text, tokenize = 'trigram');
 
+-- The running service looks for new directory imports (also from the command line) by this.
+CREATE INDEX audit_log_action ON audit_log(action, id);
+
 -- Services attached to an answer, in the order staff chose them.
 CREATE TABLE answer_referrals (
     answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
