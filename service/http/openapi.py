@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from service.http import openapi_chat, openapi_hsds
+from service.http.openapi_parts import json_body as _json
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 _ERROR = _json(_ref("Error"), "Refused; `errors` names each bad field")

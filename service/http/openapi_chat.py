@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.http.openapi_parts import json_body as _json
+
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 _CONFIG = {"$ref": "#/components/schemas/ChatConfig"}
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -11,10 +13,6 @@ _HOURS = {
     "type": "array",
     "items": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"},
 }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _operation(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.http.openapi_parts import json_body as _json
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _SERVICE = {"$ref": "#/components/schemas/HsdsService"}
 _PAGING = [
@@ -15,10 +17,6 @@ _PAGING = [
     },
 ]
 _UUID = {"type": "string", "format": "uuid"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _page(items: dict[str, Any]) -> dict[str, Any]:
