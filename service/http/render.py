@@ -29,6 +29,21 @@ STATUS_LABELS = {
 }
 
 
+# Coordinators' pages in the order of the navigation.
+COORDINATOR_PAGES = (
+    ("/coordinator/stats", N_("Statistics")),
+    ("/coordinator/staff", N_("Staff")),
+    ("/coordinator/categories", N_("Categories")),
+    ("/coordinator/chat", N_("Chat settings")),
+    ("/coordinator/directory", N_("Service directory")),
+    ("/coordinator/audit", N_("Audit log")),
+)
+
+
+def coordinator_pages() -> list[tuple[str, str]]:
+    return [(href, i18n.gettext(label)) for href, label in COORDINATOR_PAGES]
+
+
 def role_label(role: str) -> str:
     return i18n.gettext(ROLE_LABELS.get(role, role))
 
@@ -63,6 +78,7 @@ def create_environment() -> jinja2.Environment:
     env.filters["duration"] = i18n.format_duration
     env.filters["tel"] = _tel
     env.globals["status_label"] = status_label
+    env.globals["coordinator_pages"] = coordinator_pages
     env.globals["languages"] = i18n.LANGUAGES
     return env
 
@@ -94,6 +110,7 @@ def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -
         chat_status=chat_status(request),
         language_links=language_links(request),
         staff=staff,
+        request_path=request.path,
         csrf_token=request.get(keys.CSRF_TOKEN, ""),
         **{"cards": {}, **context},
     )
