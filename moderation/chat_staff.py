@@ -63,7 +63,10 @@ async def end_chat(
         channel="chat",
         subject_id=chat["id"],
         staff_id=chat["assigned_to"],
-        seconds=_seconds_between(chat["assigned_at"] if taken else chat["requested_at"], now),
+        # Handle time runs from the first assignment, so a transferred chat counts whole.
+        seconds=_seconds_between(
+            chat["first_assigned_at"] if taken else chat["requested_at"], now
+        ),
         detail={"by": by},
     )
 

@@ -139,6 +139,7 @@ _PRIVATE_PREFIXES = (
     "/api/followup",
     "/coordinator",
     "/api/coordinator",
+    "/api/stats",
     "/chat",
 )
 

@@ -83,7 +83,10 @@ def create_environment() -> jinja2.Environment:
     return env
 
 
-_KEPT_ON_LANGUAGE_SWITCH = ("q", "category", "page", "new", "area", "open")
+_KEPT_ON_LANGUAGE_SWITCH = (
+    *("q", "category", "page", "new", "area", "open"),
+    *("period", "from", "to", "channel", "action", "staff", "target", "before"),
+)
 
 
 def language_links(request: web.Request) -> dict[str, str]:

@@ -17,7 +17,7 @@ from service.storage.staff import StaffMember
 
 STAFF_COOKIE = "koppi_staff"
 CSRF_COOKIE = "koppi_csrf"
-_STAFF_PREFIXES = ("/staff", "/api/staff", "/coordinator", "/api/coordinator")
+_STAFF_PREFIXES = ("/staff", "/api/staff", "/coordinator", "/api/coordinator", "/api/stats")
 
 
 def _is_staff_path(path: str) -> bool:

@@ -1,0 +1,1 @@
+"""Usage statistics for coordinators: figure definitions over usage events, never over text."""

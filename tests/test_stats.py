@@ -1,0 +1,501 @@
+"""Coordinators' statistics from a known sequence of usage events, asserted figure by figure."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from service import keys
+from service.storage import events
+from tests.conftest import FakeClock
+
+StaffClient = Callable[..., Awaitable[TestClient]]
+PERIOD = "from=2026-11-02&to=2026-11-15"
+# Helsinki is UTC+2 in November: the period is 2026-11-01T22:00Z … 2026-11-15T22:00Z.
+NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+
+
+def _at(text: str) -> str:
+    return text + "Z"
+
+
+async def _feed(client: TestClient, staff: dict[str, int]) -> None:
+    """Questions, chats, referrals, ratings and staff availability with known times."""
+    a, b = staff["anna"], staff["ben"]
+    q, c = "question", "chat"
+    sequence: list[tuple[str, str, dict[str, Any]]] = [
+        # Q1: asked Friday 15:00, answered and published Monday 14:00 (Helsinki): 71 hours,
+        # but only 23 working hours across the weekend.
+        (events.QUESTION_ASKED, "2026-11-06T13:00:00", {"subject_id": 1}),
+        (
+            events.QUESTION_ANSWERED,
+            "2026-11-09T12:00:00",
+            {"subject_id": 1, "staff_id": a, "seconds": 255600, "detail": {"publish": True}},
+        ),
+        (events.QUESTION_PUBLISHED, "2026-11-09T12:00:00", {"subject_id": 1, "staff_id": a}),
+        # Q2: answered privately after half an hour.
+        (events.QUESTION_ASKED, "2026-11-09T08:00:00", {"subject_id": 2}),
+        (
+            events.QUESTION_ANSWERED,
+            "2026-11-09T08:30:00",
+            {"subject_id": 2, "staff_id": a, "seconds": 1800, "detail": {"publish": False}},
+        ),
+        # Q3: answered after the period ends, four working days later.
+        (events.QUESTION_ASKED, "2026-11-10T07:00:00", {"subject_id": 3}),
+        (
+            events.QUESTION_ANSWERED,
+            "2026-11-16T07:00:00",
+            {"subject_id": 3, "staff_id": b, "seconds": 518400, "detail": {"publish": False}},
+        ),
+        # Q4 rejected, Q5 still waiting (two working days), Q6 deleted by the asker.
+        (events.QUESTION_ASKED, "2026-11-11T10:00:00", {"subject_id": 4}),
+        (events.QUESTION_REJECTED, "2026-11-11T11:00:00", {"subject_id": 4, "staff_id": b}),
+        (events.QUESTION_ASKED, "2026-11-12T12:00:00", {"subject_id": 5}),
+        (events.QUESTION_ASKED, "2026-11-13T09:00:00", {"subject_id": 6}),
+        (events.QUESTION_DELETED, "2026-11-13T10:00:00", {"subject_id": 6}),
+        # Q7 (money): asked and answered on a Saturday, which takes no working time.
+        (events.QUESTION_ASKED, "2026-11-14T08:00:00", {"subject_id": 7, "category": "raha"}),
+        (
+            events.QUESTION_ANSWERED,
+            "2026-11-14T10:00:00",
+            {
+                "subject_id": 7,
+                "category": "raha",
+                "staff_id": b,
+                "seconds": 7200,
+                "detail": {"publish": True},
+            },
+        ),
+        (
+            events.QUESTION_PUBLISHED,
+            "2026-11-14T10:00:00",
+            {"subject_id": 7, "category": "raha", "staff_id": b},
+        ),
+        # Q8: asked before the period, published in it.
+        (events.QUESTION_ASKED, "2026-11-01T10:00:00", {"subject_id": 8}),
+        (
+            events.QUESTION_ANSWERED,
+            "2026-11-02T08:00:00",
+            {"subject_id": 8, "staff_id": b, "seconds": 79200, "detail": {"publish": True}},
+        ),
+        (events.QUESTION_PUBLISHED, "2026-11-02T08:00:00", {"subject_id": 8, "staff_id": b}),
+        (
+            events.REFERRAL_MADE,
+            "2026-11-09T12:00:00",
+            {"subject_id": 1, "staff_id": a, "detail": {"service_id": "svc-workshop"}},
+        ),
+        # C1: taken after a minute, answered in 30 s, ended by staff after 20 minutes.
+        (
+            events.CHAT_REQUESTED,
+            "2026-11-09T08:00:00",
+            {"subject_id": 1, "channel": c, "category": "tyonhaku", "detail": {"open": True}},
+        ),
+        (
+            events.CHAT_ASSIGNED,
+            "2026-11-09T08:01:00",
+            {"subject_id": 1, "channel": c, "category": "tyonhaku", "staff_id": a, "seconds": 60},
+        ),
+        (
+            events.CHAT_FIRST_REPLY,
+            "2026-11-09T08:01:30",
+            {"subject_id": 1, "channel": c, "category": "tyonhaku", "staff_id": a, "seconds": 30},
+        ),
+        (
+            events.REFERRAL_MADE,
+            "2026-11-09T08:10:00",
+            {
+                "subject_id": 1,
+                "channel": c,
+                "category": "tyonhaku",
+                "staff_id": a,
+                "detail": {"service_id": "svc-workshop"},
+            },
+        ),
+        (
+            events.REFERRAL_MADE,
+            "2026-11-09T08:11:00",
+            {
+                "subject_id": 1,
+                "channel": c,
+                "category": "tyonhaku",
+                "staff_id": a,
+                "detail": {"service_id": "svc-ohjaamo"},
+            },
+        ),
+        (
+            events.CHAT_ENDED,
+            "2026-11-09T08:21:00",
+            {
+                "subject_id": 1,
+                "channel": c,
+                "category": "tyonhaku",
+                "staff_id": a,
+                "seconds": 1200,
+                "detail": {"by": "staff"},
+            },
+        ),
+        (
+            events.CHAT_RATED,
+            "2026-11-09T08:22:00",
+            {
+                "subject_id": 1,
+                "channel": c,
+                "category": "tyonhaku",
+                "detail": {"score": 5, "helped": True},
+            },
+        ),
+        # C2: gone from the queue in the same second it arrived.
+        (
+            events.CHAT_REQUESTED,
+            "2026-11-09T08:05:00",
+            {"subject_id": 2, "channel": c, "category": "tyonhaku", "detail": {"open": True}},
+        ),
+        (
+            events.CHAT_ABANDONED,
+            "2026-11-09T08:05:00",
+            {
+                "subject_id": 2,
+                "channel": c,
+                "category": "tyonhaku",
+                "seconds": 0,
+                "detail": {"by": "visitor"},
+            },
+        ),
+        # C3: five minutes in the queue, transferred, then the young person went silent.
+        (
+            events.CHAT_REQUESTED,
+            "2026-11-10T16:00:00",
+            {"subject_id": 3, "channel": c, "category": "tyonhaku", "detail": {"open": True}},
+        ),
+        (
+            events.CHAT_ASSIGNED,
+            "2026-11-10T16:05:00",
+            {"subject_id": 3, "channel": c, "category": "tyonhaku", "staff_id": b, "seconds": 300},
+        ),
+        (
+            events.CHAT_FIRST_REPLY,
+            "2026-11-10T16:05:20",
+            {"subject_id": 3, "channel": c, "category": "tyonhaku", "staff_id": b, "seconds": 20},
+        ),
+        (
+            events.CHAT_TRANSFERRED,
+            "2026-11-10T16:10:00",
+            {
+                "subject_id": 3,
+                "channel": c,
+                "category": "tyonhaku",
+                "staff_id": b,
+                "detail": {"to": "staff", "role": None},
+            },
+        ),
+        (
+            events.CHAT_ASSIGNED,
+            "2026-11-10T16:10:00",
+            {
+                "subject_id": 3,
+                "channel": c,
+                "category": "tyonhaku",
+                "staff_id": a,
+                "seconds": 600,
+                "detail": {"again": True},
+            },
+        ),
+        (
+            events.CHAT_ENDED,
+            "2026-11-10T16:35:00",
+            {
+                "subject_id": 3,
+                "channel": c,
+                "category": "tyonhaku",
+                "staff_id": a,
+                "seconds": 1800,
+                "detail": {"by": "timeout"},
+            },
+        ),
+        (
+            events.CHAT_RATED,
+            "2026-11-10T16:40:00",
+            {
+                "subject_id": 3,
+                "channel": c,
+                "category": "tyonhaku",
+                "detail": {"score": 2, "helped": False},
+            },
+        ),
+        # C4 (coping): turned into a question while waiting.
+        (
+            events.CHAT_REQUESTED,
+            "2026-11-11T12:00:00",
+            {"subject_id": 4, "channel": c, "category": "jaksaminen", "detail": {"open": True}},
+        ),
+        (
+            events.CHAT_CONVERTED,
+            "2026-11-11T12:06:40",
+            {
+                "subject_id": 4,
+                "channel": c,
+                "category": "jaksaminen",
+                "seconds": 400,
+                "detail": {"by": "visitor"},
+            },
+        ),
+        # Attempts while closed: Saturday 09:00 and Sunday 23:59, Helsinki time.
+        (
+            events.CHAT_REQUESTED,
+            "2026-11-14T07:00:00",
+            {"channel": c, "category": "tyonhaku", "detail": {"open": False}},
+        ),
+        (
+            events.CHAT_REQUESTED,
+            "2026-11-15T21:59:00",
+            {"channel": c, "category": "tyonhaku", "detail": {"open": False}},
+        ),
+        # Availability: Ben was on when the period began; Anna and Ben overlap on Tuesday.
+        (events.STAFF_AVAILABILITY, "2026-11-01T21:00:00", {"staff_id": b, "detail": {"on": True}}),
+        (
+            events.STAFF_AVAILABILITY,
+            "2026-11-01T23:30:00",
+            {"staff_id": b, "detail": {"on": False}},
+        ),
+        (events.STAFF_AVAILABILITY, "2026-11-09T07:30:00", {"staff_id": a, "detail": {"on": True}}),
+        (
+            events.STAFF_AVAILABILITY,
+            "2026-11-09T10:00:00",
+            {"staff_id": a, "detail": {"on": False}},
+        ),
+        (events.STAFF_AVAILABILITY, "2026-11-10T15:30:00", {"staff_id": b, "detail": {"on": True}}),
+        (events.STAFF_AVAILABILITY, "2026-11-10T16:00:00", {"staff_id": a, "detail": {"on": True}}),
+        (
+            events.STAFF_AVAILABILITY,
+            "2026-11-10T16:30:00",
+            {"staff_id": a, "detail": {"on": False}},
+        ),
+        (
+            events.STAFF_AVAILABILITY,
+            "2026-11-10T17:30:00",
+            {"staff_id": b, "detail": {"on": False}},
+        ),
+    ]
+    async with client.server.app[keys.DB].transaction() as tx:
+        for kind, at, fields in sequence:
+            fields = {"category": "tyopajat", "channel": q, **fields}
+            if kind == events.STAFF_AVAILABILITY:
+                fields.update(category=None, channel=c)
+            await events.record(tx, kind, at=_at(at), **fields)
+
+
+@pytest.fixture
+async def coordinator(
+    client: TestClient, staff_client: StaffClient, clock: FakeClock
+) -> TestClient:
+    clock.now = NOW
+    coordinator = await staff_client("helena", "coordinator", "Helena")
+    anna = await staff_client("anna", "counsellor", "Anna")
+    ben = await staff_client("ben", "adviser", "Ben")
+    ids = {}
+    for name, who in (("anna", anna), ("ben", ben)):
+        ids[name] = (await (await who.get("/api/staff/me")).json())["id"]
+    await _feed(client, ids)
+    return coordinator
+
+
+async def _stats(who: TestClient, query: str = PERIOD) -> dict[str, Any]:
+    response = await who.get(f"/api/stats?{query}")
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+async def test_question_figures_follow_the_definitions(coordinator: TestClient) -> None:
+    q = (await _stats(coordinator))["questions"]
+    counted = ("asked", "published", "answered_privately", "rejected", "deleted")
+    assert {k: q[k] for k in counted} == {
+        "asked": 7,
+        "published": 3,
+        "answered_privately": 1,
+        "rejected": 1,
+        "deleted": 1,
+    }
+    # First answers of Q1, Q2, Q3 and Q7: 1800, 7200, 255600, 518400 s; nearest rank.
+    assert q["first_answer"] == {"n": 4, "median": 7200, "p90": 518400}
+    # Within one working day: Q1 (23 working hours over the weekend), Q2, Q7; Q3 late; Q5 is
+    # waiting and overdue. Within five: all four answered; Q5 is not yet five days old.
+    assert q["within_working_days"] == {
+        "1": {"count": 3, "base": 5, "value": 0.6},
+        "5": {"count": 4, "base": 4, "value": 1.0},
+    }
+
+
+async def test_chat_figures_keep_each_ending_apart(coordinator: TestClient) -> None:
+    chat = (await _stats(coordinator))["chat"]
+    assert {k: chat[k] for k in chat if not isinstance(chat[k], dict)} == {
+        "attempts": 6,
+        "attempts_open": 4,
+        "attempts_closed": 2,
+        "answered": 2,
+        "abandoned": 1,
+        "timed_out": 1,
+        "converted": 1,
+        "transfers": 1,
+    }
+    assert chat["queue_wait"] == {"n": 2, "median": 60, "p90": 300}
+    # Abandoned after 0 seconds is a wait of zero, not a missing value.
+    assert chat["abandon_wait"] == {"n": 1, "median": 0, "p90": 0}
+    assert chat["first_response"] == {"n": 2, "median": 20, "p90": 30}
+    assert chat["handle_time"] == {"n": 2, "median": 1200, "p90": 1800}
+
+
+async def test_demand_heatmap_and_staffed_hours_are_in_helsinki_time(
+    coordinator: TestClient,
+) -> None:
+    demand = (await _stats(coordinator))["demand"]
+    cells = {(c["weekday"], c["hour"]): c for c in demand["cells"]}
+    assert len(cells) == 7 * 24
+    attempts = {key: c["attempts"] for key, c in cells.items() if c["attempts"]}
+    # 23:59 on Sunday stays on Sunday at 23, not Monday.
+    assert attempts == {(0, 10): 2, (1, 18): 1, (2, 14): 1, (5, 9): 1, (6, 23): 1}
+    assert cells[(6, 23)]["attempts_closed"] == 1 and cells[(0, 10)]["attempts_closed"] == 0
+    assert demand["closed_share"] == {"count": 2, "base": 6, "value": pytest.approx(1 / 3)}
+    staffed = {key: c["staffed_hours"] for key, c in cells.items() if c["staffed_hours"]}
+    assert staffed == {
+        (0, 0): 1.0,
+        (0, 1): 0.5,
+        (0, 9): 0.5,
+        (0, 10): 1.0,
+        (0, 11): 1.0,
+        (1, 17): 0.5,
+        (1, 18): 1.0,
+        (1, 19): 0.5,
+    }
+    assert demand["staffed_hours"] == 6.0
+    assert {c["slots"] for c in cells.values()} == {2}
+
+
+async def test_referrals_ratings_and_staff(coordinator: TestClient) -> None:
+    stats = await _stats(coordinator)
+    assert stats["referrals"] == {
+        "by_service": [
+            {"service_id": "svc-workshop", "name": "svc-workshop", "count": 2},
+            {"service_id": "svc-ohjaamo", "name": "svc-ohjaamo", "count": 1},
+        ],
+        "by_category": [{"category": "tyonhaku", "count": 2}, {"category": "tyopajat", "count": 1}],
+    }
+    assert stats["ratings"] == {
+        "rated": 2,
+        "helped": {"count": 1, "base": 2, "value": 0.5},
+        "mean_score": 3.5,
+        "scored": 2,
+        "response": {"count": 2, "base": 2, "value": 1.0},
+    }
+    by_name = {p["name"]: p for p in stats["staff"]}
+    assert by_name["Anna (anna)"]["questions_answered"] == 2
+    assert by_name["Anna (anna)"]["chats_handled"] == 2
+    assert by_name["Anna (anna)"]["handle_time"] == {"n": 2, "median": 1200, "p90": 1800}
+    assert by_name["Ben (ben)"]["questions_answered"] == 2
+    assert by_name["Ben (ben)"]["chats_handled"] == 0
+    assert set(by_name) == {"Anna (anna)", "Ben (ben)"}
+
+
+async def test_category_and_channel_filters(coordinator: TestClient) -> None:
+    jobs = await _stats(coordinator, PERIOD + "&category=tyonhaku")
+    assert jobs["chat"]["attempts"] == 5
+    assert jobs["questions"]["asked"] == 0
+    assert jobs["referrals"]["by_category"] == [{"category": "tyonhaku", "count": 2}]
+    questions = await _stats(coordinator, PERIOD + "&channel=question")
+    assert questions["chat"]["attempts"] == 0
+    assert questions["referrals"]["by_service"] == [
+        {"service_id": "svc-workshop", "name": "svc-workshop", "count": 1}
+    ]
+    # Staffed hours are not about a topic: a category filter leaves them as they are.
+    assert jobs["demand"]["staffed_hours"] == 6.0
+
+
+async def test_page_shows_figures_with_definitions_and_charts(coordinator: TestClient) -> None:
+    response = await coordinator.get(f"/coordinator/stats?{PERIOD}&lang=en")
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    page = await response.text()
+    for text in (
+        "Questions asked",
+        "Answered within 1 working day",
+        "60.0\xa0%",
+        "Abandoned in the queue",
+        "0 s",
+        "Contact attempts by weekday and hour",
+        "Share of the hour with someone available",
+        "Referrals by service",
+        "Anna (anna)",
+        # A definition shown as help text:
+        "weekdays that are not Finnish public holidays",
+    ):
+        assert text in page, text
+    assert page.count('<svg role="img"') == 6
+    assert 'aria-labelledby="demand.attempts-chart-title demand.attempts-chart-desc"' in page
+    assert "highest on Mon at 10–11 (2)" in page
+
+
+async def test_csv_exports_hide_small_counts(coordinator: TestClient) -> None:
+    response = await coordinator.get(f"/coordinator/stats/questions.csv?{PERIOD}&lang=en")
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    assert "koppi-questions-2026-11-02-2026-11-15.csv" in response.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(await response.text())))
+    values = {row[0]: row[1] for row in table if row and not row[0].startswith("#")}
+    assert values["Questions asked"] == "7"
+    assert values["Answered and published"] == "<5"
+    assert values["Deleted by the asker"] == "<5"
+    assert values["Answered within 1 working day"] == "60.0"
+    # Resting on four questions: left empty rather than revealing them.
+    assert values["Answered within 5 working days"] == ""
+    assert values["Time to first answer – median"] == ""
+    services = await coordinator.get(f"/coordinator/stats/referrals.by_service.csv?{PERIOD}")
+    rows = list(csv.reader(io.StringIO(await services.text())))
+    assert ["svc-workshop", "<5"] in rows and ["svc-ohjaamo", "<5"] in rows
+    missing = await coordinator.get(f"/coordinator/stats/nonsense.csv?{PERIOD}")
+    assert missing.status == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-13-01", "from"),
+        ("from=2026-11-10&to=2026-11-01", "to"),
+        ("from=2020-01-01&to=2026-01-01", "from"),
+        ("category=nope", "category"),
+        ("channel=phone", "channel"),
+        ("period=decade", "period"),
+    ],
+)
+async def test_bad_parameters_name_the_field(
+    coordinator: TestClient, query: str, field: str
+) -> None:
+    response = await coordinator.get(f"/api/stats?{query}")
+    assert response.status == 400
+    assert field in (await response.json())["errors"]
+    page = await coordinator.get(f"/coordinator/stats?{query}")
+    assert page.status == 400
+    assert f'id="{field}-error"' in await page.text()
+
+
+async def test_only_coordinators_and_admins_see_statistics(
+    client: TestClient, staff_client: StaffClient
+) -> None:
+    counsellor = await staff_client("sanna", "counsellor")
+    adviser = await staff_client("aki", "adviser")
+    admin = await staff_client("root", "admin")
+    paths = ("/coordinator/stats", "/coordinator/stats/chat.csv", "/api/stats")
+    for path in paths:
+        anonymous = await client.get(path, allow_redirects=False)
+        if path.startswith("/api/"):
+            assert anonymous.status == 401
+        else:
+            assert anonymous.status == 302
+            assert anonymous.headers["Location"].startswith("/staff/login?next=")
+        for who in (counsellor, adviser):
+            assert (await who.get(path)).status == 403, path
+        assert (await admin.get(path)).status == 200, path
