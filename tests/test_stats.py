@@ -499,3 +499,25 @@ async def test_only_coordinators_and_admins_see_statistics(
         for who in (counsellor, adviser):
             assert (await who.get(path)).status == 403, path
         assert (await admin.get(path)).status == 200, path
+
+
+async def test_api_answer_matches_its_openapi_description(coordinator: TestClient) -> None:
+    spec = await (await coordinator.get("/api/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+
+    def check(value: Any, schema: dict[str, Any], where: str) -> None:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+        if "properties" in schema:
+            assert set(value) == set(schema["properties"]), where
+            for key, inner in value.items():
+                check(inner, schema["properties"][key], f"{where}.{key}")
+        elif schema.get("type") == "array":
+            for n, item in enumerate(value):
+                check(item, schema["items"], f"{where}[{n}]")
+        else:
+            kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            python = {"integer": int, "number": (int, float), "string": str, "null": type(None)}
+            assert isinstance(value, tuple(python[k] for k in kinds)), where
+
+    ok = spec["paths"]["/api/stats"]["get"]["responses"]["200"]
+    check(await _stats(coordinator), ok["content"]["application/json"]["schema"], "stats")

@@ -1,9 +1,274 @@
-"""Placeholder until this coordinators' page lands."""
+"""Coordinators' chat settings page: opening hours, the queue-wait threshold, auto-assign,
+each counsellor's and adviser's capacity, and canned responses, as forms without JavaScript."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from aiohttp import web
+
+from moderation import chat_admin
+from moderation.chat_admin import MANAGING_ROLES, THRESHOLD_MAX, WEEKDAYS
+from moderation.errors import Invalid
+from service import i18n, keys
+from service.http import bodies
+from service.http.params import path_id
+from service.http.render import render
+from service.http.staff_session import require_staff
+from service.i18n import N_
+from service.storage import canned, presence
+from service.storage.staff import StaffMember
+
+PAGE = "/coordinator/chat"
+EXCEPTION_ROWS_MAX = 400
+WAIT_FIELD = "wait_minutes"
+DAY_NAMES = {
+    "mon": N_("Monday"),
+    "tue": N_("Tuesday"),
+    "wed": N_("Wednesday"),
+    "thu": N_("Thursday"),
+    "fri": N_("Friday"),
+    "sat": N_("Saturday"),
+    "sun": N_("Sunday"),
+}
+DONE = {
+    "hours": N_("Opening hours and settings saved."),
+    "capacity": N_("Capacity saved."),
+    "canned_add": N_("Canned response added."),
+    "canned_edit": N_("Canned response saved."),
+    "canned_retire": N_("Canned response retired."),
+}
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds / 60:g}"
+
+
+def _exception_row(index: int, day: str = "", hours: str = "", note: str = "") -> dict[str, Any]:
+    return {"index": index, "day": day, "hours": hours, "note": note, "remove": False}
+
+
+def _hours_values(config: dict[str, Any]) -> dict[str, Any]:
+    """The hours form filled from the saved settings, with one empty row to add an exception."""
+    exceptions = [
+        _exception_row(n, e["day"], ", ".join(e["hours"]), e["note"] or "")
+        for n, e in enumerate(config["exceptions"])
+    ]
+    return {
+        "weekly": {day: ", ".join(config["weekly"].get(day, [])) for day in WEEKDAYS},
+        "exceptions": [*exceptions, _exception_row(len(exceptions))],
+        WAIT_FIELD: _minutes(config["offer_question_after_s"]),
+        "auto_assign": config["auto_assign"],
+    }
+
+
+def _posted_hours(form: bodies.FormData) -> dict[str, Any]:
+    """The hours form as typed, to translate for `parse_config` or to show again."""
+    rows = []
+    for n in range(EXCEPTION_ROWS_MAX):
+        if f"exceptions-{n}-day" not in form:
+            break
+        row = _exception_row(
+            n,
+            form.get(f"exceptions-{n}-day", "").strip(),
+            form.get(f"exceptions-{n}-hours", ""),
+            form.get(f"exceptions-{n}-note", ""),
+        )
+        row["remove"] = f"exceptions-{n}-remove" in form
+        rows.append(row)
+    if not rows or any(rows[-1][k] for k in ("day", "hours", "note")):
+        rows.append(_exception_row(len(rows)))
+    return {
+        "weekly": {day: form.get(f"weekly-{day}", "") for day in WEEKDAYS},
+        "exceptions": rows,
+        WAIT_FIELD: form.get(WAIT_FIELD, ""),
+        "auto_assign": form.get("auto_assign") == "on",
+    }
+
+
+def _spans(text: str) -> list[str]:
+    """`09:00-16:00, 18:00–21:00` → ["09:00-16:00", "18:00-21:00"]; dashes of any kind."""
+    text = text.replace("–", "-").replace("—", "-").replace(" ", "")
+    return [part for part in text.split(",") if part]
+
+
+def _wait_seconds(raw: str) -> int:
+    limit = THRESHOLD_MAX // 60
+    message = i18n.gettext("Give the wait in minutes, 0 to %(n)d.") % {"n": limit}
+    try:
+        minutes = float(raw.strip().replace(",", "."))
+    except ValueError:
+        raise Invalid(message, field="offer_question_after_s") from None
+    if not math.isfinite(minutes) or not 0 <= minutes <= limit:
+        raise Invalid(message, field="offer_question_after_s")
+    return round(minutes * 60)
+
+
+def _config_data(values: dict[str, Any]) -> tuple[dict[str, object], list[int]]:
+    """The JSON `parse_config` reads, and which form row each exception came from."""
+    kept = [
+        row
+        for row in values["exceptions"]
+        if not row["remove"] and any(row[k].strip() for k in ("day", "hours", "note"))
+    ]
+    data: dict[str, object] = {
+        "weekly": {day: _spans(text) for day, text in values["weekly"].items()},
+        "exceptions": [
+            {"day": row["day"], "hours": _spans(row["hours"]), "note": row["note"].strip()}
+            for row in kept
+        ],
+        "offer_question_after_s": _wait_seconds(values[WAIT_FIELD]),
+        "auto_assign": values["auto_assign"],
+    }
+    return data, [row["index"] for row in kept]
+
+
+def _hours_error_name(field: str | None, rows: list[int]) -> str:
+    """The form field an error from `parse_config` belongs beside."""
+    if field and field.startswith("weekly."):
+        return "weekly-" + field.removeprefix("weekly.")
+    if field and field.startswith("exceptions."):
+        n = field.removeprefix("exceptions.")
+        if n.isdigit() and int(n) < len(rows):
+            return f"exceptions-{rows[int(n)]}"
+    if field == "offer_question_after_s":
+        return WAIT_FIELD
+    return "hours"
+
+
+async def _page(
+    request: web.Request,
+    *,
+    hours: dict[str, Any] | None = None,
+    capacity: dict[int, str] | None = None,
+    canned_values: dict[str, dict[str, str]] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    chat = request.app[keys.CHAT]
+    config = chat_admin.config_json(await chat_admin.current(chat))
+    counsellors = await presence.staff_rows(chat.db, chat.present_cutoff())
+    done = DONE.get(request.query.get("done", "")) if status == 200 else None
+    return render(
+        request,
+        "coordinator/chat.html",
+        {
+            "weekdays": [(day, i18n.gettext(DAY_NAMES[day])) for day in WEEKDAYS],
+            "hours": hours or _hours_values(config),
+            "wait_max": THRESHOLD_MAX // 60,
+            "counsellors": counsellors,
+            "capacity": capacity or {},
+            "capacity_max": chat_admin.CAPACITY_MAX,
+            "canned": await canned.list_active(chat.db),
+            "canned_values": canned_values or {},
+            "errors": errors or {},
+            "done": i18n.gettext(done) if done else None,
+        },
+        status=status,
+        no_store=True,
+    )
+
+
+@require_staff(*MANAGING_ROLES)
+async def page(request: web.Request, member: StaffMember) -> web.Response:
+    return await _page(request)
+
+
+@require_staff(*MANAGING_ROLES)
+async def save_hours(request: web.Request, member: StaffMember) -> web.Response:
+    values = _posted_hours(await bodies.form(request))
+    rows: list[int] = []
+    try:
+        data, rows = _config_data(values)
+        config = chat_admin.parse_config(data)
+        await chat_admin.do_configure(request.app[keys.CHAT], config, acting_staff=member)
+    except Invalid as exc:
+        name = _hours_error_name(exc.field, rows)
+        return await _page(request, hours=values, errors={name: exc.message}, status=exc.status)
+    raise web.HTTPSeeOther(PAGE + "?done=hours")
+
+
+@require_staff(*MANAGING_ROLES)
+async def save_capacity(request: web.Request, member: StaffMember) -> web.Response:
+    staff_id = path_id(request)
+    typed = (await bodies.form(request)).get("capacity", "").strip()
+    try:
+        await chat_admin.do_set_capacity(
+            request.app[keys.CHAT],
+            staff_id,
+            int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 6 else typed,
+            acting_staff=member,
+        )
+    except Invalid as exc:
+        return await _page(
+            request,
+            capacity={staff_id: typed},
+            errors={f"capacity-{staff_id}": exc.message},
+            status=exc.status,
+        )
+    raise web.HTTPSeeOther(PAGE + "?done=capacity")
+
+
+def _canned_form(form: bodies.FormData) -> dict[str, str]:
+    return {name: form.get(name, "") for name in ("title", "body", "position")}
+
+
+def _canned_data(values: dict[str, str]) -> dict[str, object]:
+    position = values["position"].strip() or "0"
+    signed = position.removeprefix("-")
+    number = signed.isascii() and signed.isdigit() and len(signed) < 12
+    return {**values, "position": int(position) if number else position}
+
+
+async def _canned_refused(
+    request: web.Request, key: str, values: dict[str, str], exc: Invalid
+) -> web.Response:
+    return await _page(
+        request,
+        canned_values={key: values},
+        errors={f"canned-{key}-{exc.field or 'title'}": exc.message},
+        status=exc.status,
+    )
+
+
+@require_staff(*MANAGING_ROLES)
+async def add_canned(request: web.Request, member: StaffMember) -> web.Response:
+    values = _canned_form(await bodies.form(request))
+    try:
+        await chat_admin.do_add_canned(
+            request.app[keys.CHAT], _canned_data(values), acting_staff=member
+        )
+    except Invalid as exc:
+        return await _canned_refused(request, "new", values, exc)
+    raise web.HTTPSeeOther(PAGE + "?done=canned_add#canned")
+
+
+@require_staff(*MANAGING_ROLES)
+async def edit_canned(request: web.Request, member: StaffMember) -> web.Response:
+    canned_id = path_id(request)
+    values = _canned_form(await bodies.form(request))
+    try:
+        await chat_admin.do_edit_canned(
+            request.app[keys.CHAT], canned_id, _canned_data(values), acting_staff=member
+        )
+    except Invalid as exc:
+        return await _canned_refused(request, str(canned_id), values, exc)
+    raise web.HTTPSeeOther(PAGE + "?done=canned_edit#canned")
+
+
+@require_staff(*MANAGING_ROLES)
+async def retire_canned(request: web.Request, member: StaffMember) -> web.Response:
+    await chat_admin.do_retire_canned(request.app[keys.CHAT], path_id(request), acting_staff=member)
+    raise web.HTTPSeeOther(PAGE + "?done=canned_retire#canned")
 
 
 def routes() -> list[web.RouteDef]:
-    return []
+    return [
+        web.get(PAGE, page),
+        web.post(PAGE, save_hours),
+        web.post(PAGE + "/capacity/{id}", save_capacity),
+        web.post(PAGE + "/canned", add_canned),
+        web.post(PAGE + "/canned/{id}", edit_canned),
+        web.post(PAGE + "/canned/{id}/retire", retire_canned),
+    ]

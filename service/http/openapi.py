@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.http import openapi_chat, openapi_hsds
+from service.http import openapi_chat, openapi_hsds, openapi_stats
 from service.http.openapi_parts import json_body as _json
 
 
@@ -343,6 +343,14 @@ def spec() -> dict[str, Any]:
             },
             **openapi_chat.PATHS,
             **openapi_hsds.PATHS,
+            **openapi_stats.PATHS,
         },
-        "components": {"schemas": {**_SCHEMAS, **openapi_chat.SCHEMAS, **openapi_hsds.SCHEMAS}},
+        "components": {
+            "schemas": {
+                **_SCHEMAS,
+                **openapi_chat.SCHEMAS,
+                **openapi_hsds.SCHEMAS,
+                **openapi_stats.SCHEMAS,
+            }
+        },
     }
