@@ -18,8 +18,9 @@ async def after_restart(ctx: ChatContext) -> None:
 
 
 async def tick(ctx: ChatContext) -> ChatChange:
-    """Return chats of staff gone for two minutes to the front of the queue, end chats whose
-    visitor has been gone and silent too long, then give waiting chats to whoever has room."""
+    """Return chats of staff gone for two minutes to the front of the queue and make them
+    unavailable, end chats whose visitor has been gone and silent too long, then give waiting
+    chats to whoever has room."""
     changed: list[int] = []
     ended: list[int] = []
     staff: list[int] = []
@@ -27,6 +28,12 @@ async def tick(ctx: ChatContext) -> ChatChange:
         for staff_id in await presence.absent_with_chats(tx, ctx.present_cutoff()):
             staff.append(staff_id)
             changed += await _return_chats(tx, staff_id)
+        # Gone for two minutes is not on duty: the statistics of staffed hours must not count
+        # a closed laptop, and coming back means switching availability on again.
+        for staff_id in await presence.absent_but_available(tx, ctx.present_cutoff()):
+            await presence.set_available(tx, staff_id, False)
+            await availability_event(ctx, tx, staff_id, on=False)
+            staff.append(staff_id)
         for chat in await chats.idle(tx, ctx.ago_iso(ctx.idle)):
             await end_chat(ctx, tx, chat, by="timeout")
             changed.append(chat["id"])

@@ -461,12 +461,18 @@ async def test_idle_visitor_times_out_and_absent_staff_hand_chats_back(
     clock.advance(seconds=90)
     await chat_upkeep.tick(chat)
     assert rows(settings, "SELECT status FROM chats WHERE id = ?", (ids[1],)) == [("active",)]
+    off = "SELECT count(*) FROM usage_events WHERE kind = 'staff_availability' AND detail LIKE ?"
+    assert rows(settings, off, ('%"on": false%',)) == [(0,)]
     clock.advance(seconds=31)
     await chat_upkeep.tick(chat)
     assert rows(settings, "SELECT status, returned FROM chats WHERE id = ?", (ids[1],)) == [
         ("waiting", 1)
     ]
     assert (await staying.until("queue", lambda q: True))["position"] == 1
+    # Gone for two minutes is no longer on duty, once: staffed hours end here.
+    await chat_upkeep.tick(chat)
+    assert rows(settings, off, ('%"on": false%',)) == [(1,)]
+    assert rows(settings, "SELECT available FROM staff_presence") == [(0,)]
 
 
 async def test_client_id_makes_start_idempotent(

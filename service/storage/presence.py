@@ -88,6 +88,16 @@ async def absent_with_chats(tx: Writer, cutoff: str) -> list[int]:
     return [row[0] for row in rows]
 
 
+async def absent_but_available(tx: Writer, cutoff: str) -> list[int]:
+    """Staff still marked available whose last socket closed before `cutoff`."""
+    rows = await tx.fetch_all(
+        "SELECT staff_id FROM staff_presence"
+        " WHERE available = 1 AND connections = 0 AND away_since <= ?",
+        (cutoff,),
+    )
+    return [row[0] for row in rows]
+
+
 async def set_capacity(tx: Writer, staff_id: int, capacity: int) -> int:
     return await tx.execute(
         "UPDATE staff SET chat_capacity = ? WHERE id = ? AND role IN ('counsellor', 'adviser')",
