@@ -13,7 +13,11 @@ from aiohttp.test_utils import TestClient
 
 from service import keys
 from service.storage import events
-from tests.conftest import FakeClock
+from tests.chat_clients import Staff, Visitor
+from tests.conftest import FakeClock, ask
+from tests.test_chat_socket import on_duty, opened, set_auto_assign, visitor
+
+__all__ = ["on_duty", "opened", "visitor"]  # fixtures used here
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 PERIOD = "from=2026-11-02&to=2026-11-15"
@@ -521,3 +525,39 @@ async def test_api_answer_matches_its_openapi_description(coordinator: TestClien
 
     ok = spec["paths"]["/api/stats"]["get"]["responses"]["200"]
     check(await _stats(coordinator), ok["content"]["application/json"]["schema"], "stats")
+
+
+async def test_real_flows_feed_the_figures(
+    client: TestClient,
+    clock: FakeClock,
+    staff_client: StaffClient,
+    on_duty: Callable[..., Awaitable[Staff]],
+    visitor: Callable[..., Awaitable[Visitor]],
+) -> None:
+    """A question asked on Friday afternoon and answered on Monday, and a chat left in the same
+    second it was requested, through the real HTTP and Socket.IO paths."""
+    clock.now = datetime(2026, 11, 6, 13, 0, tzinfo=UTC)  # Friday 15:00 in Helsinki
+    asked = await ask(client)
+    clock.now = datetime(2026, 11, 9, 12, 0, tzinfo=UTC)  # Monday 14:00
+    sanna = await staff_client("sanna", "counsellor", "Sanna")
+    question = f"/api/staff/questions/{asked['id']}"
+    assert (await sanna.post(question + "/claim", json={})).status == 200
+    answer = {"body": "Työpajaan pääsee ohjaamon kautta.", "publish": True}
+    assert (await sanna.post(question + "/answer", json=answer)).status == 200
+
+    await set_auto_assign(client, False)
+    await on_duty("mikko", "adviser", "Mikko")
+    young = await visitor()
+    assert "chat_id" in await young.start()
+    assert (await young.call("end", {}))["ok"] is True
+    clock.advance(hours=1)
+
+    coordinator = await staff_client("helena", "coordinator", "Helena")
+    stats = await _stats(coordinator, "from=2026-11-02&to=2026-11-09")
+    assert stats["questions"]["asked"] == 1 and stats["questions"]["published"] == 1
+    assert stats["questions"]["first_answer"] == {"n": 1, "median": 255600, "p90": 255600}
+    assert stats["questions"]["within_working_days"]["1"] == {"count": 1, "base": 1, "value": 1.0}
+    chat = stats["chat"]
+    assert (chat["attempts"], chat["attempts_open"], chat["abandoned"]) == (1, 1, 1)
+    assert chat["abandon_wait"] == {"n": 1, "median": 0, "p90": 0}
+    assert stats["demand"]["staffed_hours"] == 1.0
