@@ -51,6 +51,14 @@ ACTION_LABELS = {
     "canned_edit": N_("Edited a canned response"),
     "canned_retire": N_("Retired a canned response"),
     "directory_import": N_("Imported the service directory"),
+    "staff_role": N_("Changed a staff member's role"),
+    "staff_deactivate": N_("Deactivated a staff account"),
+    "staff_reactivate": N_("Reactivated a staff account"),
+    "staff_password_reset": N_("Reset a staff member's password"),
+    "category_add": N_("Added a category"),
+    "category_edit": N_("Edited a category"),
+    "category_deactivate": N_("Retired a category"),
+    "category_reactivate": N_("Brought back a category"),
 }
 FIELD_LABELS = {
     "action": N_("Action"),
@@ -67,6 +75,7 @@ TARGET_LABELS = {
     "canned": N_("Canned response"),
     "chat_settings": N_("Chat settings"),
     "directory": N_("Service directory"),
+    "category": N_("Category"),
 }
 
 

@@ -121,6 +121,10 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         """Signing out closes the sockets opened with that session, not the person's others."""
         await self._close(lambda live: live.token_hash == token_hash)
 
+    async def close_staff(self, staff_id: int) -> None:
+        """Close every socket of one member, after their account or role changed."""
+        await self._close(lambda live: live.member.id == staff_id)
+
     async def _close(self, which: Callable[[_Live], bool]) -> None:
         for sid, live in list(self._live.items()):
             if which(live):

@@ -119,8 +119,38 @@ async def clear_failures(tx: Writer, username: str) -> None:
     await tx.execute("DELETE FROM login_failures WHERE username = ?", (username,))
 
 
-async def by_id(db: Database, staff_id: int) -> StaffMember | None:
+async def by_id(db: Database | Writer, staff_id: int) -> StaffMember | None:
     row = await db.fetch_one(
         "SELECT id, username, role, first_name, active FROM staff WHERE id = ?", (staff_id,)
     )
     return None if row is None else _member(row)
+
+
+@dataclass(frozen=True)
+class StaffListing:
+    """One account as the coordinators' staff page lists it."""
+
+    member: StaffMember
+    chat_capacity: int
+    created_at: str
+
+
+async def list_all(db: Database) -> list[StaffListing]:
+    rows = await db.fetch_all(
+        "SELECT id, username, role, first_name, active, chat_capacity, created_at FROM staff"
+        " ORDER BY active DESC, username"
+    )
+    return [StaffListing(_member(row), row["chat_capacity"], row["created_at"]) for row in rows]
+
+
+async def set_role(tx: Writer, staff_id: int, role: str) -> None:
+    await tx.execute("UPDATE staff SET role = ? WHERE id = ?", (role, staff_id))
+
+
+async def set_active(tx: Writer, staff_id: int, active: bool) -> None:
+    await tx.execute("UPDATE staff SET active = ? WHERE id = ?", (int(active), staff_id))
+
+
+async def delete_sessions(tx: Writer, staff_id: int) -> None:
+    """Sign the member out everywhere."""
+    await tx.execute("DELETE FROM staff_sessions WHERE staff_id = ?", (staff_id,))

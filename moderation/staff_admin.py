@@ -1,0 +1,186 @@
+"""Coordinators manage staff accounts: create, role, deactivate, reset the password.
+
+Each change is one transaction with one audit row; a password is never written to the audit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from moderation.chat_admin import MANAGING_ROLES
+from moderation.errors import Conflict, Forbidden, Invalid, NotFound
+from moderation.text import optional_text
+from service import passwords
+from service.clock import Clock, to_iso
+from service.i18n import gettext as _
+from service.storage import audit, staff
+from service.storage.db import Database, Writer
+from service.storage.staff import ANSWERING_ROLES, ROLES, StaffMember
+
+USERNAME = re.compile(r"[A-Za-z0-9._-]{3,40}")
+FIRST_NAME_MAX = 40
+
+
+@dataclass(frozen=True)
+class StaffChange:
+    """Told to the realtime layer after a commit: close the member's console sockets, and with
+    `signed_out` also take them off the chat as if they had signed out."""
+
+    staff_id: int
+    signed_out: bool = False
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    db: Database
+    clock: Clock
+    after_commit: Callable[[StaffChange], Awaitable[None]]
+
+    def now_iso(self) -> str:
+        return to_iso(self.clock())
+
+    async def audit(
+        self,
+        tx: Writer,
+        acting_staff: StaffMember,
+        action: str,
+        target_id: int,
+        **detail: object,
+    ) -> None:
+        await audit.append(
+            tx,
+            at=self.now_iso(),
+            staff_id=acting_staff.id,
+            action=action,
+            target_type="staff",
+            target_id=target_id,
+            detail=detail or None,
+        )
+
+
+def new_password() -> str:
+    """A random first password, shown once to the coordinator who hands it over."""
+    return secrets.token_urlsafe(12)  # 16 characters, more than passwords.MIN_LENGTH
+
+
+def _require_manager(acting: StaffMember) -> None:
+    if acting.role not in MANAGING_ROLES:
+        raise Forbidden(_("Only coordinators manage staff accounts."))
+
+
+def _role(value: object) -> str:
+    if not isinstance(value, str) or value not in ROLES:
+        raise Invalid(_("Choose a role from the list."), field="role")
+    return value
+
+
+def _may_touch_admin(acting: StaffMember, *roles: str, field: str) -> None:
+    """Only an administrator creates, changes or manages administrators."""
+    if "admin" in roles and acting.role != "admin":
+        raise Forbidden(_("Only an administrator manages administrators."), field=field)
+
+
+async def _target(tx: Writer, staff_id: int) -> StaffMember:
+    member = await staff.by_id(tx, staff_id)
+    if member is None:
+        raise NotFound(_("No staff member with that number."))
+    return member
+
+
+def _not_self(acting: StaffMember, target: StaffMember, message: str, field: str) -> None:
+    if acting.id == target.id:
+        raise Conflict(message, field=field)
+
+
+async def do_create_staff(
+    ctx: StaffContext, data: dict[str, str], *, acting_staff: StaffMember
+) -> tuple[int, str]:
+    """A new account with a random password: (its id, the password to show once)."""
+    _require_manager(acting_staff)
+    username = data.get("username", "").strip()
+    if not USERNAME.fullmatch(username):
+        raise Invalid(
+            _("Use 3–40 letters, digits, dots, hyphens or underscores."), field="username"
+        )
+    first_name = optional_text(data.get("first_name"), "first_name", maximum=FIRST_NAME_MAX)
+    role = _role(data.get("role"))
+    _may_touch_admin(acting_staff, role, field="role")
+    password = new_password()
+    password_hash = await passwords.hash_async(password)
+    taken = Conflict(_("That username is taken."), field="username")
+    try:
+        async with ctx.db.transaction() as tx:
+            if await staff.id_for_username(tx, username) is not None:
+                raise taken
+            staff_id = await staff.insert(
+                tx,
+                username=username,
+                password_hash=password_hash,
+                role=role,
+                first_name=first_name,
+                created_at=ctx.now_iso(),
+            )
+            await ctx.audit(tx, acting_staff, "create_staff", staff_id, role=role)
+    except sqlite3.IntegrityError:  # created by someone else in the meantime
+        raise taken from None
+    return staff_id, password
+
+
+async def do_set_role(
+    ctx: StaffContext, staff_id: int, role: object, *, acting_staff: StaffMember
+) -> None:
+    _require_manager(acting_staff)
+    new_role = _role(role)
+    async with ctx.db.transaction() as tx:
+        target = await _target(tx, staff_id)
+        _not_self(acting_staff, target, _("You cannot change your own role."), "role")
+        _may_touch_admin(acting_staff, target.role, new_role, field="role")
+        if target.role == new_role:
+            return
+        await staff.set_role(tx, staff_id, new_role)
+        await ctx.audit(
+            tx, acting_staff, "staff_role", staff_id, role=new_role, previous=target.role
+        )
+    # The console re-reads the role on its next connect; a non-answering role leaves the chat.
+    await ctx.after_commit(StaffChange(staff_id, signed_out=new_role not in ANSWERING_ROLES))
+
+
+async def do_set_active(
+    ctx: StaffContext, staff_id: int, active: bool, *, acting_staff: StaffMember
+) -> None:
+    """Deactivating signs the member out everywhere at once; nothing is deleted."""
+    _require_manager(acting_staff)
+    async with ctx.db.transaction() as tx:
+        target = await _target(tx, staff_id)
+        _not_self(acting_staff, target, _("You cannot deactivate your own account."), "active")
+        _may_touch_admin(acting_staff, target.role, field="active")
+        if target.active == active:
+            return
+        await staff.set_active(tx, staff_id, active)
+        if not active:
+            await staff.delete_sessions(tx, staff_id)
+        action = "staff_reactivate" if active else "staff_deactivate"
+        await ctx.audit(tx, acting_staff, action, staff_id)
+    if not active:
+        await ctx.after_commit(StaffChange(staff_id, signed_out=True))
+
+
+async def do_reset_password(
+    ctx: StaffContext, staff_id: int, *, acting_staff: StaffMember
+) -> tuple[StaffMember, str]:
+    """A new random password that ends the member's sessions: (the member, the password)."""
+    _require_manager(acting_staff)
+    password = new_password()
+    password_hash = await passwords.hash_async(password)
+    async with ctx.db.transaction() as tx:
+        target = await _target(tx, staff_id)
+        _not_self(acting_staff, target, _("You cannot reset your own password here."), "password")
+        _may_touch_admin(acting_staff, target.role, field="password")
+        await staff.set_password_hash(tx, staff_id, password_hash)
+        await staff.delete_sessions(tx, staff_id)
+        await ctx.audit(tx, acting_staff, "staff_password_reset", staff_id)
+    await ctx.after_commit(StaffChange(staff_id, signed_out=True))
+    return target, password
