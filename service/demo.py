@@ -11,7 +11,7 @@ from pathlib import Path
 
 from moderation.directory import DirectoryContext, do_import
 from moderation.intake import hash_code, new_code
-from service import auth
+from service import auth, demo_usage
 from service.clock import Clock, to_iso
 from service.storage import categories, events, questions, search
 from service.storage.db import Database
@@ -78,6 +78,7 @@ async def load(db: Database, clock: Clock) -> list[tuple[str, str, str]]:
             await search.index_question(
                 tx, question_id, item["title"], item["body"], [a["body"] for a in item["answers"]]
             )
+    await demo_usage.load(db, clock, staff_ids)
     return logins
 
 
