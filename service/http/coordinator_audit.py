@@ -57,8 +57,8 @@ ACTION_LABELS = {
     "staff_password_reset": N_("Reset a staff member's password"),
     "category_add": N_("Added a category"),
     "category_edit": N_("Edited a category"),
-    "category_deactivate": N_("Retired a category"),
-    "category_reactivate": N_("Brought back a category"),
+    "category_deactivate": N_("Deactivated a category"),
+    "category_reactivate": N_("Reactivated a category"),
 }
 FIELD_LABELS = {
     "action": N_("Action"),

@@ -32,7 +32,7 @@ STATUS_LABELS = {
 # Coordinators' pages in the order of the navigation.
 COORDINATOR_PAGES = (
     ("/coordinator/stats", N_("Statistics")),
-    ("/coordinator/staff", N_("Staff")),
+    ("/coordinator/staff", N_("Staff accounts")),
     ("/coordinator/categories", N_("Categories")),
     ("/coordinator/chat", N_("Chat settings")),
     ("/coordinator/directory", N_("Service directory")),

@@ -3,7 +3,7 @@ length. The keys are the figures' names in the JSON API."""
 
 from __future__ import annotations
 
-from service.i18n import N_
+from service.i18n import N_, gettext
 
 DEFINITIONS = {
     "questions.asked": N_(
@@ -61,6 +61,10 @@ DEFINITIONS = {
         "The share of each weekday-hour in the period during which at least one counsellor or "
         "adviser was available for chats."
     ),
+    "demand.staffed_hours": N_(
+        "Hours in the period during which at least one counsellor or adviser was available for "
+        "chats."
+    ),
     "demand.closed_share": N_(
         "The share of chat contact attempts that came while the chat was closed: where adding "
         "hours would meet demand."
@@ -75,3 +79,8 @@ DEFINITIONS = {
         "handle time of their chats. A transferred chat counts for whoever ended it."
     ),
 }
+
+
+def definition(key: str) -> str:
+    """The figure's definition in the reader's language."""
+    return gettext(DEFINITIONS[key])

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.i18n import N_
 from service.i18n import gettext as _
-from service.stats.definitions import DEFINITIONS
-from service.stats.figures import Report, Share
+from service.stats.definitions import definition
+from service.stats.figures import WITHIN_DAYS, Report, Share
 from service.storage.usage_stats import Spread
 
-WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,18 @@ class Table:
     help: str = ""
 
 
-def _text(value: str, definition: str | None = None) -> Cell:
-    return Cell(value, "text", help=_(DEFINITIONS[definition]) if definition else "")
+def _text(value: str, key: str | None = None) -> Cell:
+    """A figure's name, with the definition of figure `key` as its help text."""
+    return Cell(value, "text", help=definition(key) if key else "")
 
 
 def _share(share: Share) -> Cell:
     return Cell(share.value, "share", share.base)
 
 
-def _spread_rows(label: str, spread: Spread, definition: str) -> list[list[Cell]]:
+def _spread_rows(label: str, spread: Spread, key: str) -> list[list[Cell]]:
     return [
-        [_text(label + " – " + _("median"), definition), Cell(spread.median, "seconds", spread.n)],
+        [_text(label + " – " + _("median"), key), Cell(spread.median, "seconds", spread.n)],
         [_text(label + " – " + _("90th percentile")), Cell(spread.p90, "seconds", spread.n)],
     ]
 
@@ -70,7 +72,9 @@ def questions(report: Report) -> Table:
         label = _("Answered within %(n)d working days") % {"n": days}
         if days == 1:
             label = _("Answered within 1 working day")
-        rows.append([_text(label, "questions.within"), _share(share)])
+        # One definition covers both rows.
+        key = "questions.within" if days == WITHIN_DAYS[0] else None
+        rows.append([_text(label, key), _share(share)])
     return _figures("questions", _("Questions"), rows)
 
 
@@ -109,7 +113,7 @@ def _grid(report: Report, key: str, title: str, staffed: bool) -> Table:
             else:
                 row.append(Cell(cell.attempts))
         rows.append(row)
-    return Table(key, title, columns, rows, _(DEFINITIONS[key]))
+    return Table(key, title, columns, rows, definition(key))
 
 
 def demand(report: Report) -> list[Table]:
@@ -123,7 +127,7 @@ def demand(report: Report) -> list[Table]:
                 _share(d.closed_share),
             ],
             [
-                _text(_("Hours with someone available"), "demand.staffed"),
+                _text(_("Hours with someone available"), "demand.staffed_hours"),
                 Cell(d.staffed_hours, "hours"),
             ],
         ],
@@ -143,14 +147,14 @@ def referrals(report: Report) -> list[Table]:
             _("Referrals by service"),
             [_("Service"), _("Referrals")],
             [[_text(name), Cell(n)] for _sid, name, n in r.by_service],
-            _(DEFINITIONS["referrals.by_service"]),
+            definition("referrals.by_service"),
         ),
         Table(
             "referrals.by_category",
             _("Referrals by category"),
             [_("Category"), _("Referrals")],
             [[_text(report.category_names.get(slug, slug)), Cell(n)] for slug, n in r.by_category],
-            _(DEFINITIONS["referrals.by_category"]),
+            definition("referrals.by_category"),
         ),
     ]
 
@@ -186,7 +190,7 @@ def staff(report: Report) -> Table:
             ]
             for person in report.staff
         ],
-        _(DEFINITIONS["staff"]),
+        definition("staff"),
     )
 
 
