@@ -10,7 +10,7 @@ from moderation import category_admin
 from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import ActionError, Invalid
 from service import i18n, keys
-from service.http import bodies
+from service.http import bodies, notices
 from service.http.params import path_id
 from service.http.render import render
 from service.http.staff_session import require_staff
@@ -38,7 +38,6 @@ async def _page(
     row_values: dict[str, str] | None = None,
 ) -> web.Response:
     """The list with a form per category and the add form; a refused form keeps what was typed."""
-    notice = NOTICES.get(request.query.get("done", ""))
     errors = {error.field: error.message} if error and error.field else {}
     context: dict[str, Any] = {
         "categories": await categories.list_all(keys.db(request)),
@@ -49,7 +48,7 @@ async def _page(
         "row_errors": errors if error_row is not None else {},
         "values": values or {"chat_role": "", "position": "0"},
         "row_values": row_values or {},
-        "notice": i18n.gettext(notice) if notice else None,
+        "notice": notices.shown(request, NOTICES),
     }
     return render(
         request,
@@ -58,10 +57,6 @@ async def _page(
         status=error.status if error else 200,
         no_store=True,
     )
-
-
-def _done(notice: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(f"{PATH}?done={notice}")
 
 
 async def _values(request: web.Request) -> dict[str, str]:
@@ -81,7 +76,7 @@ async def add(request: web.Request, member: StaffMember) -> web.Response:
         await category_admin.do_add_category(keys.moderation(request), values, acting_staff=member)
     except ActionError as exc:
         return await _page(request, error=exc, values=values)
-    raise _done("added")
+    raise notices.after_change(PATH, "added")
 
 
 @require_staff(*MANAGING_ROLES)
@@ -94,7 +89,7 @@ async def edit(request: web.Request, member: StaffMember) -> web.Response:
         )
     except ActionError as exc:
         return await _page(request, error=exc, error_row=category_id, row_values=values)
-    raise _done("edited")
+    raise notices.after_change(PATH, "edited")
 
 
 @require_staff(*MANAGING_ROLES)
@@ -110,7 +105,7 @@ async def set_active(request: web.Request, member: StaffMember) -> web.Response:
         )
     except ActionError as exc:
         return await _page(request, error=exc, error_row=category_id)
-    raise _done("reactivated" if active else "deactivated")
+    raise notices.after_change(PATH, "reactivated" if active else "deactivated")
 
 
 def routes() -> list[web.RouteDef]:

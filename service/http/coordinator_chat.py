@@ -12,7 +12,7 @@ from moderation import chat_admin
 from moderation.chat_admin import MANAGING_ROLES, THRESHOLD_MAX, WEEKDAYS
 from moderation.errors import Invalid
 from service import i18n, keys
-from service.http import bodies
+from service.http import bodies, notices
 from service.http.params import path_id
 from service.http.render import render
 from service.http.staff_session import require_staff
@@ -149,7 +149,6 @@ async def _page(
     chat = request.app[keys.CHAT]
     config = chat_admin.config_json(await chat_admin.current(chat))
     counsellors = await presence.staff_rows(chat.db, chat.present_cutoff())
-    done = DONE.get(request.query.get("done", "")) if status == 200 else None
     return render(
         request,
         "coordinator/chat.html",
@@ -163,7 +162,7 @@ async def _page(
             "canned": await canned.list_active(chat.db),
             "canned_values": canned_values or {},
             "errors": errors or {},
-            "done": i18n.gettext(done) if done else None,
+            "done": notices.shown(request, DONE) if status == 200 else None,
         },
         status=status,
         no_store=True,
@@ -186,7 +185,7 @@ async def save_hours(request: web.Request, member: StaffMember) -> web.Response:
     except Invalid as exc:
         name = _hours_error_name(exc.field, rows)
         return await _page(request, hours=values, errors={name: exc.message}, status=exc.status)
-    raise web.HTTPSeeOther(PAGE + "?done=hours")
+    raise notices.after_change(PAGE, "hours")
 
 
 @require_staff(*MANAGING_ROLES)
@@ -207,7 +206,7 @@ async def save_capacity(request: web.Request, member: StaffMember) -> web.Respon
             errors={f"capacity-{staff_id}": exc.message},
             status=exc.status,
         )
-    raise web.HTTPSeeOther(PAGE + "?done=capacity")
+    raise notices.after_change(PAGE, "capacity")
 
 
 def _canned_form(form: bodies.FormData) -> dict[str, str]:
@@ -241,7 +240,7 @@ async def add_canned(request: web.Request, member: StaffMember) -> web.Response:
         )
     except Invalid as exc:
         return await _canned_refused(request, "new", values, exc)
-    raise web.HTTPSeeOther(PAGE + "?done=canned_add#canned")
+    raise notices.after_change(PAGE, "canned_add", "#canned")
 
 
 @require_staff(*MANAGING_ROLES)
@@ -254,13 +253,13 @@ async def edit_canned(request: web.Request, member: StaffMember) -> web.Response
         )
     except Invalid as exc:
         return await _canned_refused(request, str(canned_id), values, exc)
-    raise web.HTTPSeeOther(PAGE + "?done=canned_edit#canned")
+    raise notices.after_change(PAGE, "canned_edit", "#canned")
 
 
 @require_staff(*MANAGING_ROLES)
 async def retire_canned(request: web.Request, member: StaffMember) -> web.Response:
     await chat_admin.do_retire_canned(request.app[keys.CHAT], path_id(request), acting_staff=member)
-    raise web.HTTPSeeOther(PAGE + "?done=canned_retire#canned")
+    raise notices.after_change(PAGE, "canned_retire", "#canned")
 
 
 def routes() -> list[web.RouteDef]:

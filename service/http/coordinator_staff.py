@@ -13,7 +13,7 @@ from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import ActionError, Invalid
 from moderation.staff_admin import StaffChange, StaffContext
 from service import i18n, keys
-from service.http import bodies
+from service.http import bodies, notices
 from service.http.params import path_id
 from service.http.render import render
 from service.http.staff_session import require_staff
@@ -52,7 +52,6 @@ async def _page(
     issued: tuple[str, str] | None = None,
 ) -> web.Response:
     """The list and the create form; `issued` is (username, password) to show this once."""
-    notice = NOTICES.get(request.query.get("done", ""))
     # Errors of the create form sit by its fields; others by the row they concern.
     on_form = error is not None and error_row is None
     context: dict[str, Any] = {
@@ -64,7 +63,7 @@ async def _page(
         "errors": {error.field: error.message} if on_form and error and error.field else {},
         "values": values or {"role": "counsellor"},
         "issued": issued,
-        "notice": i18n.gettext(notice) if notice else None,
+        "notice": notices.shown(request, NOTICES),
     }
     return render(
         request,
@@ -73,10 +72,6 @@ async def _page(
         status=error.status if error else 200,
         no_store=True,
     )
-
-
-def _done(notice: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(f"{PATH}?done={notice}")
 
 
 @require_staff(*MANAGING_ROLES)
@@ -107,7 +102,7 @@ async def set_role(request: web.Request, member: StaffMember) -> web.Response:
         )
     except ActionError as exc:
         return await _page(request, member, error=exc, error_row=staff_id)
-    raise _done("role")
+    raise notices.after_change(PATH, "role")
 
 
 @require_staff(*MANAGING_ROLES)
@@ -121,7 +116,7 @@ async def set_active(request: web.Request, member: StaffMember) -> web.Response:
         await staff_admin.do_set_active(_context(request), staff_id, active, acting_staff=member)
     except ActionError as exc:
         return await _page(request, member, error=exc, error_row=staff_id)
-    raise _done("reactivated" if active else "deactivated")
+    raise notices.after_change(PATH, "reactivated" if active else "deactivated")
 
 
 @require_staff(*MANAGING_ROLES)
