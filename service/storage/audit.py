@@ -62,32 +62,23 @@ class LogFilter:
 
 async def page(db: Database, filters: LogFilter, *, limit: int) -> list[Row]:
     """Audit rows newest first; an action or a time range is answered from its index."""
-    where: list[str] = []
-    params: list[Any] = []
     source = "audit_log a"
-    if filters.action is not None:
-        where.append("a.action = ?")
-        params.append(filters.action)
-    elif filters.since is not None or filters.until is not None:
+    if filters.action is None and (filters.since is not None or filters.until is not None):
         # Without this hint SQLite walks the whole table by id to skip sorting the range.
         source = "audit_log a INDEXED BY audit_log_at"
+    staff_id = None if filters.system else filters.staff_id
+    bounds = (
+        ("a.action = ?", filters.action),
+        ("a.staff_id = ?", staff_id),
+        ("a.target_type = ?", filters.target_type),
+        ("a.at >= ?", filters.since),
+        ("a.at < ?", filters.until),
+        ("a.id < ?", filters.before),
+    )
+    where = [sql for sql, value in bounds if value is not None]
+    params: list[Any] = [value for _sql, value in bounds if value is not None]
     if filters.system:
         where.append("a.staff_id IS NULL")
-    elif filters.staff_id is not None:
-        where.append("a.staff_id = ?")
-        params.append(filters.staff_id)
-    if filters.target_type is not None:
-        where.append("a.target_type = ?")
-        params.append(filters.target_type)
-    if filters.since is not None:
-        where.append("a.at >= ?")
-        params.append(filters.since)
-    if filters.until is not None:
-        where.append("a.at < ?")
-        params.append(filters.until)
-    if filters.before is not None:
-        where.append("a.id < ?")
-        params.append(filters.before)
     return await db.fetch_all(
         "SELECT a.id, a.at, a.staff_id, a.action, a.target_type, a.target_id, a.detail,"
         " s.username, s.first_name"
