@@ -14,7 +14,7 @@ from service.stats import working_days
 from service.stats.period import StatsQuery
 from service.storage import events, usage_stats
 from service.storage.db import Database, Row
-from service.storage.usage_stats import EventFilter, Spread
+from service.storage.usage_stats import Counts, EventFilter, Spread
 
 WITHIN_DAYS = (1, 5)
 
@@ -143,11 +143,6 @@ async def compute(
     )
 
 
-def _count(counts: dict[tuple[str, object], int], kind: str, *split: object) -> int:
-    """Events of a kind, all of them or only those whose split value is one of `split`."""
-    return sum(n for (k, s), n in counts.items() if k == kind and (not split or s in split))
-
-
 def _spread(values: list[float]) -> Spread:
     """The same nearest-rank definition as the database's, for figures computed here."""
     if not values:
@@ -157,49 +152,64 @@ def _spread(values: list[float]) -> Spread:
     return Spread(n, ordered[(n + 1) // 2 - 1], ordered[(9 * n + 9) // 10 - 1])
 
 
+def _epoch(text: str) -> float:
+    """Seconds since the epoch of a stored UTC time ('YYYY-MM-DDTHH:MM:SSZ')."""
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _epoch_or_none(text: str | None) -> float | None:
+    return None if text is None else _epoch(text)
+
+
 async def _questions(
-    db: Database, f: EventFilter, counts: dict[tuple[str, object], int], now: datetime
+    db: Database, f: EventFilter, counts: Counts, now: datetime
 ) -> QuestionFigures:
+    rows = [
+        (_epoch(row["asked_at"]), _epoch_or_none(row["answered_at"]), row["closed"])
+        for row in await usage_stats.asked_with_first_answer(db, f)
+    ]
+    until = now.timestamp()
+    clock = working_days.WorkingTime.spanning(
+        [until, *(moment for row in rows for moment in row[:2] if moment is not None)]
+    )
     waits: list[float] = []
     within = {days: [0, 0] for days in WITHIN_DAYS}
-    for row in await usage_stats.asked_with_first_answer(db, f):
-        asked = from_iso(row["asked_at"])
-        if row["answered_at"] is not None:
-            answered = from_iso(row["answered_at"])
-            waits.append((answered - asked).total_seconds())
+    for asked, answered, closed in rows:
+        if answered is not None:
+            waits.append(answered - asked)
             for days, tally in within.items():
                 tally[1] += 1
-                tally[0] += working_days.within(asked, answered, days)
-        elif not row["closed"]:
+                tally[0] += clock.within(asked, answered, days)
+        elif not closed:
             # Still waiting: it counts against the share once the days have passed.
             for days, tally in within.items():
-                if not working_days.within(asked, now, days):
+                if not clock.within(asked, until, days):
                     tally[1] += 1
     return QuestionFigures(
-        asked=_count(counts, events.QUESTION_ASKED),
-        published=_count(counts, events.QUESTION_PUBLISHED),
-        answered_privately=_count(counts, events.QUESTION_ANSWERED, 0),
-        rejected=_count(counts, events.QUESTION_REJECTED),
-        deleted=_count(counts, events.QUESTION_DELETED),
+        asked=counts.of(events.QUESTION_ASKED),
+        published=counts.of(events.QUESTION_PUBLISHED),
+        answered_privately=counts.where(events.QUESTION_ANSWERED, 0),
+        rejected=counts.of(events.QUESTION_REJECTED),
+        deleted=counts.of(events.QUESTION_DELETED),
         first_answer=_spread(waits),
         within={days: Share(*tally) for days, tally in within.items()},
     )
 
 
-async def _chat(db: Database, f: EventFilter, counts: dict[tuple[str, object], int]) -> ChatFigures:
+async def _chat(db: Database, f: EventFilter, counts: Counts) -> ChatFigures:
     async def spread(kind: str, *, first_only: bool = False) -> Spread:
         found = await usage_stats.spreads(db, kind, f, first_only=first_only)
         return found.get(None, Spread())
 
     return ChatFigures(
-        attempts=_count(counts, events.CHAT_REQUESTED),
-        attempts_open=_count(counts, events.CHAT_REQUESTED, 1),
-        attempts_closed=_count(counts, events.CHAT_REQUESTED, 0),
-        answered=_count(counts, events.CHAT_FIRST_REPLY),
-        abandoned=_count(counts, events.CHAT_ABANDONED),
-        timed_out=_count(counts, events.CHAT_ENDED, "timeout"),
-        converted=_count(counts, events.CHAT_CONVERTED),
-        transfers=_count(counts, events.CHAT_TRANSFERRED),
+        attempts=counts.of(events.CHAT_REQUESTED),
+        attempts_open=counts.where(events.CHAT_REQUESTED, 1),
+        attempts_closed=counts.where(events.CHAT_REQUESTED, 0),
+        answered=counts.of(events.CHAT_FIRST_REPLY),
+        abandoned=counts.of(events.CHAT_ABANDONED),
+        timed_out=counts.where(events.CHAT_ENDED, "timeout"),
+        converted=counts.of(events.CHAT_CONVERTED),
+        transfers=counts.of(events.CHAT_TRANSFERRED),
         queue_wait=await spread(events.CHAT_ASSIGNED, first_only=True),
         abandon_wait=await spread(events.CHAT_ABANDONED),
         first_response=await spread(events.CHAT_FIRST_REPLY),
@@ -287,16 +297,16 @@ async def _referrals(db: Database, f: EventFilter) -> Referrals:
     )
 
 
-async def _ratings(db: Database, f: EventFilter, counts: dict[tuple[str, object], int]) -> Ratings:
+async def _ratings(db: Database, f: EventFilter, counts: Counts) -> Ratings:
     row = await usage_stats.ratings(db, f)
     if row is None or not row["rated"]:
-        return Ratings(response=Share(0, _count(counts, events.CHAT_ENDED)))
+        return Ratings(response=Share(0, counts.of(events.CHAT_ENDED)))
     return Ratings(
         rated=row["rated"],
         helped=Share(row["helped"] or 0, row["said"]),
         mean_score=row["mean_score"],
         scored=row["scored"],
-        response=Share(row["rated"], _count(counts, events.CHAT_ENDED)),
+        response=Share(row["rated"], counts.of(events.CHAT_ENDED)),
     )
 
 

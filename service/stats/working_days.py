@@ -6,6 +6,7 @@ took 23 working hours: Friday's last nine and Monday's first fourteen."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -62,26 +63,40 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in holidays(day.year)
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), LOCAL_ZONE)
+class WorkingTime:
+    """Working-day seconds counted from one midnight onwards, so the working time between two
+    moments (as POSIX seconds) is one subtraction: a year's questions take milliseconds."""
 
+    def __init__(self, first: date, last: date) -> None:
+        """Covers the Helsinki days `first` … `last`; moments outside count as on those ends."""
+        self.midnights: list[float] = []
+        self.before: list[float] = []  # working seconds from the first midnight to each one
+        self.working: list[bool] = []
+        total, day = 0.0, first
+        while day <= last + timedelta(days=1):
+            midnight = datetime.combine(day, time(), LOCAL_ZONE).timestamp()
+            if self.midnights and self.working[-1]:
+                total += midnight - self.midnights[-1]
+            self.midnights.append(midnight)
+            self.before.append(total)
+            self.working.append(is_working_day(day))
+            day += timedelta(days=1)
 
-def working_seconds(start: datetime, end: datetime, *, stop_after: float | None = None) -> float:
-    """Seconds of working-day time between two moments (zero if `end` is not after `start`);
-    counting may stop once `stop_after` is exceeded, for old questions still waiting."""
-    if end <= start:
-        return 0.0
-    last = end.astimezone(LOCAL_ZONE).date()
-    total = 0.0
-    day = start.astimezone(LOCAL_ZONE).date()
-    while day <= last and (stop_after is None or total <= stop_after):
-        if is_working_day(day):
-            opens = max(start, _local_midnight(day))
-            closes = min(end, _local_midnight(day + timedelta(days=1)))
-            total += max(0.0, (closes - opens).total_seconds())
-        day += timedelta(days=1)
-    return total
+    @classmethod
+    def spanning(cls, moments: list[float]) -> WorkingTime:
+        """Covering every one of `moments` (at least one)."""
+        first, last = (
+            datetime.fromtimestamp(m, LOCAL_ZONE).date() for m in (min(moments), max(moments))
+        )
+        return cls(first, last)
 
+    def at(self, moment: float) -> float:
+        n = max(0, bisect_right(self.midnights, moment) - 1)
+        return self.before[n] + (moment - self.midnights[n] if self.working[n] else 0.0)
 
-def within(start: datetime, end: datetime, days: int) -> bool:
-    return working_seconds(start, end, stop_after=days * DAY) <= days * DAY
+    def seconds(self, start: float, end: float) -> float:
+        return max(0.0, self.at(end) - self.at(start))
+
+    def within(self, start: float, end: float, days: int) -> bool:
+        """At most `days` × 24 hours of working time passed from `start` to `end`."""
+        return self.seconds(start, end) <= days * DAY

@@ -5,22 +5,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.storage import events
 from service.storage.db import Database, Row
 
-# The one detail each kind is split by in the counts, such as whether the chat was open.
-_SPLIT = {
-    "chat_requested": "$.open",
-    "chat_ended": "$.by",
-    "chat_abandoned": "$.by",
-    "question_answered": "$.publish",
-    "chat_assigned": "$.again",
-}
-_SPLIT_SQL = (
-    "CASE kind "
-    + " ".join(
-        f"WHEN '{kind}' THEN json_extract(detail, '{path}')" for kind, path in _SPLIT.items()
-    )
-    + " END"
+# Every kind the figures count. Naming them lets a period's query walk the (kind, at, …) index
+# one kind at a time, in kind order, so grouping by kind needs no sort.
+_KINDS = (
+    events.QUESTION_ASKED,
+    events.QUESTION_CLAIMED,
+    events.QUESTION_ANSWERED,
+    events.QUESTION_PUBLISHED,
+    events.QUESTION_REJECTED,
+    events.QUESTION_DELETED,
+    events.CHAT_REQUESTED,
+    events.CHAT_ASSIGNED,
+    events.CHAT_FIRST_REPLY,
+    events.CHAT_TRANSFERRED,
+    events.CHAT_ENDED,
+    events.CHAT_ABANDONED,
+    events.CHAT_CONVERTED,
+    events.CHAT_RATED,
+    events.STAFF_AVAILABILITY,
+    events.REFERRAL_MADE,
+)
+# Events also counted by one value of their detail: (kind, JSON path, value), such as the chat
+# requests made while the chat was open.
+SPLITS = (
+    (events.CHAT_REQUESTED, "$.open", 1),
+    (events.CHAT_REQUESTED, "$.open", 0),
+    (events.QUESTION_ANSWERED, "$.publish", 0),
+    (events.CHAT_ENDED, "$.by", "timeout"),
 )
 
 
@@ -56,16 +70,38 @@ class Spread:
     p90: float | None = None
 
 
-async def counts(db: Database, f: EventFilter) -> dict[tuple[str, object], int]:
-    """(kind, split value) → number of events; the split value is None for unsplit kinds."""
+@dataclass(frozen=True)
+class Counts:
+    """Events per kind, and per (kind, detail value) for the `SPLITS`."""
+
+    by_kind: dict[str, int]
+    by_value: dict[tuple[str, object], int]
+
+    def of(self, kind: str) -> int:
+        return self.by_kind.get(kind, 0)
+
+    def where(self, kind: str, value: object) -> int:
+        return self.by_value.get((kind, value), 0)
+
+
+async def counts(db: Database, f: EventFilter) -> Counts:
+    """One pass over the period in index order: a count per kind, with the split values summed
+    alongside instead of grouped, which would sort every event of the period."""
     where, params = f.where()
+    sums = "".join(", sum(CASE WHEN kind = ? THEN json_extract(detail, ?) = ? END)" for _ in SPLITS)
+    marks = ", ".join("?" * len(_KINDS))
     rows = await db.fetch_all(
-        f"SELECT kind, {_SPLIT_SQL} AS split, count(*) FROM usage_events WHERE {where}"
-        " GROUP BY kind, split",
-        params,
+        f"SELECT kind, count(*){sums} FROM usage_events WHERE kind IN ({marks}) AND {where}"
+        " GROUP BY kind",
+        [*(item for split in SPLITS for item in split), *_KINDS, *params],
         slow=True,
     )
-    return {(row[0], row[1]): row[2] for row in rows}
+    by_value: dict[tuple[str, object], int] = {}
+    for row in rows:
+        for n, (kind, _path, value) in enumerate(SPLITS):
+            if row[0] == kind:
+                by_value[(kind, value)] = row[2 + n] or 0
+    return Counts({row[0]: row[1] for row in rows}, by_value)
 
 
 async def spreads(
@@ -76,24 +112,38 @@ async def spreads(
     Nearest rank: the median is the ⌈n/2⌉-th smallest value and p90 the ⌈0.9·n⌉-th, so every
     figure is a time that really occurred. `first_only` leaves out repeated assignments."""
     where, params = f.where()
-    group = "staff_id" if by_staff else "NULL"
     again = " AND json_extract(detail, '$.again') IS NULL" if first_only else ""
+    chosen = f"FROM usage_events WHERE kind = ? AND seconds IS NOT NULL AND {where}{again}"
+    if not by_staff:
+        return await _overall_spread(db, chosen, [kind, *params])
     rows = await db.fetch_all(
-        "WITH s AS (SELECT "
-        + group
-        + " AS grp, seconds, row_number() OVER (PARTITION BY "
-        + group
-        + " ORDER BY seconds) AS rn, count(*) OVER (PARTITION BY "
-        + group
-        + ") AS n FROM usage_events WHERE kind = ? AND seconds IS NOT NULL AND "
-        + where
-        + again
-        + ") SELECT grp, n, max(CASE WHEN rn = (n + 1) / 2 THEN seconds END),"
+        "WITH s AS (SELECT staff_id AS grp, seconds,"
+        " row_number() OVER (PARTITION BY staff_id ORDER BY seconds) AS rn,"
+        f" count(*) OVER (PARTITION BY staff_id) AS n {chosen})"
+        " SELECT grp, n, max(CASE WHEN rn = (n + 1) / 2 THEN seconds END),"
         " max(CASE WHEN rn = (9 * n + 9) / 10 THEN seconds END) FROM s GROUP BY grp",
         [kind, *params],
         slow=True,
     )
     return {row[0]: Spread(row[1], row[2], row[3]) for row in rows}
+
+
+async def _overall_spread(
+    db: Database, chosen: str, params: list[object]
+) -> dict[int | None, Spread]:
+    """Counting first (from the index alone) leaves one window to sort the values by: half the
+    time of computing the count as a second window."""
+    [(n,)] = await db.fetch_all(f"SELECT count(*) {chosen}", params, slow=True)
+    if not n:
+        return {}
+    median, p90 = (n + 1) // 2, (9 * n + 9) // 10
+    [(middle, high)] = await db.fetch_all(
+        "SELECT max(CASE WHEN rn = ? THEN seconds END), max(CASE WHEN rn = ? THEN seconds END)"
+        f" FROM (SELECT seconds, row_number() OVER (ORDER BY seconds) AS rn {chosen})",
+        [median, p90, *params],
+        slow=True,
+    )
+    return {None: Spread(n, middle, high)}
 
 
 async def per_staff(db: Database, kind: str, f: EventFilter) -> dict[int, int]:
@@ -108,16 +158,18 @@ async def per_staff(db: Database, kind: str, f: EventFilter) -> dict[int, int]:
 
 
 async def asked_with_first_answer(db: Database, f: EventFilter) -> list[Row]:
-    """Each question asked in the period: when, when first answered (or None), and whether it
-    was rejected or deleted, which closes it without an answer."""
-    where, params = f.where(table="a.")
+    """Each question asked in the period: when, when first answered (or None), and, if it has no
+    answer, whether it was rejected or deleted, which closes it without one."""
+    where, params = f.where(table="q.")
     return await db.fetch_all(
-        "SELECT a.at AS asked_at,"
+        "WITH a AS MATERIALIZED (SELECT q.at AS asked_at, q.subject_id,"
         " (SELECT min(b.at) FROM usage_events b WHERE b.kind = 'question_answered'"
-        "  AND b.subject_id = a.subject_id) AS answered_at,"
-        " EXISTS (SELECT 1 FROM usage_events c WHERE c.kind IN"
-        "  ('question_rejected', 'question_deleted') AND c.subject_id = a.subject_id) AS closed"
-        f" FROM usage_events a WHERE a.kind = 'question_asked' AND {where}",
+        "  AND b.subject_id = q.subject_id) AS answered_at"
+        f" FROM usage_events q WHERE q.kind = 'question_asked' AND {where})"
+        # Most questions have an answer, so the second look-up is made only for the others.
+        " SELECT asked_at, answered_at, CASE WHEN answered_at IS NULL THEN EXISTS (SELECT 1"
+        "  FROM usage_events c WHERE c.kind IN ('question_rejected', 'question_deleted')"
+        "  AND c.subject_id = a.subject_id) ELSE 0 END AS closed FROM a",
         params,
         slow=True,
     )

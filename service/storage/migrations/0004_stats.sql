@@ -1,3 +1,10 @@
--- Statistics follow one question or chat across its events (asked → first answer), and
--- usage events of one kind are read in time order for a period.
+-- Statistics read the events of one kind in a period, and only these columns: with all of them
+-- in the index, a period's figures come from the index alone, without visiting the table
+-- (bench/stats.py, one million events: a year's queries 0.9 s instead of 2.1 s). It begins with
+-- (kind, at), so the older index on just those two is no longer needed.
+CREATE INDEX usage_events_stats
+    ON usage_events(kind, at, category, channel, staff_id, seconds, subject_id, detail);
+DROP INDEX usage_events_kind_at;
+
+-- Statistics follow one question across its events: asked → first answer, or rejected.
 CREATE INDEX usage_events_subject ON usage_events(kind, subject_id, at);
