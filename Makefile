@@ -30,6 +30,8 @@ format: $(STAMP)
 bench: $(STAMP) system-deps
 	$(PY) bench/board.py
 	$(PY) bench/chat.py
+	$(PY) bench/directory.py
+	$(PY) bench/stats.py
 
 # Headless Chromium for the browser tests and wrk for the benchmarks, from Debian.
 system-deps:
