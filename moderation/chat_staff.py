@@ -64,9 +64,7 @@ async def end_chat(
         subject_id=chat["id"],
         staff_id=chat["assigned_to"],
         # Handle time runs from the first assignment, so a transferred chat counts whole.
-        seconds=_seconds_between(
-            chat["first_assigned_at"] if taken else chat["requested_at"], now
-        ),
+        seconds=_seconds_between(chat["first_assigned_at"] if taken else chat["requested_at"], now),
         detail={"by": by},
     )
 
