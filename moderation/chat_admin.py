@@ -18,6 +18,8 @@ from service.storage.staff import StaffMember
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MANAGING_ROLES = ("coordinator", "admin")
 CAPACITY_MAX = 20
+# More dated exceptions than days in a year is a mistake, and the settings page shows them all.
+EXCEPTIONS_MAX = 366
 THRESHOLD_MAX = 24 * 3600
 CANNED_TITLE_MAX, CANNED_BODY_MAX = 80, 2000
 
@@ -66,6 +68,11 @@ def parse_config(data: dict[str, object]) -> ChatConfig:
     raw_exceptions = data.get("exceptions", [])
     if not isinstance(raw_exceptions, list):
         raise Invalid(_("Give exceptions as a list."), field="exceptions")
+    if len(raw_exceptions) > EXCEPTIONS_MAX:
+        raise Invalid(
+            _("Give at most %(n)d exceptions; remove past ones first.") % {"n": EXCEPTIONS_MAX},
+            field="exceptions",
+        )
     for n, item in enumerate(raw_exceptions):
         field = f"exceptions.{n}"
         if not isinstance(item, dict) or not isinstance(item.get("day"), str):

@@ -82,12 +82,15 @@ async def staff_disconnected(ctx: ChatContext, staff: StaffMember) -> None:
     await ctx.after_commit(ChatChange())
 
 
-async def availability_event(ctx: ChatContext, tx: Writer, staff_id: int, *, on: bool) -> None:
-    """Recorded so that the hours someone was on duty can be counted later."""
+async def availability_event(
+    ctx: ChatContext, tx: Writer, staff_id: int, *, on: bool, at: str | None = None
+) -> None:
+    """Recorded so that the hours someone was on duty can be counted later; `at` when the
+    change is known to have happened earlier than now."""
     await events.record(
         tx,
         events.STAFF_AVAILABILITY,
-        at=ctx.now_iso(),
+        at=at or ctx.now_iso(),
         channel="chat",
         staff_id=staff_id,
         detail={"on": on},

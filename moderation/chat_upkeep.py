@@ -10,9 +10,19 @@ from service.storage.db import Writer
 
 
 async def after_restart(ctx: ChatContext) -> None:
-    """No socket survives a restart: everyone's absence starts counting from now."""
+    """No socket survives a restart: everyone's absence starts counting from now.
+
+    Nobody could be reached while the service was down, so whoever was available goes off duty
+    at the last heartbeat and, if they had the console open, back on now: the statistics do not
+    count the outage as staffed."""
     now = ctx.now_iso()
     async with ctx.db.transaction() as tx:
+        stopped = await presence.last_beat(tx)
+        for staff_id, connected in await presence.available_at_stop(tx):
+            if stopped is not None:
+                await availability_event(ctx, tx, staff_id, on=False, at=stopped)
+            if connected:
+                await availability_event(ctx, tx, staff_id, on=True)
         await presence.everyone_gone(tx, now)
         await chats.everyone_away(tx, now)
 
@@ -28,12 +38,13 @@ async def tick(ctx: ChatContext) -> ChatChange:
         for staff_id in await presence.absent_with_chats(tx, ctx.present_cutoff()):
             staff.append(staff_id)
             changed += await _return_chats(tx, staff_id)
-        # Gone for two minutes is not on duty: the statistics of staffed hours must not count
-        # a closed laptop, and coming back means switching availability on again.
-        for staff_id in await presence.absent_but_available(tx, ctx.present_cutoff()):
+        # Gone for two minutes is not on duty, since they left: the statistics of staffed hours
+        # must not count a closed laptop, and coming back means switching availability on again.
+        for staff_id, away_since in await presence.absent_but_available(tx, ctx.present_cutoff()):
             await presence.set_available(tx, staff_id, False)
-            await availability_event(ctx, tx, staff_id, on=False)
+            await availability_event(ctx, tx, staff_id, on=False, at=away_since)
             staff.append(staff_id)
+        await presence.beat(tx, ctx.now_iso())
         for chat in await chats.idle(tx, ctx.ago_iso(ctx.idle)):
             await end_chat(ctx, tx, chat, by="timeout")
             changed.append(chat["id"])

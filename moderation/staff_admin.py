@@ -77,10 +77,19 @@ def _role(value: object) -> str:
     return value
 
 
-def _may_touch_admin(acting: StaffMember, *roles: str, field: str) -> None:
-    """Only an administrator creates, changes or manages administrators."""
-    if "admin" in roles and acting.role != "admin":
+def _may_grant(acting: StaffMember, role: str, field: str) -> None:
+    """Only an administrator makes administrators."""
+    if role == "admin" and acting.role != "admin":
         raise Forbidden(_("Only an administrator manages administrators."), field=field)
+
+
+def _may_manage(acting: StaffMember, target: StaffMember, field: str) -> None:
+    """Only an administrator acts on a coordinator's or administrator's account: otherwise one
+    coordinator could reset another's password and act in their name."""
+    if target.role in MANAGING_ROLES and acting.role != "admin":
+        raise Forbidden(
+            _("Only an administrator manages coordinators and administrators."), field=field
+        )
 
 
 async def _target(tx: Writer, staff_id: int) -> StaffMember:
@@ -107,7 +116,7 @@ async def do_create_staff(
         )
     first_name = optional_text(data.get("first_name"), "first_name", maximum=FIRST_NAME_MAX)
     role = _role(data.get("role"))
-    _may_touch_admin(acting_staff, role, field="role")
+    _may_grant(acting_staff, role, field="role")
     password = new_password()
     password_hash = await passwords.hash_async(password)
     taken = Conflict(_("That username is taken."), field="username")
@@ -137,7 +146,8 @@ async def do_set_role(
     async with ctx.db.transaction() as tx:
         target = await _target(tx, staff_id)
         _not_self(acting_staff, target, _("You cannot change your own role."), "role")
-        _may_touch_admin(acting_staff, target.role, new_role, field="role")
+        _may_manage(acting_staff, target, field="role")
+        _may_grant(acting_staff, new_role, field="role")
         if target.role == new_role:
             return
         await staff.set_role(tx, staff_id, new_role)
@@ -156,7 +166,7 @@ async def do_set_active(
     async with ctx.db.transaction() as tx:
         target = await _target(tx, staff_id)
         _not_self(acting_staff, target, _("You cannot deactivate your own account."), "active")
-        _may_touch_admin(acting_staff, target.role, field="active")
+        _may_manage(acting_staff, target, field="active")
         if target.active == active:
             return
         await staff.set_active(tx, staff_id, active)
@@ -178,7 +188,7 @@ async def do_reset_password(
     async with ctx.db.transaction() as tx:
         target = await _target(tx, staff_id)
         _not_self(acting_staff, target, _("You cannot reset your own password here."), "password")
-        _may_touch_admin(acting_staff, target.role, field="password")
+        _may_manage(acting_staff, target, field="password")
         await staff.set_password_hash(tx, staff_id, password_hash)
         await staff.delete_sessions(tx, staff_id)
         await ctx.audit(tx, acting_staff, "staff_password_reset", staff_id)

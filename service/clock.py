@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
+# Days, opening hours and statistics are Helsinki time; storage is UTC.
+LOCAL_ZONE = ZoneInfo("Europe/Helsinki")
+# Years a typed day may have: both midnights around it stay representable in UTC.
+FIRST_YEAR, LAST_YEAR = 2000, 9998
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -21,3 +28,19 @@ def to_iso(moment: datetime) -> str:
 
 def from_iso(text: str) -> datetime:
     return datetime.strptime(text, _ISO).replace(tzinfo=UTC)
+
+
+def local_day(text: str) -> date:
+    """A typed Helsinki calendar day 'YYYY-MM-DD'; ValueError for any other form or for a year
+    outside FIRST_YEAR … LAST_YEAR."""
+    if not _DAY.fullmatch(text):
+        raise ValueError(text)
+    day = date.fromisoformat(text)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(text)
+    return day
+
+
+def local_midnight(day: date) -> datetime:
+    """The moment the Helsinki day begins."""
+    return datetime.combine(day, time(), LOCAL_ZONE)

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from service.chat.hours import LOCAL_ZONE
-from service.clock import Clock, to_iso
+from service.clock import LOCAL_ZONE, Clock, to_iso
 from service.stats.working_days import is_working_day
 from service.storage import categories, events
 from service.storage.db import Database

@@ -7,18 +7,17 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from service.clock import LOCAL_ZONE
 from web import TRANSLATIONS_DIR
 
 LANGUAGES = ("fi", "en")
 DEFAULT_LANGUAGE = "fi"
-LOCAL_ZONE = ZoneInfo("Europe/Helsinki")
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("lang", default=DEFAULT_LANGUAGE)
 _catalogs: dict[str, NullTranslations] = {}

@@ -58,6 +58,7 @@ async def test_hours_round_trip_and_bad_hours_name_the_field(
     for bad, field in (
         ({"weekly": {"mon": ["25:00-26:00"]}}, "weekly.mon"),
         ({"weekly": {"mon": ["09:00-12:00", "11:00-13:00"]}}, "weekly.mon"),
+        ({"exceptions": [{"day": "2026-12-24", "hours": []}] * 367}, "exceptions"),
         ({"weekly": {"funday": []}}, "weekly"),
         ({"exceptions": [{"day": "24.12."}]}, "exceptions.0"),
         ({"offer_question_after_s": -1}, "offer_question_after_s"),

@@ -270,9 +270,18 @@ async def test_only_an_admin_manages_admins(
             sanna_id,
         ),
     ) == [("admin", 1), ("counsellor", 1)]
-    # Coordinators still manage the other roles.
+    # Coordinators still manage the other roles, and may make a coordinator.
     changed = await post(coordinator, f"{STAFF}/{sanna_id}/role", role="coordinator")
     assert changed.status == 303 and changed.headers["Location"] == STAFF + "?done=role"
+    # But one coordinator cannot take over, demote or lock out another.
+    for path, data, error_id in (
+        (f"{STAFF}/{sanna_id}/password", {}, f"password-{sanna_id}-error"),
+        (f"{STAFF}/{sanna_id}/role", {"role": "counsellor"}, f"role-{sanna_id}-error"),
+        (f"{STAFF}/{sanna_id}/active", {"active": "0"}, f"active-{sanna_id}-error"),
+    ):
+        refused = await post(coordinator, path, **data)
+        assert refused.status == 403, path
+        assert f'id="{error_id}"' in await refused.text()
     # An administrator may do all of it.
     made = await create(root, "boss", "admin")
     assert made.status == 200

@@ -72,6 +72,8 @@ async def test_html_sign_in_needs_csrf_and_redirects_locally(client: TestClient)
     html = await form.text()
     token = html.split('name="csrf_token" value="')[1].split('"')[0]
     assert 'value="/staff"' in html, "an off-site next is replaced"
+    backslashed = await (await client.get("/staff/login?next=/%5Cevil.example/")).text()
+    assert 'value="/staff"' in backslashed, "browsers read /\\ as //"
     no_token = await client.post("/staff/login", data={"username": "sanna", "password": PASSWORD})
     assert no_token.status == 403
     wrong = await client.post(

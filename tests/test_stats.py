@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from moderation import chat_upkeep
 from service import keys
+from service.stats.export import csv_text
+from service.stats.period import Period, StatsQuery
+from service.stats.tables import Cell, Table
 from service.storage import events
 from tests.chat_clients import Staff, Visitor
 from tests.conftest import FakeClock, ask
@@ -441,6 +445,8 @@ async def test_page_shows_figures_with_definitions_and_charts(coordinator: TestC
     assert page.count('<svg role="img"') == 6
     assert 'aria-labelledby="demand.attempts-chart-title demand.attempts-chart-desc"' in page
     assert "highest on Mon at 10–11 (2)" in page
+    filtered = await (await coordinator.get(f"/coordinator/stats?{PERIOD}&category=raha")).text()
+    assert 'href="/coordinator/stats?period=week&amp;category=raha"' in filtered
 
 
 async def test_csv_exports_hide_small_counts(coordinator: TestClient) -> None:
@@ -462,12 +468,31 @@ async def test_csv_exports_hide_small_counts(coordinator: TestClient) -> None:
     assert ["svc-workshop", "<5"] in rows and ["svc-ohjaamo", "<5"] in rows
     missing = await coordinator.get(f"/coordinator/stats/nonsense.csv?{PERIOD}")
     assert missing.status == 404
+    # Staffed time is about staff: a share resting on two Mondays is still written.
+    staffed = await coordinator.get(f"/coordinator/stats/demand.staffed.csv?{PERIOD}")
+    grid = {row[0]: row[1:] for row in csv.reader(io.StringIO(await staffed.text()))}
+    assert grid["10–11"][0] == "50.0" and grid["09–10"][0] == "25.0"
+
+
+def test_exports_defuse_spreadsheet_formulas() -> None:
+    query = StatsQuery(Period(date(2026, 11, 2), date(2026, 11, 15)))
+    table = Table(
+        "t",
+        "T",
+        ["Name", "Count"],
+        [[Cell(name, "text"), Cell(n)] for name, n in (("=HYPERLINK(1)", 7), ("\t=1", 0))]
+        + [[Cell("-5", "text"), Cell(9)]],
+    )
+    rows = list(csv.reader(io.StringIO(csv_text(table, query))))[-3:]
+    assert rows == [["'=HYPERLINK(1)", "7"], ["'\t=1", "0"], ["-5", "9"]]
 
 
 @pytest.mark.parametrize(
     ("query", "field"),
     [
         ("from=2026-13-01", "from"),
+        ("from=0001-01-01&to=0001-01-02", "from"),
+        ("from=9999-12-31&to=9999-12-31", "from"),
         ("from=2026-11-10&to=2026-11-01", "to"),
         ("from=2020-01-01&to=2026-01-01", "from"),
         ("category=nope", "category"),
@@ -561,3 +586,25 @@ async def test_real_flows_feed_the_figures(
     assert (chat["attempts"], chat["attempts_open"], chat["abandoned"]) == (1, 1, 1)
     assert chat["abandon_wait"] == {"n": 1, "median": 0, "p90": 0}
     assert stats["demand"]["staffed_hours"] == 1.0
+
+
+async def test_an_outage_is_not_counted_as_staffed(
+    client: TestClient,
+    clock: FakeClock,
+    staff_client: StaffClient,
+    on_duty: Callable[..., Awaitable[Staff]],
+) -> None:
+    """On duty for half an hour, then the service is down for ten hours: only the half hour
+    counts, whether or not the counsellor comes back after the restart."""
+    chat = client.server.app[keys.CHAT]
+    clock.now = datetime(2026, 11, 9, 8, 0, tzinfo=UTC)
+    await on_duty("sanna", "counsellor", "Sanna")
+    clock.advance(minutes=30)
+    await chat_upkeep.tick(chat)  # the last heartbeat before the outage
+    clock.advance(hours=10)
+    await chat_upkeep.after_restart(chat)
+    clock.advance(minutes=3)
+    await chat_upkeep.tick(chat)  # she did not come back: off duty since the restart
+    coordinator = await staff_client("helena", "coordinator", "Helena")
+    stats = await _stats(coordinator, "from=2026-11-09&to=2026-11-09")
+    assert stats["demand"]["staffed_hours"] == 0.5

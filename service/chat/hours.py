@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-LOCAL_ZONE = ZoneInfo("Europe/Helsinki")
+from service.clock import LOCAL_ZONE
+
 DAY_MINUTES = 24 * 60
 _LOOKAHEAD_DAYS = 35
 

@@ -6,7 +6,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 
-from service.chat.hours import DAY_MINUTES, LOCAL_ZONE, OpeningHours, Span, parse_clock
+from service.chat.hours import DAY_MINUTES, OpeningHours, Span, parse_clock
+from service.clock import LOCAL_ZONE
 from service.directory.hsds import DAYS, Record
 
 WEEK_MINUTES = 7 * DAY_MINUTES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -13,8 +13,7 @@ from yarl import URL
 from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Invalid
 from service import i18n, keys
-from service.chat.hours import LOCAL_ZONE
-from service.clock import to_iso
+from service.clock import local_day, local_midnight, to_iso
 from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
@@ -28,7 +27,6 @@ FILTERS = ("action", "staff", "target", "from", "to")
 SYSTEM = "system"
 DETAIL_MAX = 200
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Every action the code writes (grep `audit.append`, `ctx.audit`, `_audit`); others show raw.
 ACTION_LABELS = {
@@ -107,15 +105,13 @@ def _day(raw: str, field: str) -> date | None:
     if not raw:
         return None
     try:
-        if not _DAY.fullmatch(raw):
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
+        return local_day(raw)
     except ValueError:
         raise _refuse(i18n.gettext("give a date like 2026-11-24."), field) from None
 
 
 def _local_midnight(day: date) -> str:
-    return to_iso(datetime.combine(day, time(), LOCAL_ZONE))
+    return to_iso(local_midnight(day))
 
 
 def _filters(query: dict[str, str], staff_ids: set[int]) -> audit.LogFilter:

@@ -21,7 +21,8 @@ from service.storage import canned, presence
 from service.storage.staff import StaffMember
 
 PAGE = "/coordinator/chat"
-EXCEPTION_ROWS_MAX = 400
+# The page shows every saved exception and one empty row for a new one.
+EXCEPTION_ROWS_MAX = chat_admin.EXCEPTIONS_MAX + 1
 WAIT_FIELD = "wait_minutes"
 DAY_NAMES = {
     "mon": N_("Monday"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -49,13 +50,22 @@ def _sections(report: Report) -> list[dict[str, Any]]:
     return sections
 
 
+def _preset_links(request: web.Request) -> list[tuple[str, str]]:
+    """(preset, its address): choosing a period keeps the category and channel chosen."""
+    kept = {k: request.query[k] for k in ("category", "channel") if request.query.get(k)}
+    return [
+        (name, "/coordinator/stats?" + urlencode({"period": name, **kept}))
+        for name in period.PRESETS
+    ]
+
+
 @require_staff(*MANAGING_ROLES)
 async def page(request: web.Request, member: StaffMember) -> web.Response:
     names = await _category_names(request)
     context: dict[str, Any] = {
         "categories": names,
         "channels": period.CHANNELS,
-        "presets": period.PRESETS,
+        "presets": _preset_links(request),
         "form": request.query,
         "shown": on_page,
     }
@@ -79,7 +89,7 @@ async def table_csv(request: web.Request, member: StaffMember) -> web.Response:
         if table.key == wanted:
             first, last = report.query.period.first, report.query.period.last
             return web.Response(
-                text=export.csv_text(table, report),
+                text=export.csv_text(table, report.query),
                 content_type="text/csv",
                 charset="utf-8",
                 headers={

@@ -96,8 +96,9 @@ SCHEMAS: dict[str, Any] = {
                             {
                                 "weekday": {"type": "integer", "minimum": 0, "maximum": 6},
                                 "hour": {"type": "integer", "minimum": 0, "maximum": 23},
-                                **_counts("attempts", "attempts_closed", "slots"),
+                                **_counts("attempts", "attempts_closed"),
                                 "staffed_hours": {"type": "number", "minimum": 0},
+                                "slots": {"type": "number", "minimum": 0},
                             }
                         ),
                     },

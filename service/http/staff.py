@@ -28,8 +28,15 @@ from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 
 def _safe_next(raw: str | None) -> str:
-    """Only a local path may follow sign-in, so the form cannot bounce staff to another site."""
-    if raw and raw.startswith("/") and not raw.startswith("//") and not urlsplit(raw).netloc:
+    """Only a local path may follow sign-in, so the form cannot bounce staff to another site.
+    Browsers read a backslash as a slash, so `/\\evil.example` would leave the site too."""
+    if (
+        raw
+        and raw.startswith("/")
+        and not raw.startswith("//")
+        and "\\" not in raw
+        and not urlsplit(raw).netloc
+    ):
         return raw
     return "/staff"
 

@@ -9,15 +9,16 @@ from typing import Any
 
 from service.i18n import gettext as _
 from service.stats.figures import Report, Share
+from service.stats.period import StatsQuery
 from service.stats.shown import in_export
 from service.stats.tables import Table
 
 
-def csv_text(table: Table, report: Report) -> str:
+def csv_text(table: Table, query: StatsQuery) -> str:
     """The table with a header naming the period and filters; units go in the column names."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    params = report.query.as_params()
+    params = query.as_params()
     writer.writerow([f"# {table.title}", f"{params['from']} – {params['to']}"])
     filters = {k: v for k, v in params.items() if k not in ("from", "to")}
     if filters:
@@ -27,13 +28,17 @@ def csv_text(table: Table, report: Report) -> str:
     )
     writer.writerow(table.columns)
     for row in table.rows:
-        # A spreadsheet must not take a name starting with "=" for a formula.
+        # A spreadsheet must not take a name starting with "=" (or a tab …) for a formula.
         writer.writerow([_defused(in_export(cell)) for cell in row])
     return out.getvalue()
 
 
 def _defused(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+    return (
+        "'" + text
+        if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text)
+        else text
+    )
 
 
 def _is_number(text: str) -> bool:

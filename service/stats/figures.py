@@ -8,8 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from service.chat.hours import LOCAL_ZONE
-from service.clock import from_iso, to_iso
+from service.clock import LOCAL_ZONE, from_iso, to_iso
 from service.stats import working_days
 from service.stats.period import StatsQuery
 from service.storage import events, usage_stats
@@ -60,13 +59,14 @@ class ChatFigures:
 
 @dataclass(frozen=True)
 class HourCell:
-    """One weekday × hour of the Helsinki week: attempts, and staffed hours out of `slots`
-    (how many times this hour occurred in the period)."""
+    """One weekday × hour of the Helsinki week: attempts, and staffed hours out of `slots`, the
+    hours of the period at this weekday-hour (how many times it occurred; the current hour only
+    as far as it has gone)."""
 
     attempts: int = 0
     attempts_closed: int = 0
     staffed_hours: float = 0.0
-    slots: int = 0
+    slots: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -253,6 +253,13 @@ def _staffed_spans(
     return spans
 
 
+def _add_hours(into: dict[tuple[int, int], float], start: datetime, end: datetime) -> None:
+    """Add the span's time, in hours, to the weekday-hour cells it covers."""
+    for hour in _hours(start, end):
+        overlap = min(end, hour + timedelta(hours=1)) - max(start, hour)
+        into[_local_cell(hour)] += max(0.0, overlap.total_seconds()) / 3600
+
+
 async def _demand(db: Database, f: EventFilter, now: datetime) -> Demand:
     start, end = from_iso(f.start), min(from_iso(f.end), now)
     attempts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -261,25 +268,21 @@ async def _demand(db: Database, f: EventFilter, now: datetime) -> Demand:
         tally = attempts[_local_cell(datetime.fromisoformat(row["hour"] + ":00+00:00"))]
         tally[0] += row["n"]
         total += row["n"]
-        if not row["open"]:
+        if row["open"] == 0:
             tally[1] += row["n"]
             closed += row["n"]
     staffed: dict[tuple[int, int], float] = defaultdict(float)
-    slots: dict[tuple[int, int], int] = defaultdict(int)
-    hours = _hours(start, end)
-    for hour in hours:
-        slots[_local_cell(hour)] += 1
+    slots: dict[tuple[int, int], float] = defaultdict(float)
+    _add_hours(slots, start, end)
     before, changes = await usage_stats.availability(db, f)
     for opened, closed_at in _staffed_spans(before, changes, start, end):
-        for hour in _hours(opened, closed_at):
-            overlap = min(closed_at, hour + timedelta(hours=1)) - max(opened, hour)
-            staffed[_local_cell(hour)] += max(0.0, overlap.total_seconds()) / 3600
+        _add_hours(staffed, opened, closed_at)
     cells = {
         (day, hour): HourCell(
             attempts[(day, hour)][0] if (day, hour) in attempts else 0,
             attempts[(day, hour)][1] if (day, hour) in attempts else 0,
             staffed.get((day, hour), 0.0),
-            slots.get((day, hour), 0),
+            slots.get((day, hour), 0.0),
         )
         for day in range(7)
         for hour in range(24)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from moderation.errors import Invalid
-from service.chat.hours import LOCAL_ZONE
+from service.clock import LOCAL_ZONE, local_day, local_midnight
 from service.i18n import gettext as _
 
 CHANNELS = ("question", "chat")
@@ -24,11 +24,11 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time(), LOCAL_ZONE)
+        return local_midnight(self.first)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time(), LOCAL_ZONE)
+        return local_midnight(self.last + timedelta(days=1))
 
     @property
     def days(self) -> int:
@@ -67,7 +67,7 @@ def preset(name: str, today: date) -> Period:
 
 def _day(value: str, field: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return local_day(value)
     except ValueError:
         raise Invalid(_("Give the day as YYYY-MM-DD."), field=field) from None
 

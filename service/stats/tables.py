@@ -109,7 +109,8 @@ def _grid(report: Report, key: str, title: str, staffed: bool) -> Table:
             cell = report.demand.cells[(day, hour)]
             if staffed:
                 value = cell.staffed_hours / cell.slots if cell.slots else None
-                row.append(Cell(value, "share", cell.slots))
+                # Staffed time is about staff, not young people: nothing to hide in exports.
+                row.append(Cell(value, "share"))
             else:
                 row.append(Cell(cell.attempts))
         rows.append(row)

@@ -7,10 +7,10 @@ took 23 working hours: Friday's last nine and Monday's first fourteen."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from service.chat.hours import LOCAL_ZONE
+from service.clock import LOCAL_ZONE, local_midnight
 
 DAY = 24 * 3600
 
@@ -74,7 +74,7 @@ class WorkingTime:
         self.working: list[bool] = []
         total, day = 0.0, first
         while day <= last + timedelta(days=1):
-            midnight = datetime.combine(day, time(), LOCAL_ZONE).timestamp()
+            midnight = local_midnight(day).timestamp()
             if self.midnights and self.working[-1]:
                 total += midnight - self.midnights[-1]
             self.midnights.append(midnight)

@@ -88,14 +88,34 @@ async def absent_with_chats(tx: Writer, cutoff: str) -> list[int]:
     return [row[0] for row in rows]
 
 
-async def absent_but_available(tx: Writer, cutoff: str) -> list[int]:
-    """Staff still marked available whose last socket closed before `cutoff`."""
+async def absent_but_available(tx: Writer, cutoff: str) -> list[tuple[int, str]]:
+    """Staff still marked available whose last socket closed before `cutoff`, and when."""
     rows = await tx.fetch_all(
-        "SELECT staff_id FROM staff_presence"
+        "SELECT staff_id, away_since FROM staff_presence"
         " WHERE available = 1 AND connections = 0 AND away_since <= ?",
         (cutoff,),
     )
-    return [row[0] for row in rows]
+    return [(row[0], row[1]) for row in rows]
+
+
+async def available_at_stop(tx: Writer) -> list[tuple[int, bool]]:
+    """Before `everyone_gone`: who is marked available, and whether they had a socket open."""
+    rows = await tx.fetch_all(
+        "SELECT staff_id, connections > 0 FROM staff_presence WHERE available = 1"
+    )
+    return [(row[0], bool(row[1])) for row in rows]
+
+
+async def beat(tx: Writer, at: str) -> None:
+    await tx.execute(
+        "INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = ?",
+        (at, at),
+    )
+
+
+async def last_beat(tx: Writer) -> str | None:
+    value = await tx.fetch_value("SELECT at FROM heartbeat WHERE id = 1")
+    return None if value is None else str(value)
 
 
 async def set_capacity(tx: Writer, staff_id: int, capacity: int) -> int:

@@ -246,16 +246,20 @@ async def service_names(db: Database, ids: list[str]) -> dict[str, str]:
 
 
 async def staff_names(db: Database, ids: set[int]) -> dict[int, tuple[str, str]]:
-    """Staff id → (first name or username, role), for the per-person table."""
+    """Staff id → ("First (username)" or the username alone, role), for the per-person table."""
     if not ids:
         return {}
     marks = ", ".join("?" * len(ids))
     rows = await db.fetch_all(
-        f"SELECT id, coalesce(first_name, username) AS name, username, role FROM staff"
-        f" WHERE id IN ({marks})",
-        sorted(ids),
+        f"SELECT id, first_name, username, role FROM staff WHERE id IN ({marks})", sorted(ids)
     )
-    return {row["id"]: (f"{row['name']} ({row['username']})", row["role"]) for row in rows}
+    return {
+        row["id"]: (
+            f"{row['first_name']} ({row['username']})" if row["first_name"] else row["username"],
+            row["role"],
+        )
+        for row in rows
+    }
 
 
 async def category_names(db: Database) -> dict[str, tuple[str, str | None]]:

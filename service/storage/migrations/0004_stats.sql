@@ -8,3 +8,10 @@ DROP INDEX usage_events_kind_at;
 
 -- Statistics follow one question across its events: asked → first answer, or rejected.
 CREATE INDEX usage_events_subject ON usage_events(kind, subject_id, at);
+
+-- The chat's housekeeping writes the time here on every tick, so that after a restart the
+-- statistics can end staff availability when the service stopped, not when it came back.
+CREATE TABLE heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+);
