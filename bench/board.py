@@ -20,11 +20,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import quote
 
 import _corpus
@@ -105,6 +106,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 # The database.
+
+
+async def wait_ready(
+    session: aiohttp.ClientSession, url: str, poll: Callable[[], int | None]
+) -> None:
+    """Until `url` answers below 500, or the service process (`poll`) has exited; 60 s at most."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if poll() is not None:
+            raise RuntimeError("the service exited; see its log")
+        try:
+            async with session.get(url) as response:
+                if response.status < 500:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the service did not answer within 60 s")
+
+
+async def timed(label: str, step: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a step and print how long it took."""
+    start = time.perf_counter()
+    result = await step()
+    print(f"{label}: {time.perf_counter() - start:.1f} s", flush=True)
+    return result
 
 
 def service_env(db_path: Path, port: int) -> dict[str, str]:

@@ -27,13 +27,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from board import BENCH_DIR, HOST, free_port, service_env, stop
+from board import BENCH_DIR, HOST, free_port, service_env, stop, timed, wait_ready
 
 from moderation.directory import DirectoryContext, do_import
 from service.clock import system_clock
@@ -197,7 +197,7 @@ async def time_http(db_path: Path, queries: Sequence[str], logs: Path) -> list[f
     times: list[float] = []
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_ready(session, base, proc.poll)
+            await wait_ready(session, f"{base}/api/hsds/services?per_page=1", proc.poll)
             for q in queries:
                 url = f"{base}/api/hsds/services?search={quote(q)}&per_page=20"
                 start = time.perf_counter()
@@ -209,30 +209,6 @@ async def time_http(db_path: Path, queries: Sequence[str], logs: Path) -> list[f
     finally:
         stop(proc)
     return times
-
-
-async def _wait_ready(
-    session: aiohttp.ClientSession, base: str, poll: Callable[[], int | None]
-) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if poll() is not None:
-            raise RuntimeError("the service exited; see its log")
-        try:
-            async with session.get(f"{base}/api/hsds/services?per_page=1") as response:
-                if response.status < 500:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the service did not answer within 60 s")
-
-
-async def timed(label: str, step: Callable[[], Awaitable[Any]]) -> Any:
-    start = time.perf_counter()
-    result = await step()
-    print(f"{label}: {time.perf_counter() - start:.1f} s", flush=True)
-    return result
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

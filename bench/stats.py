@@ -33,7 +33,7 @@ import tempfile
 import time
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from functools import wraps
@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from board import BENCH_DIR, HOST, free_port, revision, service_env, stop
+from board import BENCH_DIR, HOST, free_port, revision, service_env, stop, timed, wait_ready
 
-from service.chat.hours import LOCAL_ZONE
+from service.clock import LOCAL_ZONE
 from service.stats import figures
 from service.stats.period import Period, StatsQuery
 from service.stats.working_days import is_working_day
@@ -369,7 +369,7 @@ def _instrument(spent: dict[str, float]) -> None:
     ):  # fmt: skip
         original = getattr(usage_stats, name)
 
-        def timed(*args: Any, _name: str = name, _f: Any = original, **kwargs: Any) -> Any:
+        def measured(*args: Any, _name: str = name, _f: Any = original, **kwargs: Any) -> Any:
             @wraps(_f)
             async def run() -> Any:
                 start = time.perf_counter()
@@ -380,7 +380,7 @@ def _instrument(spent: dict[str, float]) -> None:
 
             return run()
 
-        setattr(usage_stats, name, timed)
+        setattr(usage_stats, name, measured)
 
 
 async def time_compute(path: Path, now: int) -> list[tuple[str, float, float, float]]:
@@ -445,23 +445,6 @@ def _start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[byte
         )
 
 
-async def _wait_ready(
-    session: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes]
-) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the service exited; see its log")
-        try:
-            async with session.get(f"{base}/staff/login") as response:
-                if response.status < 500:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the service did not answer within 60 s")
-
-
 async def time_http(path: Path, now: int, logs: Path) -> list[tuple[str, float, float, float]]:
     """(label, first s, median s, target s) for the page and the API over real HTTP."""
     port = free_port()
@@ -475,7 +458,7 @@ async def time_http(path: Path, now: int, logs: Path) -> list[tuple[str, float, 
         jar = aiohttp.CookieJar(unsafe=True)  # cookies from 127.0.0.1
         timeout = aiohttp.ClientTimeout(total=120)
         async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout) as session:
-            await _wait_ready(session, base, proc)
+            await wait_ready(session, f"{base}/staff/login", proc.poll)
             login = {"username": "bench-coordinator", "password": password}
             async with session.post(f"{base}/api/staff/login", json=login) as response:
                 if response.status != 200:
@@ -510,13 +493,6 @@ def print_targets(rows: Sequence[tuple[str, float, float, float]]) -> None:
         worst = max(first, median)
         verdict = "PASS" if worst < target else "FAIL"
         print(f"  [{verdict}] {label} < {target:.0f} s: {worst:.3f} s")
-
-
-async def timed(label: str, step: Callable[[], Awaitable[Any]]) -> Any:
-    start = time.perf_counter()
-    result = await step()
-    print(f"{label}: {time.perf_counter() - start:.1f} s", flush=True)
-    return result
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
