@@ -189,10 +189,11 @@ async def requests_by_hour(db: Database, f: EventFilter) -> list[Row]:
 async def availability(db: Database, f: EventFilter) -> tuple[list[Row], list[Row]]:
     """Who was available when the period began, and every change during it, in order."""
     where, params = f.where(by_topic=False)
+    # Latest by time, not by id: leaving and outages are recorded after the fact.
     before = await db.fetch_all(
-        "SELECT staff_id, json_extract(detail, '$.on') AS on_duty FROM usage_events WHERE id IN"
-        " (SELECT max(id) FROM usage_events WHERE kind = 'staff_availability' AND at < ?"
-        "  GROUP BY staff_id)",
+        "SELECT staff_id, on_duty FROM (SELECT staff_id, json_extract(detail, '$.on') AS on_duty,"
+        " row_number() OVER (PARTITION BY staff_id ORDER BY at DESC, id DESC) AS latest"
+        " FROM usage_events WHERE kind = 'staff_availability' AND at < ?) WHERE latest = 1",
         (f.start,),
         slow=True,
     )
