@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from service import auth, keys
 from service.app import create_app
 from service.settings import Settings
+from tests.chat_clients import Staff, Visitor
 
 PASSWORD = "correct horse battery"
 
@@ -101,6 +102,69 @@ def staff_client(
         return other
 
     return make
+
+
+# Live chat: real socket.io clients, closed at the end of each test.
+
+
+def url(client: TestClient) -> str:
+    return str(client.make_url("/"))
+
+
+def cookie(client: TestClient) -> str:
+    return "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[list[Any]]:
+    """Every socket a test opens is closed at the end, even when the test fails."""
+    sockets: list[Any] = []
+    yield sockets
+    for sock in sockets:
+        await sock.close()
+
+
+@pytest.fixture
+def on_duty(
+    client: TestClient, staff_client: Callable[..., Awaitable[TestClient]], opened: list[Any]
+) -> Callable[..., Awaitable[Staff]]:
+    """A signed-in staff member on the chat console, available unless told otherwise."""
+
+    async def make(username: str, role: str, name: str, *, available: bool = True) -> Staff:
+        signed_in = await staff_client(username, role, name)
+        staff = Staff(cookie(signed_in))
+        opened.append(staff)
+        await staff.connect(url(client))
+        if available:
+            await staff.available()
+        return staff
+
+    return make
+
+
+@pytest.fixture
+def visitor(client: TestClient, opened: list[Any]) -> Callable[..., Awaitable[Visitor]]:
+    async def make(token: str | None = None) -> Visitor:
+        v = Visitor(token)
+        opened.append(v)
+        await v.connect(url(client))
+        return v
+
+    return make
+
+
+@pytest.fixture
+async def coordinator(staff_client: Callable[..., Awaitable[TestClient]]) -> TestClient:
+    return await staff_client("helena", "coordinator", "Helena")
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a staff page carries in its forms."""
+    return html.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def staff_id(settings: Settings, username: str) -> int:
+    return int(rows(settings, "SELECT id FROM staff WHERE username = ?", (username,))[0][0])
 
 
 async def ask(client: TestClient, **fields: Any) -> dict[str, Any]:

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.chat_clients import Staff, Visitor
-from tests.conftest import FakeClock, rows
-from tests.test_chat_socket import cookie, url
+from tests.conftest import FakeClock, cookie, rows, url
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 WEEKDAYS_9_TO_16 = {day: ["09:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-
-
-@pytest.fixture
-async def coordinator(staff_client: StaffClient) -> TestClient:
-    return await staff_client("helena", "coordinator", "Helena")
-
-
-@pytest.fixture
-async def sockets() -> AsyncIterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for sock in opened:
-        await sock.close()
 
 
 async def test_only_coordinators_manage_the_chat(
@@ -77,18 +62,18 @@ async def test_outside_hours_the_chat_is_closed_even_with_staff(
     coordinator: TestClient,
     staff_client: StaffClient,
     clock: FakeClock,
-    sockets: list[Any],
+    opened: list[Any],
 ) -> None:
     # The test clock says Tuesday 24 Nov 2026 10:00 UTC = 12:00 in Helsinki.
     await coordinator.put("/api/coordinator/chat", json={"weekly": {"tue": ["13:00-16:00"]}})
     staff = Staff(cookie(await staff_client("mikko", "adviser", "Mikko")))
-    sockets.append(staff)
+    opened.append(staff)
     await staff.connect(url(client))
     await staff.available()
     page = await (await client.get("/")).text()
     assert 'class="chat-status closed"' in page
     visitor = Visitor()
-    sockets.append(visitor)
+    opened.append(visitor)
     await visitor.connect(url(client))
     status = await visitor.next("status")
     assert status == {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,45 +17,10 @@ from service import keys
 from service.storage import presence
 from service.storage.chat_messages import Draft
 from tests.chat_clients import Staff, Visitor, new_client_id
-from tests.conftest import FakeClock, rows
+from tests.conftest import FakeClock, cookie, rows, url
 from web import DEMO_DIR
 
 StaffClient = Callable[..., Awaitable[TestClient]]
-
-
-def url(client: TestClient) -> str:
-    return str(client.make_url("/"))
-
-
-def cookie(client: TestClient) -> str:
-    return "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
-
-
-@pytest.fixture
-async def opened() -> AsyncIterator[list[Any]]:
-    """Every socket a test opens is closed at the end, even when the test fails."""
-    sockets: list[Any] = []
-    yield sockets
-    for sock in sockets:
-        await sock.close()
-
-
-@pytest.fixture
-def on_duty(
-    client: TestClient, staff_client: StaffClient, opened: list[Any]
-) -> Callable[..., Awaitable[Staff]]:
-    """A signed-in staff member on the chat console, available unless told otherwise."""
-
-    async def make(username: str, role: str, name: str, *, available: bool = True) -> Staff:
-        signed_in = await staff_client(username, role, name)
-        staff = Staff(cookie(signed_in))
-        opened.append(staff)
-        await staff.connect(url(client))
-        if available:
-            await staff.available()
-        return staff
-
-    return make
 
 
 @pytest.fixture
@@ -69,17 +34,6 @@ def chatting(
         v = await visitor()
         await v.start(text)
         return mikko, v, (await mikko.own_chat_ids(1))[0]
-
-    return make
-
-
-@pytest.fixture
-def visitor(client: TestClient, opened: list[Any]) -> Callable[..., Awaitable[Visitor]]:
-    async def make(token: str | None = None) -> Visitor:
-        v = Visitor(token)
-        opened.append(v)
-        await v.connect(url(client))
-        return v
 
     return make
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,56 +13,18 @@ from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
 from tests.chat_clients import Staff, Visitor
-from tests.conftest import dump, rows, sign_in
-from tests.test_chat_socket import cookie, url
+from tests.conftest import csrf_token, dump, rows, sign_in, staff_id
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 STAFF = "/coordinator/staff"
 CATEGORIES = "/coordinator/categories"
 
 
-@pytest.fixture
-async def coordinator(staff_client: StaffClient) -> TestClient:
-    return await staff_client("helena", "coordinator", "Helena")
-
-
-@pytest.fixture
-async def sockets() -> AsyncIterator[list[Any]]:
-    opened: list[Any] = []
-    yield opened
-    for sock in opened:
-        await sock.close()
-
-
-@pytest.fixture
-def on_duty(
-    client: TestClient, staff_client: StaffClient, sockets: list[Any]
-) -> Callable[[str, str], Awaitable[Staff]]:
-    """A signed-in counsellor or adviser on the chat console, available."""
-
-    async def make(username: str, role: str) -> Staff:
-        staff = Staff(cookie(await staff_client(username, role, username.title())))
-        sockets.append(staff)
-        await staff.connect(url(client))
-        await staff.available()
-        return staff
-
-    return make
-
-
-def csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
-
-
 async def post(who: TestClient, path: str, **data: str) -> ClientResponse:
     """Post a form as a browser would: with the token from a staff page, without following."""
     page = await who.get("/staff/login")
-    token = csrf(await page.text())
+    token = csrf_token(await page.text())
     return await who.post(path, data={"csrf_token": token, **data}, allow_redirects=False)
-
-
-def staff_id(settings: Settings, username: str) -> int:
-    return int(rows(settings, "SELECT id FROM staff WHERE username = ?", (username,))[0][0])
 
 
 def shown_password(html: str) -> str:
@@ -310,14 +272,12 @@ async def test_only_an_admin_manages_admins(
 async def test_deactivating_an_available_counsellor_returns_their_chat(
     client: TestClient,
     coordinator: TestClient,
-    on_duty: Callable[[str, str], Awaitable[Staff]],
-    sockets: list[Any],
+    on_duty: Callable[..., Awaitable[Staff]],
+    visitor: Callable[..., Awaitable[Visitor]],
     settings: Settings,
 ) -> None:
-    sanna = await on_duty("sanna", "counsellor")
-    guest = Visitor()
-    sockets.append(guest)
-    await guest.connect(url(client))
+    sanna = await on_duty("sanna", "counsellor", "Sanna")
+    guest = await visitor()
     await guest.start("Tarvitsen apua rahahuoliin.", category="raha")
     [chat_id] = await sanna.own_chat_ids(1)
     target = staff_id(settings, "sanna")
@@ -340,9 +300,9 @@ async def test_deactivating_an_available_counsellor_returns_their_chat(
 
 
 async def test_a_role_change_closes_the_console_socket(
-    coordinator: TestClient, on_duty: Callable[[str, str], Awaitable[Staff]], settings: Settings
+    coordinator: TestClient, on_duty: Callable[..., Awaitable[Staff]], settings: Settings
 ) -> None:
-    mikko = await on_duty("mikko", "adviser")
+    mikko = await on_duty("mikko", "adviser", "Mikko")
     target = staff_id(settings, "mikko")
     assert (await post(coordinator, f"{STAFF}/{target}/role", role="coordinator")).status == 303
     for _ in range(50):

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
 from service.storage import audit
-from tests.conftest import FakeClock, add_staff, ask, rows, sign_in
+from tests.conftest import FakeClock, add_staff, ask, csrf_token, rows, sign_in, staff_id
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 CHAT = "/coordinator/chat"
@@ -25,13 +25,9 @@ async def coordinator(staff_client: StaffClient) -> TestClient:
     return helena
 
 
-def token_in(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
-
-
 async def post_form(who: TestClient, path: str, fields: dict[str, str], page: str = CHAT) -> Any:
     """Post like a browser: read the CSRF token from the page first; redirects not followed."""
-    token = token_in(await (await who.get(page)).text())
+    token = csrf_token(await (await who.get(page)).text())
     return await who.post(path, data={"csrf_token": token, **fields}, allow_redirects=False)
 
 
@@ -39,10 +35,6 @@ async def chat_config(who: TestClient) -> dict[str, Any]:
     response = await who.get("/api/coordinator/chat")
     assert response.status == 200
     return dict(await response.json())
-
-
-def staff_id(settings: Settings, username: str) -> int:
-    return int(rows(settings, "SELECT id FROM staff WHERE username = ?", (username,))[0][0])
 
 
 def audit_ids(html: str) -> list[int]:
@@ -79,7 +71,7 @@ async def test_only_coordinators_reach_the_pages(
         assert anonymous.status == 302
         assert anonymous.headers["Location"] == f"/staff/login?next={path}"
         assert (await coordinator.get(path)).status == 200
-    login_token = token_in(await (await client.get("/staff/login")).text())
+    login_token = csrf_token(await (await client.get("/staff/login")).text())
     for path in posts:
         anonymous = await client.post(path, data={"csrf_token": login_token}, allow_redirects=False)
         assert anonymous.status == 302, path
@@ -87,7 +79,7 @@ async def test_only_coordinators_reach_the_pages(
         who = await staff_client(f"{role}1", role)
         for path in (CHAT, AUDIT):
             assert (await who.get(path)).status == 403, (role, path)
-        token = token_in(await (await who.get("/staff/queue")).text())
+        token = csrf_token(await (await who.get("/staff/queue")).text())
         for path in posts:
             refused = await who.post(
                 path, data={"csrf_token": token, "capacity": "3"}, allow_redirects=False

@@ -16,7 +16,7 @@ from moderation.directory import DirectoryContext, do_import, export
 from service import keys
 from service.settings import Settings
 from service.storage.db import Database
-from tests.conftest import FakeClock, ask, rows
+from tests.conftest import FakeClock, ask, csrf_token, rows
 from web import DEMO_DIR
 
 StaffClient = Callable[..., Awaitable[TestClient]]
@@ -253,7 +253,7 @@ async def test_coordinators_import_from_the_page_and_download_the_export(
     assert (await sanna.post("/api/coordinator/directory/import", json=[])).status == 403
     helena = await staff_client("helena", "coordinator", "Helena")
     page = await (await helena.get("/coordinator/directory")).text()
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_token(page)
     broken = copy.deepcopy(DEMO[:3])
     broken[1]["maximum_age"] = "lots"
     form = FormData()

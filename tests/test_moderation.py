@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
-from tests.conftest import FakeClock, ask, rows
+from tests.conftest import FakeClock, ask, csrf_token, rows
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 
@@ -209,7 +209,7 @@ async def test_html_flow_with_csrf(client: TestClient, sanna: TestClient) -> Non
     qid = (await ask(client))["id"]
     page = await sanna.get(f"/staff/questions/{qid}")
     html = await page.text()
-    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_token(html)
     forged = await sanna.post(f"/staff/questions/{qid}/claim", data={"csrf_token": "x"})
     assert forged.status == 403
     missing = await sanna.post(f"/staff/questions/{qid}/claim", data={})

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
-from tests.conftest import PASSWORD, FakeClock, add_staff, rows, sign_in
+from tests.conftest import PASSWORD, FakeClock, add_staff, csrf_token, rows, sign_in
 
 
 async def test_password_is_stored_as_argon2id(client: TestClient, settings: Settings) -> None:
@@ -70,7 +70,7 @@ async def test_html_sign_in_needs_csrf_and_redirects_locally(client: TestClient)
     await add_staff(client, "sanna", "counsellor")
     form = await client.get("/staff/login?next=https://evil.example/")
     html = await form.text()
-    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_token(html)
     assert 'value="/staff"' in html, "an off-site next is replaced"
     backslashed = await (await client.get("/staff/login?next=/%5Cevil.example/")).text()
     assert 'value="/staff"' in backslashed, "browsers read /\\ as //"

@@ -19,9 +19,7 @@ from service.stats.tables import Cell, Table
 from service.storage import events
 from tests.chat_clients import Staff, Visitor
 from tests.conftest import FakeClock, ask
-from tests.test_chat_socket import on_duty, opened, set_auto_assign, visitor
-
-__all__ = ["on_duty", "opened", "visitor"]  # fixtures used here
+from tests.test_chat_socket import set_auto_assign
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 PERIOD = "from=2026-11-02&to=2026-11-15"
