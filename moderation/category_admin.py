@@ -22,8 +22,8 @@ SLUG = re.compile(r"[a-z0-9-]{2,30}")
 NAME_MAX = 60
 POSITION_MAX = 10_000
 ANYONE = ""  # the form's value for a category any answering role may chat about
-# Told after a commit: no single question changed, but every public page lists the categories.
-_BOARD_CHANGED = Change(question_id=0, board=True)
+# Told after a commit: every public page lists the categories.
+_BOARD_CHANGED = Change(board=True)
 
 
 @dataclass(frozen=True)

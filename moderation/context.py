@@ -12,9 +12,10 @@ from service.storage.db import Database
 
 @dataclass(frozen=True)
 class Change:
-    """Told to the realtime layer and page cache after a commit."""
+    """Told to the realtime layer and page cache after a commit: which question changed, if
+    one did, and whether the public board's pages must be rendered again."""
 
-    question_id: int
+    question_id: int | None = None
     board: bool = False
 
 
