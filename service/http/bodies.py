@@ -76,5 +76,13 @@ async def form_values(request: web.Request, name: str) -> list[str]:
     return [v for v in (await request.post()).getall(name, []) if isinstance(v, str)]
 
 
+def active_choice(form: FormData) -> bool:
+    """The `active` field of a coordinator's activate/deactivate form: "1" or "0"."""
+    choice = {"1": True, "0": False}.get(form.get("active", ""))
+    if choice is None:
+        raise Invalid(i18n.gettext("Choose active or inactive."), field="active")
+    return choice
+
+
 def created(payload: dict[str, Any]) -> web.Response:
     return web.json_response(payload, status=201)

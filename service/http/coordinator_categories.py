@@ -8,8 +8,8 @@ from aiohttp import web
 
 from moderation import category_admin
 from moderation.chat_admin import MANAGING_ROLES
-from moderation.errors import ActionError, Invalid
-from service import i18n, keys
+from moderation.errors import ActionError
+from service import keys
 from service.http import bodies, notices
 from service.http.params import path_id
 from service.http.render import render
@@ -26,7 +26,6 @@ NOTICES = {
     "deactivated": N_("The category was deactivated. Its questions stay where they are."),
     "reactivated": N_("The category was reactivated."),
 }
-_ACTIVE = {"1": True, "0": False}
 
 
 async def _page(
@@ -97,9 +96,7 @@ async def set_active(request: web.Request, member: StaffMember) -> web.Response:
     category_id = path_id(request)
     form = await bodies.form(request)
     try:
-        active = _ACTIVE.get(form.get("active", ""))
-        if active is None:
-            raise Invalid(i18n.gettext("Choose active or inactive."), field="active")
+        active = bodies.active_choice(form)
         await category_admin.do_set_active(
             keys.moderation(request), category_id, active, acting_staff=member
         )

@@ -10,9 +10,9 @@ from aiohttp import web
 
 from moderation import chat_upkeep, staff_admin
 from moderation.chat_admin import MANAGING_ROLES
-from moderation.errors import ActionError, Invalid
+from moderation.errors import ActionError
 from moderation.staff_admin import StaffChange, StaffContext
-from service import i18n, keys
+from service import keys
 from service.http import bodies, notices
 from service.http.params import path_id
 from service.http.render import render
@@ -28,7 +28,6 @@ NOTICES = {
     "deactivated": N_("The account was deactivated and its sessions ended."),
     "reactivated": N_("The account was reactivated."),
 }
-_ACTIVE = {"1": True, "0": False}
 
 
 def _context(request: web.Request) -> StaffContext:
@@ -110,9 +109,7 @@ async def set_active(request: web.Request, member: StaffMember) -> web.Response:
     staff_id = path_id(request)
     form = await bodies.form(request)
     try:
-        active = _ACTIVE.get(form.get("active", ""))
-        if active is None:
-            raise Invalid(i18n.gettext("Choose active or inactive."), field="active")
+        active = bodies.active_choice(form)
         await staff_admin.do_set_active(_context(request), staff_id, active, acting_staff=member)
     except ActionError as exc:
         return await _page(request, member, error=exc, error_row=staff_id)
