@@ -15,15 +15,16 @@ from service.http.staff_session import require_staff
 from service.stats import charts, export, figures, period, tables
 from service.stats.figures import Report
 from service.stats.shown import on_page
-from service.storage import usage_stats
+from service.storage import categories
 from service.storage.staff import StaffMember
 
 
 async def _category_names(request: web.Request) -> dict[str, str]:
-    english = i18n.current_language() == "en"
+    """Every category in the reader's language, retired ones too: old events still name them."""
+    lang = i18n.current_language()
     return {
-        slug: (en if english and en else fi)
-        for slug, (fi, en) in (await usage_stats.category_names(keys.db(request))).items()
+        listed.category.slug: listed.category.name(lang)
+        for listed in await categories.list_all(keys.db(request))
     }
 
 

@@ -261,10 +261,3 @@ async def staff_names(db: Database, ids: set[int]) -> dict[int, tuple[str, str]]
         )
         for row in rows
     }
-
-
-async def category_names(db: Database) -> dict[str, tuple[str, str | None]]:
-    """Slug → (Finnish name, English name) of every category, retired ones too: old events
-    still name them."""
-    rows = await db.fetch_all("SELECT slug, name_fi, name_en FROM categories ORDER BY position")
-    return {row["slug"]: (row["name_fi"], row["name_en"]) for row in rows}
