@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -17,12 +18,44 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Limit:
+    """At most `count` events per `seconds`, per key (a visitor token or a hashed address)."""
+
+    count: int
+    seconds: int
+
+
+# Per action and per key kind. Addresses are looser than visitors: a school or a library puts
+# many young people behind one address. `KOPPI_LIMIT_CHAT_START_VISITOR=5/3600` overrides one.
+DEFAULT_LIMITS: Mapping[str, Limit] = {
+    "ask.address": Limit(10, 3600),
+    "chat_start.visitor": Limit(5, 3600),
+    "chat_start.address": Limit(30, 3600),
+    "chat_message.visitor": Limit(20, 60),
+    "chat_message.address": Limit(120, 60),
+    "sign_in.address": Limit(20, 900),
+}
+
+# Crisis help shown beside a crisis word. MIELI's crisis line answers in Finnish, Swedish and
+# English on its own numbers; Sekasin is the national mental-health chat for 12–29-year-olds.
+DEFAULT_CRISIS_PHONES: Mapping[str, str] = {
+    "fi": "09 2525 0111",
+    "sv": "09 2525 0112",
+    "en": "09 2525 0116",
+}
+DEFAULT_CRISIS_CHAT_URL = "https://sekasin.fi/"
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path
     host: str = "127.0.0.1"
     port: int = 8080
     secret: str = ""
-    secure_cookies: bool = False
+    # Served over HTTPS (directly or behind a TLS proxy): Secure cookies and HSTS.
+    tls: bool = False
+    # Behind a reverse proxy, the client address is the last X-Forwarded-For hop.
+    trust_forwarded: bool = False
     demo: bool = False
     access_log: bool = False
     claim_idle_minutes: int = 30
@@ -31,12 +64,25 @@ class Settings:
     login_lock_minutes: int = 15
     chat_idle_minutes: int = 10
     rate_limits: bool = True
+    limits: Mapping[str, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    # Retention in days: chat transcripts after the chat ends, private questions after their
+    # answer, rejected questions never answered after the rejection.
+    retain_chat_days: int = 30
+    retain_private_days: int = 90
+    retain_rejected_days: int = 30
+    retention_every_minutes: int = 60
+    crisis_phones: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CRISIS_PHONES))
+    crisis_chat_url: str = DEFAULT_CRISIS_CHAT_URL
     # How often chat housekeeping runs (absent staff, idle visitors, fresh estimates).
     chat_tick_seconds: float = 15.0
 
     @property
     def data_dir(self) -> Path:
         return self.db_path.parent
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.tls
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,12 +97,50 @@ class Settings:
             host=env.get("KOPPI_HOST", "127.0.0.1"),
             port=_int(env, "KOPPI_PORT", 8080),
             secret=secret,
-            secure_cookies=_bool(env, "KOPPI_SECURE_COOKIES", False),
+            # KOPPI_SECURE_COOKIES is the older name of the same switch.
+            tls=_bool(env, "KOPPI_TLS", False) or _bool(env, "KOPPI_SECURE_COOKIES", False),
+            trust_forwarded=_bool(env, "KOPPI_TRUST_FORWARDED", False),
             demo=_bool(env, "KOPPI_DEMO", False),
             access_log=_bool(env, "KOPPI_ACCESS_LOG", False),
             chat_idle_minutes=_positive(env, "KOPPI_CHAT_IDLE_MINUTES", 10),
             rate_limits=_bool(env, "KOPPI_RATE_LIMITS", True),
+            limits=_limits(env),
+            retain_chat_days=_positive(env, "KOPPI_RETAIN_CHAT_DAYS", 30),
+            retain_private_days=_positive(env, "KOPPI_RETAIN_PRIVATE_DAYS", 90),
+            retain_rejected_days=_positive(env, "KOPPI_RETAIN_REJECTED_DAYS", 30),
+            retention_every_minutes=_positive(env, "KOPPI_RETENTION_EVERY_MINUTES", 60),
+            crisis_phones={
+                lang: env.get(f"KOPPI_CRISIS_PHONE_{lang.upper()}", "").strip() or phone
+                for lang, phone in DEFAULT_CRISIS_PHONES.items()
+            },
+            crisis_chat_url=_https_url(env, "KOPPI_CRISIS_CHAT_URL", DEFAULT_CRISIS_CHAT_URL),
         )
+
+
+_LIMIT_SHAPE = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, Limit]:
+    limits = dict(DEFAULT_LIMITS)
+    for name in DEFAULT_LIMITS:
+        variable = "KOPPI_LIMIT_" + name.replace(".", "_").upper()
+        raw = env.get(variable)
+        if raw is None or raw == "":
+            continue
+        shape = _LIMIT_SHAPE.fullmatch(raw)
+        if shape is None or int(shape[1]) < 1 or int(shape[2]) < 1:
+            raise SettingsError(f"{variable} must look like 5/3600 (count/seconds), not {raw!r}")
+        limits[name] = Limit(int(shape[1]), int(shape[2]))
+    return limits
+
+
+def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.startswith("https://") or any(c.isspace() for c in raw):
+        raise SettingsError(f"{name} must be an https:// address, not {raw!r}")
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
