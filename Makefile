@@ -32,6 +32,7 @@ bench: $(STAMP) system-deps
 	$(PY) bench/chat.py
 	$(PY) bench/directory.py
 	$(PY) bench/stats.py
+	$(PY) bench/screening.py
 
 # Headless Chromium for the browser tests and wrk for the benchmarks, from Debian.
 system-deps:

@@ -1,0 +1,1 @@
+"""Pure text filters: personal data and watched words, returned as spans."""

@@ -1,0 +1,224 @@
+"""Matches coordinator-maintained watched words and phrases in text, tolerating inflection."""
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import snowballstemmer
+
+from service.i18n import N_
+
+ACTIONS = ("block", "review", "crisis")
+LANGUAGES = ("fi", "sv", "en")
+
+# Which action governs when several words match: a crisis must reach a person before anything.
+_PRECEDENCE = {"crisis": 3, "block": 2, "review": 1}
+_STEMMERS = {"fi": "finnish", "sv": "swedish", "en": "english"}
+
+MAX_PHRASE_CHARS = 80
+MAX_PHRASE_WORDS = 5
+MIN_WORD_LETTERS = 3
+
+# Snowball Finnish strips case endings but leaves consonant gradation and vowel changes
+# (itsemurha-ajatuksia keeps its compound tail), so a text word that merely starts with the
+# entry's stem also counts. The stem must have at least five letters: at four, "kuol" (kuolla)
+# would catch "kuollut" and shorter stems catch unrelated words; "huume" (five) does not reach
+# "huumori", whose stem is "huumor". Shorter stems must equal the text word's stem exactly.
+_MIN_STEM_FOR_PREFIX = 5
+
+_OPENING = 2
+_STEM_CACHE_SIZE = 50_000
+
+# Letters and digits, with hyphens only inside a word (Itsemurha-ajatuksia is one word).
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_PHRASE_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
+
+
+@dataclass(frozen=True)
+class WatchedWord:
+    """A coordinator's entry: a phrase, the language that stems it, and what a match triggers."""
+
+    id: int
+    phrase: str
+    lang: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where a watched word occurs in a text."""
+
+    word: WatchedWord
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One phrase word, ready to compare: a stem, or a literal prefix typed with "*"."""
+
+    stem: str
+    literal_prefix: bool
+
+    def accepts(self, token: str, token_stem: str) -> bool:
+        """Whether a casefolded text word and its stem satisfy this phrase word."""
+        if self.literal_prefix:
+            return token.startswith(self.stem)
+        if token_stem == self.stem:
+            return True
+        return len(self.stem) >= _MIN_STEM_FOR_PREFIX and (
+            token.startswith(self.stem) or token_stem.startswith(self.stem)
+        )
+
+    @property
+    def prefix_key(self) -> str | None:
+        """The prefix a text word must start with, or None when only the exact stem will do."""
+        if self.literal_prefix or len(self.stem) >= _MIN_STEM_FOR_PREFIX:
+            return self.stem
+        return None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    word: WatchedWord
+    terms: tuple[_Term, ...]
+
+
+class Watchlist:
+    """Watched words with their stems computed once, for matching many texts."""
+
+    def __init__(self, words: Iterable[WatchedWord]) -> None:
+        """Stem every phrase and index entries by their first word for a quick lookup."""
+        self._stemmers = {lang: snowballstemmer.stemmer(name) for lang, name in _STEMMERS.items()}
+        self._entries: list[_Entry] = []
+        self._by_stem: dict[tuple[str, str], list[_Entry]] = {}
+        self._by_prefix: dict[tuple[str, str], list[_Entry]] = {}
+        for word in words:
+            terms = self._terms(word)
+            if not terms:
+                continue
+            entry = _Entry(word, terms)
+            self._entries.append(entry)
+            first = terms[0]
+            index = self._by_stem if first.prefix_key is None else self._by_prefix
+            index.setdefault((word.lang, first.stem), []).append(entry)
+        self._prefix_lengths = sorted({len(stem) for _, stem in self._by_prefix})
+        self._langs = sorted({e.word.lang for e in self._entries})
+        # Snowball only rewrites word endings, so a text word can match a phrase word only if
+        # their first two letters agree; other words need no stemming, which is the slow part.
+        # A stem shorter than that (none in practice) turns the shortcut off for its language.
+        self._openings: dict[str, set[str] | None] = {lang: set() for lang in self._langs}
+        for entry in self._entries:
+            lang = entry.word.lang
+            for term in entry.terms:
+                openings = self._openings[lang]
+                if openings is not None:
+                    if len(term.stem) < _OPENING:
+                        self._openings[lang] = None
+                    else:
+                        openings.add(term.stem[:_OPENING])
+        self._stem_cache: dict[tuple[str, str], str] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def _terms(self, word: WatchedWord) -> tuple[_Term, ...]:
+        stemmer = self._stemmers.get(word.lang)
+        if stemmer is None:
+            return ()
+        terms = []
+        for raw in _PHRASE_WORD.findall(word.phrase.casefold()):
+            if raw.endswith("*"):
+                terms.append(_Term(raw[:-1], literal_prefix=True))
+            else:
+                terms.append(_Term(stemmer.stemWord(raw), literal_prefix=False))
+        return tuple(terms)
+
+    def match(self, text: str) -> list[Match]:
+        """Every occurrence of every entry in text, in every language; sorted by start."""
+        if not self._entries:
+            return []
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        tokens = [text[start:end].casefold() for start, end in spans]
+        # The writer's language is unknown, so the text is stemmed once per watched language.
+        stems = {lang: [self._stem(lang, token) for token in tokens] for lang in self._langs}
+        matches = [
+            Match(entry.word, spans[i][0], spans[i + len(entry.terms) - 1][1])
+            for i, entry in self._candidates(tokens, stems)
+            if self._matches_at(entry, tokens, stems[entry.word.lang], i)
+        ]
+        matches.sort(key=lambda m: (m.start, m.end, m.word.id))
+        return matches
+
+    def _stem(self, lang: str, token: str) -> str:
+        """The token's stem, or the token itself when no first phrase word can start like it."""
+        openings = self._openings[lang]
+        if openings is not None and token[:_OPENING] not in openings:
+            return token
+        key = (lang, token)
+        stem = self._stem_cache.get(key)
+        if stem is None:
+            if len(self._stem_cache) >= _STEM_CACHE_SIZE:
+                self._stem_cache.clear()
+            stem = self._stem_cache[key] = self._stemmers[lang].stemWord(token)
+        return stem
+
+    def _candidates(
+        self, tokens: list[str], stems: dict[str, list[str]]
+    ) -> Iterator[tuple[int, _Entry]]:
+        """Entries whose first phrase word might match at each token position."""
+        for i, token in enumerate(tokens):
+            seen: set[int] = set()
+            for lang in self._langs:
+                openings = self._openings[lang]
+                if openings is not None and token[:_OPENING] not in openings:
+                    continue
+                token_stem = stems[lang][i]
+                found = list(self._by_stem.get((lang, token_stem), ()))
+                for length in self._prefix_lengths:
+                    if length > len(token) and length > len(token_stem):
+                        break
+                    for key in {token[:length], token_stem[:length]}:
+                        found.extend(self._by_prefix.get((lang, key), ()))
+                for entry in found:
+                    if id(entry) not in seen:
+                        seen.add(id(entry))
+                        yield i, entry
+
+    @staticmethod
+    def _matches_at(entry: _Entry, tokens: list[str], stems: list[str], i: int) -> bool:
+        if i + len(entry.terms) > len(tokens):
+            return False
+        return all(term.accepts(tokens[i + k], stems[i + k]) for k, term in enumerate(entry.terms))
+
+
+def strongest(matches: Iterable[Match]) -> str | None:
+    """The action that governs a set of matches: crisis over block over review; None if none."""
+    actions = [m.word.action for m in matches]
+    if not actions:
+        return None
+    return max(actions, key=lambda a: _PRECEDENCE.get(a, 0))
+
+
+def phrase_problem(phrase: str) -> str | None:
+    """Why a coordinator's phrase cannot be watched, or None when it is acceptable."""
+    stripped = phrase.strip()
+    if not stripped:
+        return N_("The phrase is empty.")
+    if len(stripped) > MAX_PHRASE_CHARS:
+        return N_("The phrase is longer than 80 characters.")
+    words = stripped.split()
+    if len(words) > MAX_PHRASE_WORDS:
+        return N_("The phrase has more than 5 words.")
+    for word in words:
+        body = word[:-1] if word.endswith("*") else word
+        if "*" in body:
+            return N_("An asterisk (*) may only end a word.")
+        if not _WORD.fullmatch(body):
+            return N_("Use only letters, digits and hyphens inside words.")
+        if sum(c.isalpha() for c in body) < MIN_WORD_LETTERS:
+            return N_("Every word needs at least 3 letters.")
+    return None
