@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from service import auth, keys
 from service.app import create_app
-from service.settings import Settings
+from service.settings import DEFAULT_LIMITS, Limit, Settings
 from tests.chat_clients import Staff, Visitor
 
 PASSWORD = "correct horse battery"
@@ -40,7 +40,13 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(db_path=tmp_path / "koppi.sqlite3", secret="test-secret-not-for-production")
+    # Asking and sign-in limits out of the way; tests/test_rate_limits.py sets its own.
+    roomy = {"ask.address": Limit(1000, 3600), "sign_in.address": Limit(1000, 900)}
+    return Settings(
+        db_path=tmp_path / "koppi.sqlite3",
+        secret="test-secret-not-for-production",
+        limits={**DEFAULT_LIMITS, **roomy},
+    )
 
 
 @pytest.fixture

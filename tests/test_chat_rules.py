@@ -9,7 +9,7 @@ import pytest
 
 from service.chat.eta import DEFAULT_HANDLE_S, estimate_wait, mean_handle_time, offer_question
 from service.chat.hours import OpeningHours, Span, parse_clock
-from service.chat.limits import SlidingWindow
+from service.rate_limits import SlidingWindow
 from service.chat.routing import Candidate, choose
 from service.settings import Settings, SettingsError
 

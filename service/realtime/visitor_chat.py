@@ -6,17 +6,19 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import socketio
 
 from moderation import chat_referrals, chat_visitor
 from moderation.chat_context import ChatContext
-from moderation.errors import Conflict, RateLimited
+from moderation.errors import ActionError, Conflict, RateLimited
 from moderation.text import valid_after
 from service import auth, i18n
-from service.chat.limits import SlidingWindow
+from service.client_address import AddressKeys
 from service.http.middleware import request_language
+from service.rate_limits import RateLimiter
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event
 from service.realtime.chat_hub import VISITOR_NAMESPACE, ChatHub, visitor_room
@@ -26,13 +28,14 @@ from service.storage.chat_messages import Draft, Stored
 _TOKEN_BYTES = 18  # 144 bits
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what token_urlsafe makes, nothing else
 TYPING_EVERY_S = 1.0  # typing notices are dropped faster than this
-MESSAGES_PER_MINUTE = 20
 
 
 @dataclass(slots=True)
 class _Visitor:
     token_hash: str
     lang: str
+    # The keyed hash of the client address at connect (never the address itself), for limits.
+    address_key: str
     visitor_id: int | None = None
     # The open chat, remembered so a message needs no lookup; the insert checks it anyway.
     chat_id: int | None = None
@@ -45,14 +48,16 @@ def _language_of(namespace: VisitorChat, sid: str) -> str:
 
 
 class VisitorChat(socketio.AsyncNamespace):
-    def __init__(self, ctx: ChatContext, hub: ChatHub, *, rate_limits: bool = True) -> None:
+    def __init__(
+        self, ctx: ChatContext, hub: ChatHub, *, limiter: RateLimiter, addresses: AddressKeys
+    ) -> None:
         super().__init__(VISITOR_NAMESPACE)
         self._ctx = ctx
         self._hub = hub
+        self._limiter = limiter
+        self._addresses = addresses
         self._visitors: dict[str, _Visitor] = {}
         self._sockets: dict[int, int] = {}
-        self._pruned_at = 0.0
-        self._limit = SlidingWindow(MESSAGES_PER_MINUTE, 60.0) if rate_limits else None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         """A known token resumes its visitor; anything else gets a fresh token."""
@@ -63,7 +68,8 @@ class VisitorChat(socketio.AsyncNamespace):
         if isinstance(offered, str) and _TOKEN_SHAPE.fullmatch(offered):
             row = await visitors.by_token_hash(self._ctx.db, auth.token_hash(offered))
         token = offered if row is not None else secrets.token_urlsafe(_TOKEN_BYTES)
-        visitor = _Visitor(auth.token_hash(str(token)), lang)
+        address_key = self._addresses.key(request, self._ctx.clock())
+        visitor = _Visitor(auth.token_hash(str(token)), lang, address_key)
         self._visitors[sid] = visitor
         if row is not None:
             await self._join(sid, visitor, row["id"])
@@ -96,23 +102,27 @@ class VisitorChat(socketio.AsyncNamespace):
             return
         self._sockets.pop(visitor.visitor_id, None)
         self._hub.visitor_languages.pop(visitor.visitor_id, None)
-        now = time.monotonic()
-        if self._limit is not None and now - self._pruned_at > 60:
-            # Not forgotten on disconnect, or reconnecting would reset the limit.
-            self._limit.prune(now)
-            self._pruned_at = now
         await self._presence(visitor.visitor_id, here=False)
 
     @event(_language_of)
     async def on_start(self, sid: str, data: dict[str, Any]) -> Ack:
         visitor = self._visitors[sid]
-        started = await chat_visitor.start(
-            self._ctx,
-            visitor.token_hash,
-            category=data.get("category"),
-            text=data.get("text"),
-            client=data.get("client_id"),
-        )
+        # Counted before the start so parallel starts cannot slip past; a faulty request
+        # (`invalid`) is given back, other refusals (closed, blocked) stay counted.
+        now = self._ctx.clock()
+        self._limit("chat_start", visitor, now)
+        try:
+            started = await chat_visitor.start(
+                self._ctx,
+                visitor.token_hash,
+                category=data.get("category"),
+                text=data.get("text"),
+                client=data.get("client_id"),
+            )
+        except ActionError as exc:
+            if exc.code == "invalid":
+                self._limiter.release("chat_start", self._limit_keys(visitor), now)
+            raise
         visitor.chat_id = started.chat_id
         joined = visitor.visitor_id is None
         if joined:
@@ -138,13 +148,7 @@ class VisitorChat(socketio.AsyncNamespace):
         text = chat_visitor.message_text(data.get("text"))
         client_id = chat_visitor.client_id(data.get("client_id"))
         chat_id = visitor.chat_id or await self._open_chat_id(visitor)
-        if self._limit is not None:
-            wait = self._limit.retry_after(visitor.visitor_id, time.monotonic())
-            if wait:
-                raise RateLimited(
-                    i18n.gettext("You are sending messages very fast. Wait a moment."),
-                    retry_after=wait,
-                )
+        self._limit("chat_message", visitor, self._ctx.clock())
         stored = await self._store(visitor, chat_id, text, client_id)
         if stored is None and chat_id == visitor.chat_id:
             # The remembered chat may be over while another tab started a new one: look again.
@@ -157,6 +161,15 @@ class VisitorChat(socketio.AsyncNamespace):
             alone = self._sockets.get(stored.visitor_id, 0) <= 1
             await self._hub.message(stored, skip_sid=sid, sender_alone=alone)
         return {"id": stored.id}
+
+    def _limit_keys(self, visitor: _Visitor) -> dict[str, str]:
+        return {"visitor": visitor.token_hash, "address": visitor.address_key}
+
+    def _limit(self, action: str, visitor: _Visitor, now: datetime) -> None:
+        """Count the event, or refuse it with the seconds to wait."""
+        refusal = self._limiter.take(action, self._limit_keys(visitor), now)
+        if refusal is not None:
+            raise RateLimited(refusal.message(), retry_after=refusal.retry_after)
 
     async def _store(
         self, visitor: _Visitor, chat_id: int, text: str, client_id: str

@@ -1,0 +1,194 @@
+"""Sliding-window limits per action and per key (a visitor token hash or a hashed address)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from math import ceil
+
+from service import i18n
+from service.settings import Limit
+
+MAX_KEYS = 50_000  # per window; the oldest key is forgotten first when a flood fills it
+PRUNE_EVERY_S = 60.0
+
+Keys = Mapping[str, str]  # kind ("visitor", "address") → key
+
+
+class SlidingWindow:
+    """At most `limit` events per `window_s` seconds per key; times are seconds."""
+
+    def __init__(self, limit: int, window_s: float, *, max_keys: int = MAX_KEYS) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._seen: dict[object, deque[float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def wait(self, key: object, now: float) -> int:
+        """0 when one more event is allowed now, else the whole seconds until it is."""
+        times = self._seen.get(key)
+        if times is None:
+            return 0
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if len(times) >= self.limit:
+            return max(1, ceil(times[0] + self.window_s - now))
+        return 0
+
+    def count(self, key: object, now: float) -> None:
+        """Record one event; a key never holds more than `limit` times, so memory stays bounded."""
+        times = self._seen.pop(key, None)
+        if times is None:
+            if len(self._seen) >= self.max_keys:
+                self.prune(now)
+            while len(self._seen) >= self.max_keys:
+                del self._seen[next(iter(self._seen))]
+            times = deque(maxlen=self.limit)
+        times.append(now)
+        self._seen[key] = times  # re-inserted: the dict's order is least recently used first
+
+    def release(self, key: object, at: float) -> None:
+        """Take back an event counted at `at` (the action failed), if it is still held."""
+        times = self._seen.get(key)
+        if times is None:
+            return
+        for i in range(len(times) - 1, -1, -1):
+            if times[i] == at:
+                del times[i]
+                return
+
+    def retry_after(self, key: object, now: float) -> int:
+        """0 and the event is counted, or the whole seconds to wait before the next one."""
+        wait = self.wait(key, now)
+        if not wait:
+            self.count(key, now)
+        return wait
+
+    def prune(self, now: float) -> None:
+        """Drop keys with nothing left in their window, so the table does not grow forever."""
+        cutoff = now - self.window_s
+        for key in [k for k, times in self._seen.items() if not times or times[-1] <= cutoff]:
+            del self._seen[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The limit that refused (`ask.address`), what it allows, and the seconds to wait."""
+
+    name: str
+    limit: Limit
+    retry_after: int
+
+    def message(self) -> str:
+        """A sentence for the person refused, naming the limit and the wait."""
+        minutes = max(1, ceil(self.limit.seconds / 60))
+        values = {
+            "count": self.limit.count,
+            "period": i18n.ngettext("%(num)d minute", "%(num)d minutes", minutes)
+            % {"num": minutes},
+            "wait": i18n.format_duration(self.retry_after),
+        }
+        action = self.name.partition(".")[0]
+        if action == "ask":
+            text = i18n.gettext(
+                "Too many questions from this connection: at most %(count)d in %(period)s. "
+                "Try again in %(wait)s."
+            )
+        elif action == "sign_in":
+            text = i18n.gettext(
+                "Too many sign-in attempts from this connection: at most %(count)d in "
+                "%(period)s. Try again in %(wait)s."
+            )
+        elif action == "chat_start":
+            text = i18n.gettext(
+                "Too many chats started: at most %(count)d in %(period)s. Try again in %(wait)s."
+            )
+        else:
+            text = i18n.gettext("You are sending messages very fast. Wait a moment.")
+        return text % values
+
+
+class RateLimiter:
+    """One sliding window per limit name (`"{action}.{kind}"`); disabled, it refuses nothing."""
+
+    def __init__(
+        self,
+        limits: Mapping[str, Limit],
+        *,
+        enabled: bool = True,
+        max_keys: int = MAX_KEYS,
+        prune_every_s: float = PRUNE_EVERY_S,
+    ) -> None:
+        self.enabled = enabled
+        self.limits = dict(limits)
+        self._windows = {
+            name: SlidingWindow(limit.count, limit.seconds, max_keys=max_keys)
+            for name, limit in self.limits.items()
+        }
+        self._prune_every_s = prune_every_s
+        self._pruned_at: float | None = None
+
+    def check(self, action: str, keys: Keys, now: datetime) -> Refusal | None:
+        """The longest-waiting refusal among the action's limits, without counting anything."""
+        if not self.enabled:
+            return None
+        at = self._tick(now)
+        worst: Refusal | None = None
+        for name, key in self._applicable(action, keys):
+            wait = self._windows[name].wait(key, at)
+            if wait and (worst is None or wait > worst.retry_after):
+                worst = Refusal(name, self.limits[name], wait)
+        return worst
+
+    def count(self, action: str, keys: Keys, now: datetime) -> None:
+        """Count one event in every limit of the action."""
+        if not self.enabled:
+            return
+        at = self._tick(now)
+        for name, key in self._applicable(action, keys):
+            self._windows[name].count(key, at)
+
+    def release(self, action: str, keys: Keys, now: datetime) -> None:
+        """Take back an event `take()` counted at `now`: the request failed, so it is free."""
+        if not self.enabled:
+            return
+        at = now.timestamp()
+        for name, key in self._applicable(action, keys):
+            self._windows[name].release(key, at)
+
+    def take(self, action: str, keys: Keys, now: datetime) -> Refusal | None:
+        """Refuse, or count the event in all the action's limits: none counts when one refuses."""
+        refusal = self.check(action, keys, now)
+        if refusal is None:
+            self.count(action, keys, now)
+        return refusal
+
+    def retry_after(self, action: str, keys: Keys, now: datetime) -> int:
+        """0 and the event is counted, or the seconds to wait before the next one."""
+        refusal = self.take(action, keys, now)
+        return 0 if refusal is None else refusal.retry_after
+
+    def tracked(self) -> int:
+        """How many keys the windows hold, all limits together."""
+        return sum(len(window) for window in self._windows.values())
+
+    def _applicable(self, action: str, keys: Keys) -> list[tuple[str, str]]:
+        return [
+            (f"{action}.{kind}", key)
+            for kind, key in keys.items()
+            if f"{action}.{kind}" in self.limits
+        ]
+
+    def _tick(self, now: datetime) -> float:
+        """Seconds since the epoch, pruning every window now and then."""
+        at = now.timestamp()
+        if self._pruned_at is None or abs(at - self._pruned_at) >= self._prune_every_s:
+            for window in self._windows.values():
+                window.prune(at)
+            self._pruned_at = at
+        return at
