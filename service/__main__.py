@@ -1,4 +1,4 @@
-"""Command line: `python -m service serve|migrate|create-staff|directory`."""
+"""Command line: `python -m service serve|migrate|create-staff|directory|retention`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from moderation import directory
+from moderation import directory, retention
 from moderation.errors import ActionError
 from service import i18n
 from service.app import create_app
@@ -150,6 +150,34 @@ def _directory_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(db: Database) -> retention.Swept:
+        swept = await retention.sweep(
+            db, system_clock(), retention.Policy.from_settings(settings), dry_run=args.dry_run
+        )
+        if args.vacuum and not args.dry_run:
+            await retention.vacuum_if_due(db, system_clock(), force=True)
+        return swept
+
+    swept = _with_database(settings, run)
+    for line in swept.lines():
+        print(line)
+    return 0
+
+
+def _add_retention(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "retention", help="delete chats and questions whose retention period is over"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
+    parser.add_argument(
+        "--vacuum",
+        action="store_true",
+        help="compact the database file now instead of in the service's quiet hours",
+    )
+    parser.set_defaults(run=_retention)
+
+
 def _add_directory(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("directory", help="import or export the HSDS service directory")
     actions = parser.add_subparsers(dest="action", required=True)
@@ -176,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name", help="first name shown with answers")
     create.set_defaults(run=_create_staff)
     _add_directory(commands)
+    _add_retention(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -22,6 +22,9 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
     "PRAGMA synchronous=NORMAL",
+    # Deleted rows are overwritten with zeros at once, in the file and in freed pages, so text
+    # removed by the asker or by retention cannot be read back from the file before a VACUUM.
+    "PRAGMA secure_delete=ON",
 )
 
 Row = sqlite3.Row
@@ -108,6 +111,15 @@ class Database:
             raise RuntimeError("database is not open")
         async with self._write_lock:
             yield Writer(self._writer)
+
+    async def vacuum(self) -> None:
+        """Rebuild the file without free pages, then empty the WAL; VACUUM cannot run inside a
+        transaction, so it takes the write lock and runs on the writer in autocommit."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            await self._writer.execute("VACUUM")
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class Writer:

@@ -1,0 +1,146 @@
+"""What retention finds expired and deletes, with the search entries, and its named times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.storage import search
+from service.storage.db import Database, Writer
+
+# Maintenance names: when the last real sweep ran, and since when a VACUUM is due.
+LAST_SWEEP = "retention_swept"
+VACUUM_DUE = "vacuum_due"
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """UTC times: anything that ended, was answered or was rejected before these has expired."""
+
+    chat: str
+    private: str
+    rejected: str
+    now: str
+
+
+# Each kind: its table, the condition on it, and the cutoffs the condition's `?` take in order.
+# The conditions use the indexes on chats(ended_at), questions(status, answered_at) and
+# questions(status, rejected_at).
+_CHATS = ("chats", "status = 'ended' AND ended_at < ?", ("chat",))
+# Answered privately. A rejected question that has an answer (no action does that today)
+# counts as answered too, so it cannot outlive both rules.
+_PRIVATE = (
+    "questions",
+    "(status = 'answered' AND answered_at < ?) OR (status = 'rejected' AND answered_at < ?)",
+    ("private", "private"),
+)
+_REJECTED = (
+    "questions",
+    "status = 'rejected' AND rejected_at < ? AND answered_at IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.question_id = questions.id)",
+    ("rejected",),
+)
+# A visitor is only a token hash. It goes once none of its chats outlive this sweep, it was
+# created before the chat period began, and any block on it has run out (a block is kept).
+_VISITORS = (
+    "visitors",
+    "created_at < ? AND (blocked_until IS NULL OR blocked_until <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.visitor_id = visitors.id"
+    " AND NOT (c.status = 'ended' AND c.ended_at < ?))",
+    ("chat", "now", "chat"),
+)
+KINDS = {
+    "chats": _CHATS,
+    "private_questions": _PRIVATE,
+    "rejected_questions": _REJECTED,
+    "visitors": _VISITORS,
+}
+
+
+def _condition(kind: str, cutoffs: Cutoffs) -> tuple[str, str, list[str]]:
+    table, where, names = KINDS[kind]
+    return table, f"({where})", [getattr(cutoffs, name) for name in names]
+
+
+async def count(db: Database, kind: str, cutoffs: Cutoffs) -> int:
+    """How many rows of `kind` have expired (the dry run's answer)."""
+    table, where, params = _condition(kind, cutoffs)
+    value = await db.fetch_value(f"SELECT count(*) FROM {table} WHERE {where}", params)
+    return int(value or 0)
+
+
+async def expired_ids(tx: Writer, kind: str, cutoffs: Cutoffs, limit: int) -> list[int]:
+    table, where, params = _condition(kind, cutoffs)
+    rows = await tx.fetch_all(f"SELECT id FROM {table} WHERE {where} LIMIT ?", [*params, limit])
+    return [int(row[0]) for row in rows]
+
+
+def _marks(ids: list[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+async def delete_chats(tx: Writer, ids: list[int]) -> int:
+    """The chats with their transcript: messages and staff notes."""
+    if not ids:
+        return 0
+    marks = _marks(ids)
+    await tx.execute(f"DELETE FROM chat_messages WHERE chat_id IN ({marks})", ids)
+    await tx.execute(f"DELETE FROM chat_notes WHERE chat_id IN ({marks})", ids)
+    return await tx.execute(f"DELETE FROM chats WHERE id IN ({marks})", ids)
+
+
+async def delete_questions(tx: Writer, ids: list[int]) -> tuple[int, int]:
+    """Questions with their answers, follow-up codes and search entries: (deleted, unindexed).
+
+    Only published questions are indexed, and retention keeps those, but a stray entry is
+    removed too: the search index must never outlive the text."""
+    if not ids:
+        return 0, 0
+    marks = _marks(ids)
+    indexed = int(
+        await tx.fetch_value(f"SELECT count(*) FROM question_stems WHERE rowid IN ({marks})", ids)
+        or 0
+    ) + int(
+        await tx.fetch_value(
+            f"SELECT count(*) FROM question_trigrams WHERE rowid IN ({marks})", ids
+        )
+        or 0
+    )
+    if indexed:
+        for question_id in ids:
+            await search.unindex_question(tx, question_id)
+    # Answers and their referral cards go by ON DELETE CASCADE; chats keep a NULL link.
+    deleted = await tx.execute(f"DELETE FROM questions WHERE id IN ({marks})", ids)
+    return deleted, indexed
+
+
+async def delete_visitors(tx: Writer, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    return await tx.execute(f"DELETE FROM visitors WHERE id IN ({_marks(ids)})", ids)
+
+
+async def compact_search(tx: Writer) -> None:
+    """Merge the question index's segments so deleted entries leave its stored pages.
+
+    FTS5 only marks an entry deleted until its segments merge; the installed SQLite (3.40)
+    predates FTS5's own 'secure-delete' option (3.42), so an 'optimize' merge does it here and
+    secure_delete zeroes the pages the old segments free."""
+    await tx.execute("INSERT INTO question_stems (question_stems) VALUES ('optimize')")
+    await tx.execute("INSERT INTO question_trigrams (question_trigrams) VALUES ('optimize')")
+
+
+async def get_time(db: Database | Writer, name: str) -> str | None:
+    value = await db.fetch_value("SELECT at FROM maintenance WHERE name = ?", (name,))
+    return None if value is None else str(value)
+
+
+async def set_time(tx: Writer, name: str, at: str) -> None:
+    await tx.execute(
+        "INSERT INTO maintenance (name, at) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+        (name, at),
+    )
+
+
+async def clear_time(tx: Writer, name: str) -> None:
+    await tx.execute("DELETE FROM maintenance WHERE name = ?", (name,))
