@@ -5,6 +5,8 @@ from __future__ import annotations
 from moderation import referrals
 from moderation.context import Change, ModerationContext
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
+from moderation.filters import personal_data
+from moderation.filters.personal_data import Finding
 from moderation.text import (
     ANSWER_MAX,
     ANSWER_MIN,
@@ -17,6 +19,7 @@ from moderation.text import (
     require_text,
 )
 from service.clock import from_iso
+from service.i18n import N_
 from service.i18n import gettext as _
 from service.storage import audit, categories, events, questions, search
 from service.storage.db import Row, Writer
@@ -179,6 +182,56 @@ async def do_edit(
     await ctx.after_commit(Change(question_id))
 
 
+MASKED = N_("[removed]")
+MASKABLE = ("title", "body")
+
+
+def _findings(state: Row) -> dict[str, list[Finding]]:
+    return {name: personal_data.find(state[name] or "") for name in MASKABLE}
+
+
+async def do_mask(
+    ctx: ModerationContext,
+    question_id: int,
+    *,
+    acting_staff: StaffMember,
+    field: object,
+    start: object = None,
+    end: object = None,
+) -> None:
+    """Replace one personal detail the detectors found (by its span), or all of them when no
+    span is given, with a placeholder. A span that no longer holds a finding is refused, so a
+    click on a page shown before someone else's edit cannot cut the wrong words."""
+    _require_moderator(acting_staff)
+    if field not in (*MASKABLE, "all"):
+        raise Invalid(_("Choose the title or the question text."), field="field")
+    async with ctx.db.transaction() as tx:
+        state = await _actionable(ctx, tx, question_id, acting_staff)
+        found = _findings(state)
+        if field != "all":
+            found = {str(field): [f for f in found[str(field)] if (f.start, f.end) == (start, end)]}
+        if not any(found.values()):
+            raise Conflict(_("The text has changed since the page was shown; check it again."))
+        placeholder = _(MASKED)
+        texts = {
+            name: personal_data.mask(state[name], hits, lambda _f: placeholder)
+            if hits
+            else state[name]
+            for name, hits in ((n, found.get(n, [])) for n in MASKABLE)
+        }
+        await questions.update_text(
+            tx,
+            question_id,
+            title=texts["title"],
+            body=texts["body"],
+            category_id=state["category_id"],
+        )
+        await questions.set_claim(tx, question_id, acting_staff.id, ctx.now_iso())
+        kinds = sorted({f.kind for hits in found.values() for f in hits})
+        await _audit(ctx, tx, acting_staff, "mask", question_id, kinds=kinds)
+    await ctx.after_commit(Change(question_id))
+
+
 async def do_answer(
     ctx: ModerationContext,
     question_id: int,
@@ -187,14 +240,19 @@ async def do_answer(
     body: object,
     publish: object,
     services: object = None,
+    personal_data_confirmed: object = False,
 ) -> None:
     """Answer under one's role, then publish on the board or answer only to the asker.
 
-    `services` are directory services the answer refers to; each shows as a card with it."""
+    `services` are directory services the answer refers to; each shows as a card with it.
+    Publishing a question that still seems to hold personal details needs
+    `personal_data_confirmed`, and the confirmation is audited."""
     _require_moderator(acting_staff)
     text = require_text(body, "body", minimum=ANSWER_MIN, maximum=ANSWER_MAX)
     if not isinstance(publish, bool):
         raise Invalid(_("Choose whether to publish."), field="publish")
+    if not isinstance(personal_data_confirmed, bool):
+        raise Invalid(_("Send true or false."), field="personal_data_confirmed")
     referred = referrals.service_ids(services)
     async with ctx.db.transaction() as tx:
         await referrals.require_referable(tx, referred, "services")
@@ -203,6 +261,15 @@ async def do_answer(
             raise Invalid(
                 _("The asker wanted the answer only for themselves; answer privately."),
                 field="publish",
+            )
+        unmasked = sorted({f.kind for hits in _findings(state).values() for f in hits})
+        if publish and unmasked and not personal_data_confirmed:
+            raise Invalid(
+                _(
+                    "The question still seems to hold personal details. Mask them, or confirm"
+                    " that they identify no one before publishing."
+                ),
+                field="personal_data_confirmed",
             )
         now = ctx.now_iso()
         answer_id = await questions.add_answer(
@@ -224,7 +291,8 @@ async def do_answer(
                 state["body"],
                 await questions.answer_bodies(tx, question_id),
             )
-        await _audit(ctx, tx, acting_staff, "answer", question_id, publish=publish)
+        confirmed = {"personal_data_confirmed": unmasked} if publish and unmasked else {}
+        await _audit(ctx, tx, acting_staff, "answer", question_id, publish=publish, **confirmed)
         await _event(
             ctx,
             tx,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from moderation.screening import Watch
 from service.clock import Clock, to_iso
 from service.storage import audit
 from service.storage.chat_messages import MessageLog
@@ -37,6 +38,7 @@ class ChatContext:
     messages: MessageLog
     after_commit: Callable[[ChatChange], Awaitable[None]]
     idle: timedelta = timedelta(minutes=10)
+    watch: Watch = field(default_factory=Watch)
 
     def now_iso(self) -> str:
         return to_iso(self.clock())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from moderation.screening import Watch
 from service.clock import Clock, to_iso
 from service.storage.db import Database
 
@@ -25,6 +26,7 @@ class ModerationContext:
     clock: Clock
     after_commit: Callable[[Change], Awaitable[None]]
     claim_idle: timedelta = timedelta(minutes=30)
+    watch: Watch = field(default_factory=Watch)
 
     def now(self) -> datetime:
         return self.clock()

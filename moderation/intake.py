@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from moderation.context import Change, ModerationContext
 from moderation.errors import Invalid
+from moderation.screening import Screening
 from moderation.text import QUESTION_MAX, QUESTION_MIN, TITLE_MAX, optional_text, require_text
+from service.i18n import N_
 from service.i18n import gettext as _
 from service.storage import categories, events, questions, search
 from service.storage.db import Writer
@@ -40,6 +42,33 @@ class QuestionDraft:
     publish_allowed: bool
 
 
+BLOCKED = N_("Your question contains words that are not accepted here. Please write it again.")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What happens to a valid draft: refused for a block word, shown back with a warning
+    about personal details the writer has not yet confirmed, or taken in."""
+
+    screening: Screening
+    blocked: bool
+    unconfirmed_personal: bool
+
+    @property
+    def accepted(self) -> bool:
+        return not self.blocked and not self.unconfirmed_personal
+
+
+def judge(ctx: ModerationContext, draft: QuestionDraft, *, personal_confirmed: bool) -> Verdict:
+    """A crisis word is never refused: the writer must see help, and staff the question."""
+    screening = ctx.watch.screen(draft.title, draft.body)
+    return Verdict(
+        screening,
+        blocked=screening.action == "block",
+        unconfirmed_personal=bool(screening.personal) and not personal_confirmed,
+    )
+
+
 async def validate(
     ctx: ModerationContext, *, body: object, title: object, category: object, publish: object
 ) -> tuple[QuestionDraft | None, dict[str, str]]:
@@ -67,19 +96,25 @@ async def validate(
     )
 
 
-async def submit(ctx: ModerationContext, draft: QuestionDraft) -> Submitted:
+async def submit(ctx: ModerationContext, draft: QuestionDraft, screening: Screening) -> Submitted:
     """Store the question and its code hash; the code itself is returned once and never kept."""
     async with ctx.db.transaction() as tx:
-        submitted = await store(tx, draft, at=ctx.now_iso())
+        submitted = await store(tx, draft, at=ctx.now_iso(), screening=screening)
     await ctx.after_commit(Change(submitted.question_id))
     return submitted
 
 
 async def store(
-    tx: Writer, draft: QuestionDraft, *, at: str, detail: dict[str, object] | None = None
+    tx: Writer,
+    draft: QuestionDraft,
+    *,
+    at: str,
+    screening: Screening | None = None,
+    detail: dict[str, object] | None = None,
 ) -> Submitted:
     """Insert the question with a new follow-up code inside the caller's transaction."""
     code = new_code()
+    urgent = screening is not None and screening.crisis
     question_id = await questions.insert(
         tx,
         category_id=draft.category_id,
@@ -88,6 +123,8 @@ async def store(
         publish_allowed=draft.publish_allowed,
         code_hash=hash_code(code),
         asked_at=at,
+        urgent=urgent,
+        flags=screening.flags() if screening else None,
     )
     await events.record(
         tx,
@@ -96,7 +133,11 @@ async def store(
         category=draft.category_slug,
         channel="question",
         subject_id=question_id,
-        detail={"publish_allowed": draft.publish_allowed, **(detail or {})},
+        detail={
+            "publish_allowed": draft.publish_allowed,
+            **({"urgent": True} if urgent else {}),
+            **(detail or {}),
+        },
     )
     return Submitted(question_id, code)
 

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from moderation.chat_context import ChatContext
     from moderation.context import ModerationContext
     from moderation.directory import DirectoryContext
+    from moderation.watched_word_admin import WatchlistContext
+    from service.client_address import AddressKeys
+    from service.http.crisis import CrisisContacts
     from service.http.page_cache import PageCache
+    from service.rate_limits import RateLimiter
     from service.realtime.chat_hub import ChatHub
     from service.realtime.staff_console import StaffConsole
 
@@ -33,6 +37,10 @@ MODERATION: web.AppKey[ModerationContext] = web.AppKey("moderation")
 CHAT: web.AppKey[ChatContext] = web.AppKey("chat")
 CHAT_HUB: web.AppKey[ChatHub] = web.AppKey("chat_hub")
 DIRECTORY: web.AppKey[DirectoryContext] = web.AppKey("directory")
+WATCHLIST: web.AppKey[WatchlistContext] = web.AppKey("watchlist")
+RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+ADDRESS_KEYS: web.AppKey[AddressKeys] = web.AppKey("address_keys")
+CRISIS: web.AppKey[CrisisContacts] = web.AppKey("crisis")
 
 # Per-request values set by the staff-identity middleware.
 STAFF: web.RequestKey[StaffMember | None] = web.RequestKey("staff")

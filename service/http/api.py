@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from moderation import intake
+from moderation.screening import personal_warnings
 from service import i18n, keys
 from service.http.board import MAX_QUERY
 from service.http.bodies import created, json_object
@@ -66,8 +67,35 @@ async def ask(request: web.Request) -> web.Response:
     )
     if draft is None:
         return json_error(400, i18n.gettext("Please check the marked fields."), errors)
-    submitted = await intake.submit(ctx, draft)
-    return created({"id": submitted.question_id, "code": submitted.code, "status": "pending"})
+    confirmed = data.get("personal_data_confirmed", False)
+    if not isinstance(confirmed, bool):
+        message = i18n.gettext("Send true or false.")
+        return json_error(400, message, {"personal_data_confirmed": message})
+    verdict = intake.judge(ctx, draft, personal_confirmed=confirmed)
+    if verdict.blocked:
+        message = i18n.gettext(intake.BLOCKED)
+        return json_error(400, message, {"body": message})
+    if verdict.unconfirmed_personal:
+        # Nothing is stored: the asker removes the details or sends again with the flag.
+        message = i18n.gettext(
+            "This looks like personal details. Remove them, or send again with"
+            " personal_data_confirmed set to true."
+        )
+        warning = {
+            "error": message,
+            "errors": {"body": message},
+            "personal_data": personal_warnings(verdict.screening.personal),
+        }
+        return web.json_response(warning, status=422)
+    submitted = await intake.submit(ctx, draft, verdict.screening)
+    payload: dict[str, Any] = {
+        "id": submitted.question_id,
+        "code": submitted.code,
+        "status": "pending",
+    }
+    if verdict.screening.crisis:
+        payload["crisis_help"] = request.app[keys.CRISIS].payload()
+    return created(payload)
 
 
 async def _owned(request: web.Request) -> questions.Question | None:

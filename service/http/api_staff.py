@@ -97,6 +97,22 @@ async def answer(request: web.Request, member: StaffMember) -> web.Response:
         body=data.get("body"),
         publish=data.get("publish"),
         services=data.get("services"),
+        personal_data_confirmed=data.get("personal_data_confirmed", False),
+    )
+    return await _state(request, question_id)
+
+
+@require_staff(*ANSWERING_ROLES)
+async def mask(request: web.Request, member: StaffMember) -> web.Response:
+    question_id = path_id(request)
+    data = await json_object(request)
+    await actions.do_mask(
+        keys.moderation(request),
+        question_id,
+        acting_staff=member,
+        field=data.get("field"),
+        start=data.get("start"),
+        end=data.get("end"),
     )
     return await _state(request, question_id)
 
@@ -136,6 +152,7 @@ def routes() -> list[web.RouteDef]:
         web.patch(base, edit),
         web.post(base + "/claim", claim),
         web.post(base + "/release", release),
+        web.post(base + "/mask", mask),
         web.post(base + "/answer", answer),
         web.post(base + "/reject", reject),
     ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from moderation import intake
+from moderation.screening import personal_warnings
 from service import i18n, keys
 from service.http import bodies
 from service.http.render import render
 from service.storage import categories
 
 HONEYPOT = "website"
+# Set by the "send anyway" button after the personal-details warning.
+PERSONAL_CONFIRMED = "personal_ok"
 
 
 def publish_choice(raw: object) -> bool | None:
@@ -46,20 +49,47 @@ async def submit(request: web.Request) -> web.StreamResponse:
         publish=publish_choice(values["publish"]),
     )
     if draft is None:
-        return render(
+        return await _again(request, values, errors=errors)
+    verdict = intake.judge(ctx, draft, personal_confirmed=data.get(PERSONAL_CONFIRMED) == "yes")
+    if verdict.blocked:
+        return await _again(request, values, errors={"body": i18n.gettext(intake.BLOCKED)})
+    if verdict.unconfirmed_personal:
+        # Nothing is stored yet: the writer decides whether to remove the details or send.
+        return await _again(
             request,
-            "board/ask.html",
-            {
-                "categories": await categories.list_active(keys.db(request)),
-                "values": values,
-                "errors": errors,
-                "summary": i18n.gettext("Please check the marked fields."),
-            },
-            status=400,
-            no_store=True,
+            values,
+            status=200,
+            personal=personal_warnings(verdict.screening.personal),
+            crisis=verdict.screening.crisis,
         )
-    submitted = await intake.submit(ctx, draft)
+    submitted = await intake.submit(ctx, draft, verdict.screening)
     raise web.HTTPSeeOther(f"/f/{submitted.code}?new=1")
+
+
+async def _again(
+    request: web.Request,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    status: int = 400,
+    personal: list[dict[str, str]] | None = None,
+    crisis: bool = False,
+) -> web.Response:
+    """The form once more with what was typed, and why it was not sent yet."""
+    return render(
+        request,
+        "board/ask.html",
+        {
+            "categories": await categories.list_active(keys.db(request)),
+            "values": values,
+            "errors": errors or {},
+            "summary": i18n.gettext("Please check the marked fields.") if errors else None,
+            "personal": personal or [],
+            "crisis": crisis,
+        },
+        status=status,
+        no_store=True,
+    )
 
 
 def routes() -> list[web.RouteDef]:

@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "release": N_("Released a question"),
     "edit": N_("Edited a question"),
     "answer": N_("Answered a question"),
+    "mask": N_("Masked personal details in a question"),
     "reject": N_("Rejected a question"),
     "chat_accept": N_("Accepted a chat"),
     "chat_transfer": N_("Transferred a chat"),
@@ -57,6 +58,12 @@ ACTION_LABELS = {
     "category_edit": N_("Edited a category"),
     "category_deactivate": N_("Deactivated a category"),
     "category_reactivate": N_("Reactivated a category"),
+    "watched_word_add": N_("Added a watched word"),
+    "watched_word_action": N_("Changed a watched word's action"),
+    "watched_word_deactivate": N_("Deactivated a watched word"),
+    "watched_word_reactivate": N_("Reactivated a watched word"),
+    "watched_word_delete": N_("Deleted a watched word"),
+    "retention_swept": N_("Deleted expired messages and questions"),
 }
 FIELD_LABELS = {
     "action": N_("Action"),
@@ -74,6 +81,8 @@ TARGET_LABELS = {
     "chat_settings": N_("Chat settings"),
     "directory": N_("Service directory"),
     "category": N_("Category"),
+    "watched_word": N_("Watched word"),
+    "retention": N_("Retention"),
 }
 
 

@@ -34,6 +34,7 @@ COORDINATOR_PAGES = (
     ("/coordinator/stats", N_("Statistics")),
     ("/coordinator/staff", N_("Staff accounts")),
     ("/coordinator/categories", N_("Categories")),
+    ("/coordinator/watched-words", N_("Watched words")),
     ("/coordinator/chat", N_("Chat settings")),
     ("/coordinator/directory", N_("Service directory")),
     ("/coordinator/audit", N_("Audit log")),

@@ -6,6 +6,7 @@ from typing import Any
 
 from moderation import queue
 from moderation.context import ModerationContext
+from moderation.filters import personal_data
 from service.clock import from_iso
 from service.storage.questions import Answer, Question
 
@@ -35,9 +36,22 @@ def public_question(question: Question) -> dict[str, Any]:
     return {**_question_text(question), "answers": [answer(a) for a in question.answers]}
 
 
+def _safety(question: Question) -> dict[str, Any]:
+    """What staff must notice before anything else: urgency, watched words, personal details."""
+    found = [
+        f for text in (question.title, question.body) if text for f in personal_data.find(text)
+    ]
+    return {
+        "urgent": question.urgent,
+        "flags": question.flags,
+        "personal_data": sorted({f.kind for f in found}),
+    }
+
+
 def staff_question(question: Question, *, claimed_by: str | None) -> dict[str, Any]:
     return {
         **public_question(question),
+        **_safety(question),
         "status": question.status,
         "publish": question.publish_allowed,
         "claimed_by": claimed_by,
@@ -49,6 +63,7 @@ def queue_item(question: Question, *, claimed_by: str | None, now_iso: str) -> d
     waited = (from_iso(now_iso) - from_iso(question.asked_at)).total_seconds()
     return {
         **_question_text(question),
+        **_safety(question),
         "waited_s": max(0, int(waited)),
         "publish": question.publish_allowed,
         "claimed_by": claimed_by,

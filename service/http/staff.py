@@ -9,6 +9,8 @@ from aiohttp import web
 
 from moderation import actions, queue
 from moderation.errors import ActionError
+from moderation.filters import personal_data
+from moderation.filters.personal_data import Finding
 from service import i18n, keys
 from service.http import bodies, referral_cards, serialize
 from service.http.board import MAX_QUERY
@@ -104,6 +106,8 @@ async def _question_page(
         "staff/question.html",
         {
             "question": found,
+            "marked": {"title": _marked(found.title), "body": _marked(found.body)},
+            "labels": {kind: i18n.gettext(label) for kind, label in personal_data.LABELS.items()},
             "cards": await referral_cards.for_questions(request, [found]),
             "referral_options": await _referral_options(request, found, chosen),
             "chosen": chosen,
@@ -141,6 +145,22 @@ async def _referral_options(
     return list(cards.values())
 
 
+def _whole(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
+
+
+def _marked(text: str | None) -> list[tuple[str, Finding | None]]:
+    """The text in pieces, each personal detail the detectors found a piece of its own."""
+    if not text:
+        return []
+    pieces: list[tuple[str, Finding | None]] = []
+    at = 0
+    for found in personal_data.find(text):
+        pieces += [(text[at : found.start], None), (found.text, found)]
+        at = found.end
+    return [*pieces, (text[at:], None)]
+
+
 @require_staff(*ANSWERING_ROLES)
 async def question_page(request: web.Request, member: StaffMember) -> web.Response:
     return await _question_page(request, member)
@@ -168,6 +188,15 @@ async def question_action(request: web.Request, member: StaffMember) -> web.Stre
                 title=form.get("title", ""),
                 category=form.get("category", ""),
             )
+        elif action == "mask":
+            await actions.do_mask(
+                ctx,
+                question_id,
+                acting_staff=member,
+                field=form.get("field", ""),
+                start=_whole(form.get("start")),
+                end=_whole(form.get("end")),
+            )
         elif action == "answer":
             await actions.do_answer(
                 ctx,
@@ -176,6 +205,7 @@ async def question_action(request: web.Request, member: StaffMember) -> web.Stre
                 body=form.get("body", ""),
                 publish=form.get("publish") == "yes",
                 services=await bodies.form_values(request, "services"),
+                personal_data_confirmed=form.get("personal_data_confirmed") == "yes",
             )
         elif action == "reject":
             await actions.do_reject(
@@ -197,6 +227,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/staff/queue", queue_page),
         web.get("/staff/questions/{id}", question_page),
         web.post(
-            r"/staff/questions/{id}/{action:claim|release|edit|answer|reject}", question_action
+            r"/staff/questions/{id}/{action:claim|release|edit|mask|answer|reject}", question_action
         ),
     ]

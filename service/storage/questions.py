@@ -14,6 +14,7 @@ PER_PAGE = 20
 _SELECT = (
     "SELECT q.id, q.title, q.body, q.publish_allowed, q.status, q.asked_at, q.edited,"
     " q.claimed_by, q.claimed_at, q.answered_at, q.published_at, q.rejected_at, q.reject_reason,"
+    " q.urgent, q.flags,"
     " q.category_id, c.slug AS category_slug, c.name_fi AS category_fi, c.name_en AS category_en,"
     " s.first_name AS claimer_first_name, s.username AS claimer_username"
     " FROM questions q JOIN categories c ON c.id = q.category_id"
@@ -52,6 +53,10 @@ class Question:
     published_at: str | None
     rejected_at: str | None
     reject_reason: str | None
+    # A crisis word makes a question urgent; flags are the watched words that matched, for
+    # staff only: [{"phrase": …, "action": …}].
+    urgent: bool = False
+    flags: list[dict[str, str]] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
 
     def category_name(self, lang: str) -> str:
@@ -78,6 +83,8 @@ def _question(row: Row) -> Question:
         published_at=row["published_at"],
         rejected_at=row["rejected_at"],
         reject_reason=row["reject_reason"],
+        urgent=bool(row["urgent"]),
+        flags=json.loads(row["flags"]) if row["flags"] else [],
     )
 
 
@@ -182,8 +189,10 @@ async def search_published(
 
 
 async def pending_queue(db: Database) -> list[Question]:
-    """Questions waiting for staff, oldest first."""
-    rows = await db.fetch_all(_SELECT + " WHERE q.status = 'pending' ORDER BY q.asked_at, q.id")
+    """Questions waiting for staff: urgent ones first, then oldest first."""
+    rows = await db.fetch_all(
+        _SELECT + " WHERE q.status = 'pending' ORDER BY q.urgent DESC, q.asked_at, q.id"
+    )
     return [_question(r) for r in rows]
 
 
@@ -199,11 +208,23 @@ async def insert(
     publish_allowed: bool,
     code_hash: str,
     asked_at: str,
+    urgent: bool = False,
+    flags: list[dict[str, str]] | None = None,
 ) -> int:
     return await tx.insert(
-        "INSERT INTO questions (category_id, title, body, publish_allowed, code_hash, asked_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (category_id, title, body, int(publish_allowed), code_hash, asked_at),
+        "INSERT INTO questions"
+        " (category_id, title, body, publish_allowed, code_hash, asked_at, urgent, flags)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            category_id,
+            title,
+            body,
+            int(publish_allowed),
+            code_hash,
+            asked_at,
+            int(urgent),
+            json.dumps(flags, ensure_ascii=False) if flags else None,
+        ),
     )
 
 

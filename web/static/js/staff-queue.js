@@ -25,6 +25,24 @@
     return td;
   }
 
+  function badge(kind, text) {
+    var span = document.createElement("span");
+    span.className = "badge badge-" + kind;
+    span.textContent = text;
+    return span;
+  }
+
+  // The same badges as the server-rendered table (staff/_safety_badges.html).
+  function badges(item) {
+    var out = [];
+    if (item.urgent) { out.push(badge("urgent", table.dataset.urgent)); }
+    (item.flags || []).forEach(function (flag) {
+      if (flag.action !== "crisis") { out.push(badge("review", table.dataset.review + " " + flag.phrase)); }
+    });
+    if ((item.personal_data || []).length) { out.push(badge("personal", table.dataset.personal)); }
+    return out;
+  }
+
   function render(items) {
     while (body.firstChild) { body.removeChild(body.firstChild); }
     if (!items.length) {
@@ -39,11 +57,17 @@
       row.dataset.id = String(item.id);
       cell(row, waited(item.waited_s));
       cell(row, categoryNames[item.category] || item.category);
+      if (item.urgent) { row.className = "urgent"; }
       var link = document.createElement("a");
       link.href = "/staff/questions/" + encodeURIComponent(item.id);
       var text = item.title || item.body;
       link.textContent = text.length > 120 ? text.slice(0, 117) + "…" : text;
-      cell(row, "").appendChild(link);
+      var question = cell(row, "");
+      badges(item).forEach(function (badge) {
+        question.appendChild(badge);
+        question.appendChild(document.createTextNode(" "));
+      });
+      question.appendChild(link);
       cell(row, item.publish ? table.dataset.mayPublish : table.dataset.private);
       cell(row, item.claimed_by ? table.dataset.claimed + " " + item.claimed_by : table.dataset.free);
       body.appendChild(row);

@@ -1,0 +1,59 @@
+"""What a young person wrote, read before it is stored: personal details to warn about, and
+the watched words that decide whether it is refused, held for review or treated as a crisis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from moderation.filters import personal_data
+from moderation.filters.personal_data import Finding
+from moderation.filters.watched_words import Match, WatchedWord, Watchlist, strongest
+from service.i18n import gettext as _
+
+
+@dataclass(frozen=True)
+class Screening:
+    personal: tuple[Finding, ...]
+    watched: tuple[Match, ...]
+
+    @property
+    def action(self) -> str | None:
+        """block, review or crisis: the strongest watched word's action, or None."""
+        return strongest(self.watched)
+
+    @property
+    def crisis(self) -> bool:
+        return self.action == "crisis"
+
+    def flags(self) -> list[dict[str, str]]:
+        """The matched watched words for staff, once each, in the order they were written."""
+        seen: dict[tuple[str, str], dict[str, str]] = {}
+        for match in self.watched:
+            key = (match.word.phrase, match.word.action)
+            seen.setdefault(key, {"phrase": match.word.phrase, "action": match.word.action})
+        return list(seen.values())
+
+
+class Watch:
+    """The active watched words, compiled once and again whenever coordinators change them."""
+
+    def __init__(self, words: Iterable[WatchedWord] = ()) -> None:
+        self._list = Watchlist(words)
+
+    def replace(self, words: Iterable[WatchedWord]) -> None:
+        self._list = Watchlist(words)
+
+    def screen(self, *texts: str | None) -> Screening:
+        """Personal details found in each text, and the watched words in all of them."""
+        written = [t for t in texts if t]
+        personal = tuple(f for text in written for f in personal_data.find(text))
+        watched = tuple(m for text in written for m in self._list.match(text))
+        return Screening(personal, watched)
+
+
+def personal_warnings(findings: Iterable[Finding]) -> list[dict[str, str]]:
+    """What the writer is shown before sending: each kind found and what it looked like."""
+    return [
+        {"kind": f.kind, "label": _(personal_data.LABELS[f.kind]), "text": f.text} for f in findings
+    ]
