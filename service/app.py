@@ -11,11 +11,15 @@ from datetime import timedelta
 import socketio
 from aiohttp import web
 
-from moderation import chat_upkeep
+from moderation import chat_upkeep, retention
 from moderation.chat_context import ChatContext
 from moderation.context import Change, ModerationContext
 from moderation.directory import DirectoryContext
+from moderation.filters.watched_words import WatchedWord
+from moderation.screening import Watch
+from moderation.watched_word_admin import WatchlistContext
 from service import demo, keys
+from service.client_address import AddressKeys
 from service.clock import Clock, system_clock
 from service.http import (
     api,
@@ -30,25 +34,32 @@ from service.http import (
     coordinator_chat,
     coordinator_staff,
     coordinator_stats,
+    coordinator_watched_words,
     directory,
     directory_admin,
     followup,
     middleware,
+    privacy,
+    rate_limit,
     staff,
 )
+from service.http.crisis import CrisisContacts
 from service.http.page_cache import PageCache
 from service.http.render import create_environment
 from service.http.staff_session import staff_identity
+from service.rate_limits import RateLimiter
 from service.realtime.chat_hub import ChatHub, tick_forever
 from service.realtime.staff_console import StaffConsole
 from service.realtime.visitor_chat import VisitorChat
 from service.settings import Settings
+from service.storage import watched_words
 from service.storage.chat_messages import MessageLog
 from service.storage.db import Database
 from web import STATIC_DIR
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
+MAX_SOCKET_MESSAGE = 64 * 1024  # a chat message is at most 2,000 characters
 
 
 def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Application:
@@ -60,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
                 middleware.security_headers,
                 middleware.errors,
                 middleware.api_guard,
+                rate_limit.rate_limit,
                 staff_identity,
             )
         ],
@@ -72,10 +84,23 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app[keys.CLOCK] = clock
     app[keys.DB] = db
     app[keys.TEMPLATES] = create_environment()
+    app[keys.CRISIS] = CrisisContacts.from_settings(settings)
+    app[keys.TEMPLATES].globals["crisis_contacts"] = app[keys.CRISIS]
+    app[keys.TEMPLATES].globals["quick_exit_url"] = settings.quick_exit_url
     app[keys.PAGE_CACHE] = cache
     app[keys.SEARCH_CACHE] = search_cache
 
-    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    limiter = RateLimiter(settings.limits, enabled=settings.rate_limits)
+    addresses = AddressKeys(settings.secret, trust_forwarded=settings.trust_forwarded)
+    app[keys.RATE_LIMITER] = limiter
+    app[keys.ADDRESS_KEYS] = addresses
+
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        logger=False,
+        engineio_logger=False,
+        max_http_buffer_size=MAX_SOCKET_MESSAGE,
+    )
     app[keys.SIO] = sio
 
     def forget_pages() -> None:
@@ -91,7 +116,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         # Answers on cached pages carry referral cards drawn from the directory.
         forget_pages()
 
+    watch = Watch()
     ctx = ModerationContext(
+        watch=watch,
         db=db,
         clock=clock,
         after_commit=after_commit,
@@ -99,8 +126,18 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     )
     app[keys.MODERATION] = ctx
     app[keys.DIRECTORY] = DirectoryContext(db, clock, after_directory_change)
+
+    async def after_watchlist_change() -> None:
+        """Asking and chat read the words from memory: load them again after every change."""
+        watch.replace(
+            WatchedWord(w.id, w.phrase, w.lang, w.action)
+            for w in await watched_words.list_active(db)
+        )
+
+    app[keys.WATCHLIST] = WatchlistContext(db, clock, after_watchlist_change)
     hub = ChatHub(sio)
     chat_ctx = ChatContext(
+        watch=watch,
         db=db,
         clock=clock,
         messages=MessageLog(db),
@@ -113,7 +150,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app[keys.CHAT] = chat_ctx
     app[keys.CHAT_HUB] = hub
     sio.register_namespace(console)
-    sio.register_namespace(VisitorChat(chat_ctx, hub, rate_limits=settings.rate_limits))
+    sio.register_namespace(VisitorChat(chat_ctx, hub, limiter=limiter, addresses=addresses))
     sio.attach(app)
 
     for module in (
@@ -122,11 +159,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         followup,
         chat,
         directory,
+        privacy,
         staff,
         directory_admin,
         coordinator_stats,
         coordinator_staff,
         coordinator_categories,
+        coordinator_watched_words,
         coordinator_chat,
         coordinator_audit,
         api,
@@ -140,6 +179,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_chat_tasks)
     app.cleanup_ctx.append(_directory_watch)
+    app.cleanup_ctx.append(_retention)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -170,6 +210,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             await demo.load_directory(app[keys.DIRECTORY])
             demo.print_logins(settings.data_dir)
         await app[keys.DIRECTORY].refresh()
+        await app[keys.WATCHLIST].after_change()
         yield
     finally:
         await db.close()
@@ -192,6 +233,12 @@ async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         await chat.messages.stop()
+
+
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """The retention sweep deletes expired text while the app runs (moderation/retention.py)."""
+    async with retention.running(app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS]):
+        yield
 
 
 async def _directory_watch(app: web.Application) -> AsyncIterator[None]:

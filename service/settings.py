@@ -44,6 +44,8 @@ DEFAULT_CRISIS_PHONES: Mapping[str, str] = {
     "en": "09 2525 0116",
 }
 DEFAULT_CRISIS_CHAT_URL = "https://sekasin.fi/"
+# Yle's front page: ordinary Finnish news that raises no question on a shared screen.
+DEFAULT_QUICK_EXIT_URL = "https://yle.fi/"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Settings:
     crisis_chat_url: str = DEFAULT_CRISIS_CHAT_URL
     # How often chat housekeeping runs (absent staff, idle visitors, fresh estimates).
     chat_tick_seconds: float = 15.0
+    # Where the quick-exit button sends a visitor: a neutral site on another host.
+    quick_exit_url: str = DEFAULT_QUICK_EXIT_URL
 
     @property
     def data_dir(self) -> Path:
@@ -114,6 +118,7 @@ class Settings:
                 for lang, phone in DEFAULT_CRISIS_PHONES.items()
             },
             crisis_chat_url=_https_url(env, "KOPPI_CRISIS_CHAT_URL", DEFAULT_CRISIS_CHAT_URL),
+            quick_exit_url=_exit_url(env, "KOPPI_QUICK_EXIT_URL", DEFAULT_QUICK_EXIT_URL),
         )
 
 
@@ -141,6 +146,17 @@ def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
     if not raw.startswith("https://") or any(c.isspace() for c in raw):
         raise SettingsError(f"{name} must be an https:// address, not {raw!r}")
     return raw
+
+
+_LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost)(:\d+)?/\S*")
+
+
+def _exit_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """An https:// address on another site; plain http only on loopback, for tests."""
+    raw = env.get(name, "").strip()
+    if raw and _LOOPBACK_HTTP.fullmatch(raw):
+        return raw
+    return _https_url(env, name, default)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

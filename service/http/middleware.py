@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from moderation.errors import ActionError
-from service import i18n
+from service import i18n, keys
 from service.http.private_log import mask_path
 from service.http.render import render
 from service.i18n import N_
@@ -26,6 +26,8 @@ _CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+# Only sent when the service is configured for TLS: over plain HTTP browsers ignore it anyway.
+_HSTS = "max-age=31536000; includeSubDomains"
 
 
 SOCKET_PATH = "/socket.io/"
@@ -69,7 +71,12 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
     chosen = request.query.get("lang")
     if chosen in i18n.LANGUAGES and not is_api(request):
         response.set_cookie(
-            LANG_COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+            LANG_COOKIE,
+            chosen,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.app[keys.SETTINGS].secure_cookies,
         )
     return response
 
@@ -91,6 +98,7 @@ _ERROR_TITLES = {
     409: N_("Someone else got there first."),
     413: N_("What you sent is too large."),
     415: N_("Send JSON."),
+    429: N_("Too many attempts. Please wait a moment and try again."),
 }
 
 
@@ -146,8 +154,18 @@ _PRIVATE_PREFIXES = (
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    headers = response.headers
+    """Headers for every answer, pages, files and errors alike: it wraps the error middleware."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # Redirects (and bodiless answers) travel as raised exceptions past the error pages.
+        _add_security_headers(request, exc.headers)
+        raise
+    _add_security_headers(request, response.headers)
+    return response
+
+
+def _add_security_headers(request: web.Request, headers: MutableMapping[str, str]) -> None:
     if request.path.startswith(_PRIVATE_PREFIXES):
         # Follow-up pages carry the asker's code in the address; staff pages show unpublished
         # text. Neither may be kept by a shared cache or a search engine.
@@ -157,7 +175,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    return response
+    if request.app[keys.SETTINGS].tls:
+        headers.setdefault("Strict-Transport-Security", _HSTS)
 
 
 def same_origin(request: web.Request, *, allow_opaque: bool = False) -> bool:
