@@ -49,6 +49,28 @@ _QUESTION_TEXT: dict[str, Any] = {
     "asked_at": {"type": "string", "format": "date-time"},
 }
 
+# What staff see first about a waiting question (moderation/screening.py).
+_SAFETY: dict[str, Any] = {
+    "urgent": {"type": "boolean", "description": "a crisis word: first in the queue"},
+    "flags": {
+        "type": "array",
+        "description": "watched words that matched",
+        "items": {
+            "type": "object",
+            "required": ["phrase", "action"],
+            "properties": {
+                "phrase": {"type": "string"},
+                "action": {"type": "string", "enum": ["block", "review", "crisis"]},
+            },
+        },
+    },
+    "personal_data": {
+        "type": "array",
+        "description": "kinds of personal details the text seems to hold",
+        "items": {"type": "string"},
+    },
+}
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -96,11 +118,55 @@ _SCHEMAS: dict[str, Any] = {
     "NewQuestion": {
         "type": "object",
         "required": ["body", "category", "publish"],
+        "example": {
+            "body": "Miten haen työpajaan, kun en päässyt opiskelemaan?",
+            "category": "tyopajat",
+            "publish": True,
+        },
         "properties": {
             "body": {"type": "string", "minLength": 10, "maxLength": 4000},
             "title": {"type": ["string", "null"], "maxLength": 150},
             "category": {"type": "string"},
             "publish": {"type": "boolean", "description": "may be published anonymously"},
+            "personal_data_confirmed": {
+                "type": "boolean",
+                "default": False,
+                "description": "send even though the text looks like it holds personal details"
+                " (answered 422 with `personal_data` otherwise)",
+            },
+        },
+    },
+    "PersonalDataWarning": {
+        "type": "object",
+        "required": ["error", "personal_data"],
+        "properties": {
+            "error": {"type": "string"},
+            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+            "personal_data": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["kind", "label", "text"],
+                    "properties": {
+                        "kind": {
+                            "type": "string",
+                            "enum": ["identity_code", "phone", "email", "iban", "address", "url"],
+                        },
+                        "label": {"type": "string"},
+                        "text": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "CrisisHelp": {
+        "type": "object",
+        "description": "Shown at once when the text holds a crisis word",
+        "required": ["emergency", "crisis_line", "chat_url"],
+        "properties": {
+            "emergency": {"type": "string"},
+            "crisis_line": {"type": "string"},
+            "chat_url": {"type": "string", "format": "uri"},
         },
     },
     "Followup": {
@@ -127,6 +193,7 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["id", "body", "category", "asked_at", "publish", "waited_s"],
         "properties": {
             **_QUESTION_TEXT,
+            **_SAFETY,
             "waited_s": {"type": "integer", "minimum": 0},
             "publish": {"type": "boolean"},
             "claimed_by": {"type": ["string", "null"]},
@@ -137,6 +204,7 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["id", "status", "body", "category", "publish", "answers"],
         "properties": {
             **_QUESTION_TEXT,
+            **_SAFETY,
             "status": {"type": "string", "enum": ["pending", "answered", "published", "rejected"]},
             "publish": {"type": "boolean"},
             "claimed_by": {"type": ["string", "null"]},
@@ -147,7 +215,38 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
+_STATE_CHANGING = {"post", "put", "patch", "delete"}
+_GUARD_REFUSALS = {
+    "403": _json(_ref("Error"), "Sent from another site (a foreign Origin)"),
+    "415": _json(_ref("Error"), "Not application/json, even when there is no body"),
+}
+
+
+def _with_guard_refusals(description: dict[str, Any]) -> dict[str, Any]:
+    """Every state-changing operation may meet the API guard (middleware.api_guard): a foreign
+    Origin is refused, and POST, PUT and PATCH must say application/json."""
+
+    def guarded(method: str, operation: dict[str, Any]) -> dict[str, Any]:
+        if method not in _STATE_CHANGING:
+            return operation
+        names = ("403",) if method == "delete" else ("403", "415")
+        responses = operation["responses"]
+        extra = {name: _GUARD_REFUSALS[name] for name in names if name not in responses}
+        return {**operation, "responses": {**responses, **extra}}
+
+    paths = {
+        path: {method: guarded(method, operation) for method, operation in operations.items()}
+        for path, operations in description["paths"].items()
+    }
+    return {**description, "paths": paths}
+
+
 def spec() -> dict[str, Any]:
+    """The description served at /api/openapi.json."""
+    return _with_guard_refusals(_paths_and_schemas())
+
+
+def _paths_and_schemas() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -204,11 +303,13 @@ def spec() -> dict[str, Any]:
                                     "id": {"type": "integer"},
                                     "code": {"type": "string"},
                                     "status": {"const": "pending"},
+                                    "crisis_help": _ref("CrisisHelp"),
                                 },
                             },
                             "Stored",
                         ),
                         "400": _ERROR,
+                        "422": _json(_ref("PersonalDataWarning"), "Looks like personal details"),
                         "403": _ERROR,
                         "413": _ERROR,
                         "415": _ERROR,
@@ -313,6 +414,20 @@ def spec() -> dict[str, Any]:
             },
             "/api/staff/questions/{id}/claim": {"post": _staff_action("Claim (exclusive)", None)},
             "/api/staff/questions/{id}/release": {"post": _staff_action("Release a claim", None)},
+            "/api/staff/questions/{id}/mask": {
+                "post": _staff_action(
+                    "Mask a personal detail found at a span, or all of them (field `all`)",
+                    {
+                        "type": "object",
+                        "required": ["field"],
+                        "properties": {
+                            "field": {"type": "string", "enum": ["title", "body", "all"]},
+                            "start": {"type": "integer", "minimum": 0},
+                            "end": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                )
+            },
             "/api/staff/questions/{id}/answer": {
                 "post": _staff_action(
                     "Answer; publish or private",
@@ -322,6 +437,12 @@ def spec() -> dict[str, Any]:
                         "properties": {
                             "body": {"type": "string"},
                             "publish": {"type": "boolean"},
+                            "personal_data_confirmed": {
+                                "type": "boolean",
+                                "default": False,
+                                "description": "publish although the question still seems to"
+                                " hold personal details (audited)",
+                            },
                             "services": {
                                 "type": "array",
                                 "maxItems": 5,
