@@ -9,7 +9,16 @@ from moderation.chat_context import ChatChange, ChatContext
 from moderation.chat_queue import open_now
 from moderation.chat_routing import assign_waiting
 from moderation.chat_staff import end_chat
-from moderation.errors import Blocked, Closed, Conflict, Invalid, NotFound
+from moderation.errors import (
+    Blocked,
+    Closed,
+    Conflict,
+    Invalid,
+    NotFound,
+    PersonalDetails,
+    RefusedWords,
+)
+from moderation.screening import Screening, personal_warnings
 from moderation.text import QUESTION_MAX, QUESTION_MIN, require_int, require_text
 from service.i18n import gettext as _
 from service.storage import categories, chat_messages, chats, events, visitors
@@ -24,6 +33,37 @@ class Started:
     chat_id: int
     message_id: int
     visitor_id: int
+    # A crisis word in the first message: the visitor sees crisis help, staff an urgent chat.
+    crisis: bool = False
+
+
+def screen(ctx: ChatContext, text: str, *, personal_ok: object) -> Screening:
+    """Refuse a block word, or personal details not yet confirmed; a crisis word is never
+    refused: the writer must see help, and staff the chat."""
+    screening = ctx.watch.screen(text)
+    if screening.action == "block":
+        raise RefusedWords(
+            _("Your message contains words that are not accepted here. Please write it again."),
+            field="text",
+        )
+    if screening.personal and personal_ok is not True:
+        raise PersonalDetails(
+            _(
+                "This looks like personal details. Remove them, or send anyway if you want"
+                " the staff to see them."
+            ),
+            found=personal_warnings(screening.personal),
+        )
+    return screening
+
+
+async def mark_urgent(ctx: ChatContext, chat_id: int) -> None:
+    """A crisis word in a later message: the chat goes first in the queue and on staff lists."""
+    async with ctx.db.transaction() as tx:
+        changed = await chats.mark_urgent(tx, chat_id)
+    if changed is not None:
+        staff = () if changed["assigned_to"] is None else (changed["assigned_to"],)
+        await ctx.after_commit(ChatChange(staff=staff))
 
 
 def message_text(value: object) -> str:
@@ -51,9 +91,18 @@ async def _refuse_if_blocked(ctx: ChatContext, tx: Writer, visitor_id: int) -> N
 
 
 async def start(
-    ctx: ChatContext, token_hash: str, *, category: object, text: object, client: object
+    ctx: ChatContext,
+    token_hash: str,
+    *,
+    category: object,
+    text: object,
+    client: object,
+    personal_ok: object = False,
 ) -> Started:
-    """Open a chat with its first message; a resend with the same client id changes nothing."""
+    """Open a chat with its first message; a resend with the same client id changes nothing.
+
+    The message is screened before anything is stored: a block word or unconfirmed personal
+    details refuse it, a crisis word makes the chat urgent."""
     first = message_text(text)
     start_id = client_id(client)
     found = await categories.by_slug(ctx.db, category) if isinstance(category, str) else None
@@ -66,16 +115,25 @@ async def start(
         earlier = await chats.by_start(tx, visitor_id, start_id)
         if earlier is not None:
             return Started(
-                earlier["id"], await chat_messages.first_id(tx, earlier["id"]), visitor_id
+                earlier["id"],
+                await chat_messages.first_id(tx, earlier["id"]),
+                visitor_id,
+                bool(earlier["urgent"]),
             )
         current = await chats.newest_for_visitor(tx, visitor_id)
         if current is not None and current["status"] in chats.OPEN:
             raise Invalid(_("You already have a chat open."), field="client_id")
+        crisis = screen(ctx, first, personal_ok=personal_ok).crisis
         is_open = await open_now(ctx, tx)
         chat_id = message_id = 0
         if is_open:
             chat_id = await chats.insert(
-                tx, visitor_id=visitor_id, category_id=found.id, client_id=start_id, at=now
+                tx,
+                visitor_id=visitor_id,
+                category_id=found.id,
+                client_id=start_id,
+                at=now,
+                urgent=crisis,
             )
             message_id = await chat_messages.insert_first(tx, chat_id, first, now, start_id)
         # A closed attempt counts for the statistics too; nothing the visitor wrote is kept.
@@ -86,13 +144,13 @@ async def start(
             category=found.slug,
             channel="chat",
             subject_id=chat_id or None,
-            detail={"open": is_open},
+            detail={"open": is_open, **({"urgent": True} if crisis and is_open else {})},
         )
         assigned = await assign_waiting(ctx, tx) if is_open else []
     if not is_open:
         raise Closed(_("The chat is closed right now."))
     await ctx.after_commit(ChatChange(chats=(chat_id, *assigned)))
-    return Started(chat_id, message_id, visitor_id)
+    return Started(chat_id, message_id, visitor_id, crisis)
 
 
 async def _newest(tx: Writer, visitor_id: int | None) -> Row:

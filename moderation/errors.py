@@ -55,3 +55,19 @@ class RateLimited(ActionError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RefusedWords(ActionError):
+    """A block word in what was written: nothing is stored."""
+
+    code = "refused_words"
+
+
+class PersonalDetails(ActionError):
+    """Personal details the writer has not confirmed sending: nothing is stored yet."""
+
+    code = "personal_data"
+
+    def __init__(self, message: str, *, found: list[dict[str, str]]) -> None:
+        super().__init__(message, field="text")
+        self.found = found

@@ -150,7 +150,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app[keys.CHAT] = chat_ctx
     app[keys.CHAT_HUB] = hub
     sio.register_namespace(console)
-    sio.register_namespace(VisitorChat(chat_ctx, hub, limiter=limiter, addresses=addresses))
+    sio.register_namespace(
+        VisitorChat(chat_ctx, hub, limiter=limiter, addresses=addresses, crisis=app[keys.CRISIS])
+    )
     sio.attach(app)
 
     for module in (

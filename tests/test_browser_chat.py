@@ -484,3 +484,58 @@ def test_counsellor_finds_a_service_in_the_console_and_sends_it_as_a_card(
         finally:
             browser.close()
     assert problems == []
+
+
+def test_personal_details_warning_crisis_help_and_flags_for_staff(tmp_path: Path) -> None:
+    problems = Problems()
+    server = _server(tmp_path)
+    with server.running(), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            staff = _sign_in(browser, server, problems, available=True)
+            visitor = problems.watch(browser.new_context().new_page())
+            visitor.goto(server.url + "/chat")
+            expect(visitor.locator("#chat-connection")).to_have_attribute("data-state", "connected")
+            expect(visitor.locator("#chat-crisis")).to_be_hidden()
+
+            # A phone number in the first message: a warning, nothing sent until confirmed.
+            visitor.select_option("#chat-category", "raha")
+            visitor.fill("#chat-first", "Voitteko soittaa minulle numeroon 040 123 4567?")
+            visitor.click("#start-button")
+            warning = visitor.locator("#start-personal")
+            expect(warning).to_be_visible()
+            expect(warning.locator("mark")).to_have_text("040 123 4567")
+            expect(staff.locator(".chat-panel")).to_have_count(0)
+            warning.locator("[data-part=send-anyway]").click()
+            expect(visitor.locator("#chat")).to_have_attribute("data-view", "room")
+            panel = staff.locator(".chat-panel")
+            expect(_messages(staff, ".chat-panel", "visitor", "040 123 4567")).to_have_count(1)
+
+            # In the room: "Edit" keeps the text; "Send anyway" sends it.
+            text = visitor.locator("#chat-text")
+            text.fill("Tai sähköpostiin nimi@example.com")
+            text.press("Enter")
+            box = visitor.locator("#send-personal")
+            expect(box).to_be_visible()
+            expect(text).to_have_value("Tai sähköpostiin nimi@example.com")
+            box.locator("[data-part=edit]").click()
+            expect(text).to_be_focused()
+            box.locator("[data-part=send-anyway]").click()
+            expect(box).to_be_hidden()
+            expect(text).to_have_value("")
+            expect(_messages(staff, ".chat-panel", "visitor", "nimi@example.com")).to_have_count(1)
+
+            # A crisis word: help at once for the young person, urgent and flagged for staff.
+            text.fill("Joskus haluan kuolla.")
+            text.press("Enter")
+            crisis = visitor.locator("#chat-crisis")
+            expect(crisis).to_be_visible()
+            expect(crisis).to_contain_text("112")
+            expect(panel.locator("[data-part=urgent]")).to_be_visible()
+            expect(panel.locator(".msg-visitor .badge-urgent")).to_contain_text("haluan kuolla")
+            expect(visitor.locator("#messages .badge")).to_have_count(0)
+            visitor.reload()
+            expect(visitor.locator("#chat-crisis")).to_be_visible()
+            assert problems == []
+        finally:
+            browser.close()

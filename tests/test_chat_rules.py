@@ -9,8 +9,8 @@ import pytest
 
 from service.chat.eta import DEFAULT_HANDLE_S, estimate_wait, mean_handle_time, offer_question
 from service.chat.hours import OpeningHours, Span, parse_clock
-from service.rate_limits import SlidingWindow
 from service.chat.routing import Candidate, choose
+from service.rate_limits import SlidingWindow
 from service.settings import Settings, SettingsError
 
 # Weekdays 9–16, Tuesday also 18–21 (several ranges a day); weekends closed.

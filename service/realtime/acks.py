@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from moderation.errors import ActionError, Blocked, RateLimited
+from moderation.errors import ActionError, Blocked, PersonalDetails, RateLimited
 from moderation.text import has_lone_surrogate
 from service import i18n
 
@@ -27,6 +27,9 @@ def refusal(exc: ActionError) -> Ack:
         ack["until"] = exc.until
     if isinstance(exc, RateLimited):
         ack["retry_after"] = exc.retry_after
+    if isinstance(exc, PersonalDetails):
+        # Nothing stored: what was found, so the page can ask before sending it as it is.
+        ack["personal_data"] = exc.found
     return ack
 
 

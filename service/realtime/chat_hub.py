@@ -109,12 +109,18 @@ class ChatHub:
         await self._sio.emit(event, payload, room=staff_room(staff_id), namespace=STAFF_NAMESPACE)
 
     async def message(
-        self, stored: Stored, *, skip_sid: str | None = None, sender_alone: bool = False
+        self,
+        stored: Stored,
+        *,
+        skip_sid: str | None = None,
+        sender_alone: bool = False,
+        flags: list[dict[str, str]] | None = None,
     ) -> None:
         """Deliver a stored message to the visitor's and the assigned staff member's sockets.
 
         The sender's own socket learns the id from the acknowledgement; when it is the sender's
-        only socket, the copy for the sender's side would go to no one and is not even built."""
+        only socket, the copy for the sender's side would go to no one and is not even built.
+        `flags` (watched words that matched) go to staff only."""
         if not (sender_alone and stored.sender == "visitor"):
             await self._sio.emit(
                 "message",
@@ -127,7 +133,9 @@ class ChatHub:
             await self._close_expired(stored.staff_id)
             await self._sio.emit(
                 "message",
-                chat_payloads.message(stored, for_sender="staff", chat_id=stored.chat_id),
+                chat_payloads.message(
+                    stored, for_sender="staff", chat_id=stored.chat_id, flags=flags
+                ),
                 room=staff_room(stored.staff_id),
                 skip_sid=skip_sid,
                 namespace=STAFF_NAMESPACE,

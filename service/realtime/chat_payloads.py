@@ -18,11 +18,13 @@ def message(
     for_sender: str,
     chat_id: int | None = None,
     cards: dict[str, Any] | None = None,
+    flags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A message as `for_sender` ("visitor" or "staff") sees it; client ids only on their own.
 
     A referral message carries its card: from `stored.referral`, or for a stored row from
-    `cards` by service id."""
+    `cards` by service id. `flags`, the watched words a visitor's message matched, are for
+    staff only and never go into a visitor's copy."""
     if isinstance(stored, Stored):
         fields = (stored.id, stored.sender, stored.text, stored.at, stored.name, stored.client_id)
         referral = stored.referral
@@ -39,6 +41,8 @@ def message(
         payload["client_id"] = client_id
     if chat_id is not None:
         payload["chat_id"] = chat_id
+    if flags and for_sender == "staff" and sender == "visitor":
+        payload["flags"] = flags
     return payload
 
 
@@ -104,6 +108,7 @@ def staff_queue(view: QueueView, now: datetime) -> dict[str, Any]:
                 "first_message": _preview(w.row["first_message"] or ""),
                 "wanted_role": w.row["wanted_role"],
                 "returned": bool(w.row["returned"]),
+                "urgent": bool(w.row["urgent"]),
             }
             for w in view.waiting
         ]
@@ -157,6 +162,7 @@ def own_chats(rows: list[Row], notes: list[Row]) -> dict[str, Any]:
                 "visitor_connected": row["visitor_away_since"] is None,
                 "wrap_up_needed": row["status"] == "ended" and row["outcome"] is None,
                 "ended_by": row["ended_by"],
+                "urgent": bool(row["urgent"]),
                 "notes": by_chat.get(row["id"], []),
             }
             for row in rows

@@ -116,11 +116,16 @@ class StaffChatEvents:
         missed = await chat_messages.after(self.chat.db, chat_id, after)
         cards = await chat_referrals.cards_in(self.chat, missed, i18n.current_language())
         for message in missed:
-            await self.emit(
-                "message",
-                chat_payloads.message(message, for_sender="staff", chat_id=chat_id, cards=cards),
-                to=sid,
+            # Watched words are found again on replay (messages keep no flags of their own).
+            flags = (
+                self.chat.watch.screen(message["text"]).flags()
+                if message["sender"] == "visitor"
+                else None
             )
+            payload = chat_payloads.message(
+                message, for_sender="staff", chat_id=chat_id, cards=cards, flags=flags
+            )
+            await self.emit("message", payload, to=sid)
         return {"ok": True}
 
     async def on_typing(self, sid: str, data: Any = None) -> None:

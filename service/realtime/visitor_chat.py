@@ -13,10 +13,11 @@ import socketio
 
 from moderation import chat_referrals, chat_visitor
 from moderation.chat_context import ChatContext
-from moderation.errors import ActionError, Conflict, RateLimited
+from moderation.errors import ActionError, Conflict, PersonalDetails, RateLimited
 from moderation.text import valid_after
 from service import auth, i18n
 from service.client_address import AddressKeys
+from service.http.crisis import CrisisContacts
 from service.http.middleware import request_language
 from service.rate_limits import RateLimiter
 from service.realtime import chat_payloads
@@ -49,13 +50,21 @@ def _language_of(namespace: VisitorChat, sid: str) -> str:
 
 class VisitorChat(socketio.AsyncNamespace):
     def __init__(
-        self, ctx: ChatContext, hub: ChatHub, *, limiter: RateLimiter, addresses: AddressKeys
+        self,
+        ctx: ChatContext,
+        hub: ChatHub,
+        *,
+        limiter: RateLimiter,
+        addresses: AddressKeys,
+        crisis: CrisisContacts,
     ) -> None:
         super().__init__(VISITOR_NAMESPACE)
         self._ctx = ctx
         self._hub = hub
         self._limiter = limiter
         self._addresses = addresses
+        # Shown beside a crisis word.
+        self._crisis = crisis
         self._visitors: dict[str, _Visitor] = {}
         self._sockets: dict[int, int] = {}
 
@@ -108,7 +117,8 @@ class VisitorChat(socketio.AsyncNamespace):
     async def on_start(self, sid: str, data: dict[str, Any]) -> Ack:
         visitor = self._visitors[sid]
         # Counted before the start so parallel starts cannot slip past; a faulty request
-        # (`invalid`) is given back, other refusals (closed, blocked) stay counted.
+        # (`invalid`) and a warning about personal details are given back, other refusals
+        # (closed, blocked, refused_words) stay counted.
         now = self._ctx.clock()
         self._limit("chat_start", visitor, now)
         try:
@@ -118,9 +128,11 @@ class VisitorChat(socketio.AsyncNamespace):
                 category=data.get("category"),
                 text=data.get("text"),
                 client=data.get("client_id"),
+                personal_ok=data.get("personal_ok", False),
             )
         except ActionError as exc:
-            if exc.code == "invalid":
+            # A faulty request, or only a warning about personal details: not counted.
+            if isinstance(exc, PersonalDetails) or exc.code == "invalid":
                 self._limiter.release("chat_start", self._limit_keys(visitor), now)
             raise
         visitor.chat_id = started.chat_id
@@ -135,12 +147,19 @@ class VisitorChat(socketio.AsyncNamespace):
         waiting = view.position_of(started.chat_id)
         if waiting is not None and joined:
             await self.emit("queue", chat_payloads.queue_position(waiting), to=sid)
-        return {
+        ack: Ack = {
             "chat_id": started.chat_id,
             "message_id": started.message_id,
             "position": waiting.position if waiting else 0,
             "eta_s": waiting.eta_s if waiting else 0,
         }
+        return self._with_help(ack, crisis=started.crisis)
+
+    def _with_help(self, ack: Ack, *, crisis: bool) -> Ack:
+        """A crisis word: the acknowledgement brings crisis help, shown at once."""
+        if crisis:
+            ack["crisis_help"] = self._crisis.payload()
+        return ack
 
     @event(_language_of)
     async def on_send(self, sid: str, data: dict[str, Any]) -> Ack:
@@ -148,7 +167,14 @@ class VisitorChat(socketio.AsyncNamespace):
         text = chat_visitor.message_text(data.get("text"))
         client_id = chat_visitor.client_id(data.get("client_id"))
         chat_id = visitor.chat_id or await self._open_chat_id(visitor)
-        self._limit("chat_message", visitor, self._ctx.clock())
+        now = self._ctx.clock()
+        self._limit("chat_message", visitor, now)
+        try:
+            screening = chat_visitor.screen(self._ctx, text, personal_ok=data.get("personal_ok"))
+        except PersonalDetails:
+            # Only a warning: the same message sent again as it is must not count twice.
+            self._limiter.release("chat_message", self._limit_keys(visitor), now)
+            raise
         stored = await self._store(visitor, chat_id, text, client_id)
         if stored is None and chat_id == visitor.chat_id:
             # The remembered chat may be over while another tab started a new one: look again.
@@ -157,10 +183,16 @@ class VisitorChat(socketio.AsyncNamespace):
         if stored is None:
             visitor.chat_id = None
             raise Conflict(i18n.gettext("This chat has ended."))
+        if screening.crisis:
+            # Stored first, then urgent (also on a resend, in case the first try stopped
+            # between the two), before the acknowledgement and before staff see the message.
+            await chat_visitor.mark_urgent(self._ctx, stored.chat_id)
         if stored.fresh:
             alone = self._sockets.get(stored.visitor_id, 0) <= 1
-            await self._hub.message(stored, skip_sid=sid, sender_alone=alone)
-        return {"id": stored.id}
+            await self._hub.message(
+                stored, skip_sid=sid, sender_alone=alone, flags=screening.flags()
+            )
+        return self._with_help({"id": stored.id}, crisis=screening.crisis)
 
     def _limit_keys(self, visitor: _Visitor) -> dict[str, str]:
         return {"visitor": visitor.token_hash, "address": visitor.address_key}

@@ -7,7 +7,7 @@ from service.storage.db import Database, Row, Writer
 _CHAT_COLUMNS = """
 c.id, c.visitor_id, c.status, c.requested_at, c.returned, c.wanted_role, c.assigned_to,
 c.assigned_at, c.first_assigned_at, c.first_reply_at, c.visitor_away_since, c.ended_at,
-c.ended_by, c.handled_by, c.outcome, c.rated_at, c.start_client_id, c.category_id,
+c.ended_by, c.handled_by, c.outcome, c.rated_at, c.start_client_id, c.category_id, c.urgent,
 k.slug AS category_slug, k.chat_role AS topic_role,
 s.role AS staff_role, COALESCE(s.first_name, s.username) AS staff_name
 """
@@ -15,7 +15,8 @@ _FROM = (
     " FROM chats c JOIN categories k ON k.id = c.category_id"
     " LEFT JOIN staff s ON s.id = c.assigned_to"
 )
-_QUEUE_ORDER = " ORDER BY c.returned DESC, c.requested_at, c.id"
+# Urgent chats (a crisis word) first, then those sent back to the front, then the oldest.
+_QUEUE_ORDER = " ORDER BY c.urgent DESC, c.returned DESC, c.requested_at, c.id"
 OPEN = ("waiting", "active")
 
 
@@ -76,11 +77,21 @@ async def insert(
     category_id: int,
     client_id: str,
     at: str,
+    urgent: bool = False,
 ) -> int:
     return await tx.insert(
-        "INSERT INTO chats (visitor_id, category_id, start_client_id, requested_at)"
-        " VALUES (?, ?, ?, ?)",
-        (visitor_id, category_id, client_id, at),
+        "INSERT INTO chats (visitor_id, category_id, start_client_id, requested_at, urgent)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (visitor_id, category_id, client_id, at, int(urgent)),
+    )
+
+
+async def mark_urgent(tx: Writer, chat_id: int) -> Row | None:
+    """Make an open chat urgent; returns it (with `assigned_to`) only if it was not already."""
+    return await tx.fetch_one(
+        "UPDATE chats SET urgent = 1 WHERE id = ? AND urgent = 0"
+        " AND status IN ('waiting', 'active') RETURNING id, assigned_to",
+        (chat_id,),
     )
 
 

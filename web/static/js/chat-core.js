@@ -235,7 +235,7 @@
   };
 
   // ---- the outbox ---------------------------------------------------------------------
-  // box: {items: [{client_id, text}], flushing, holdUntil, timer} plus hooks:
+  // box: {items: [{client_id, text, personal_ok?}], flushing, holdUntil, timer} plus hooks:
   //   ready() -> bool, send(item, done), pending(item, state), sent(item, ack), failed(item, ack),
   //   limited(ack), saved()
   K.outbox = function (hooks) {
@@ -268,8 +268,10 @@
       });
     }
     box.flush = flush;
-    box.add = function (text) {
-      var item = { client_id: K.newClientId(), text: text };
+    // extra: {client_id, personal_ok} to send again a message the server asked about.
+    box.add = function (text, extra) {
+      var item = { client_id: (extra && extra.client_id) || K.newClientId(), text: text };
+      if (extra && extra.personal_ok === true) { item.personal_ok = true; }
       box.items.push(item);
       if (hooks.saved) { hooks.saved(); }
       hooks.pending(item, hooks.ready() && Date.now() >= box.holdUntil ? "sending" : "queued");
@@ -281,6 +283,22 @@
       box.items.forEach(function (item) { hooks.pending(item, "queued"); });
     };
     return box;
+  };
+
+  // The warning about personal details found in a message (a `personal_data` ack): each
+  // finding as "This looks like a phone number: <mark>040 …</mark>", built with textContent.
+  K.showFindings = function (box, d, found) {
+    var list = box.querySelector("[data-part=found]");
+    K.clear(list);
+    (found || []).forEach(function (f) {
+      var li = document.createElement("li");
+      li.appendChild(document.createTextNode(K.fill(d.sLooksLike, { what: String(f.label || f.kind || "") }) + " "));
+      var mark = document.createElement("mark");
+      mark.textContent = String(f.text || "");
+      li.appendChild(mark);
+      list.appendChild(li);
+    });
+    box.hidden = false;
   };
 
   // Enter sends, Shift+Enter makes a new line; typing notices at most every `every` ms.

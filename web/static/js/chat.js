@@ -33,7 +33,8 @@
     rateError: $("rate-error"), thanks: $("rate-thanks"), newChat: $("new-chat-button"),
     forget: $("forget-button"),
     closed: $("chat-closed"), askForm: $("ask-form"), askCategory: $("ask-category"),
-    askBody: $("ask-body")
+    askBody: $("ask-body"),
+    crisis: $("chat-crisis"), startPersonal: $("start-personal"), sendPersonal: $("send-personal")
   };
 
   // ---- storage -------------------------------------------------------------------------
@@ -47,6 +48,8 @@
   var log = load("log", null) || emptyLog();        // the conversation seen so far
   var pendingStart = load("start", null);            // {client_id, category, text} until acked
   var converted = load("converted", null);           // {chat_id, code, url}
+  var crisis = !!load("crisis", false);              // crisis help was shown: it stays
+  var held = { start: null, send: null };            // what a personal-details warning is about
   var status = { open: d.open !== "no", next_open: d.nextOpen || null };
 
   function saveLog() { save("log", log); }
@@ -85,6 +88,58 @@
   }
 
   function showConnection(state) { K.showConnection(el.connection, d, state); }
+
+  // ---- safety --------------------------------------------------------------------------
+  // A crisis word: the help rendered (hidden) into the page appears at once and stays.
+  function showCrisis() {
+    crisis = true;
+    save("crisis", true);
+    el.crisis.hidden = false;
+  }
+
+  // Personal details found: nothing was stored. The warning lists them; "Send anyway"
+  // sends what the box holds now without asking again, "Edit" goes back to the box.
+  function askPersonal(kind, ack, item) {
+    held[kind] = item;
+    var box = kind === "start" ? el.startPersonal : el.sendPersonal;
+    K.showFindings(box, d, ack.personal_data);
+    (kind === "start" ? el.first : el.text).setAttribute("aria-invalid", "true");
+  }
+
+  function hidePersonal(kind) {
+    held[kind] = null;
+    (kind === "start" ? el.startPersonal : el.sendPersonal).hidden = true;
+  }
+
+  function sendAnyway(kind) {
+    var item = held[kind];
+    if (!item) { return; }
+    hidePersonal(kind);
+    if (kind === "start") {
+      var text = el.first.value.trim() || item.text;
+      var category = el.category.value || item.category;
+      var same = text === item.text && category === item.category;
+      el.first.removeAttribute("aria-invalid");
+      if (pendingStart) { return; }
+      pendingStart = { client_id: same ? item.client_id : K.newClientId(), category: category, text: text, personal_ok: true };
+      save("start", pendingStart);
+      sendStart();
+      return;
+    }
+    var now = el.text.value.trim() || item.text;
+    el.text.value = "";
+    el.text.removeAttribute("aria-invalid");
+    el.text.focus();
+    outbox.add(now, { client_id: now === item.text ? item.client_id : null, personal_ok: true });
+  }
+
+  // A message the server did not store (a warning or a refusal) goes back into the box.
+  function unsend(item) {
+    var li = byClient[item.client_id];
+    if (li) { li.remove(); delete byClient[item.client_id]; }
+    var typed = el.text.value.trim();
+    if (typed !== item.text) { el.text.value = typed ? item.text + "\n" + el.text.value : item.text; }
+  }
 
   function applyStatus(next) {
     status = { open: !!next.open, next_open: next.next_open || null };
@@ -229,16 +284,27 @@
   var outbox = K.outbox({
     items: load("outbox", []),
     ready: function () { return ready && socket.connected; },
-    send: function (item, done) { call("send", { text: item.text, client_id: item.client_id }, done); },
+    send: function (item, done) {
+      var payload = { text: item.text, client_id: item.client_id };
+      if (item.personal_ok === true) { payload.personal_ok = true; }
+      call("send", payload, done);
+    },
     pending: showPending,
     saved: saveOutbox,
     limited: function (ack) { setText(el.sendError, errorText(ack)); },
     failed: function (item, ack) {
+      if (ack.error === "personal_data" || ack.error === "refused_words") {
+        unsend(item);
+        if (ack.error === "personal_data") { askPersonal("send", ack, item); }
+        else { setText(el.sendError, errorText(ack)); K.markInvalid(ack, { text: el.text }); }
+        return;
+      }
       markFailed(item.client_id, errorText(ack));
       setText(el.sendError, errorText(ack));
       K.markInvalid(ack, { text: el.text });
     },
     sent: function (item, ack) {
+      if (ack.crisis_help) { showCrisis(); }
       if (Date.now() >= outbox.holdUntil) { setText(el.sendError, ""); }
       if (typeof ack.id === "number") {
         receive({ id: ack.id, from: "visitor", text: item.text, at: K.nowIso(), client_id: item.client_id }, false);
@@ -259,13 +325,17 @@
     var start = pendingStart;
     lastQueue = null;
     el.startButton.disabled = true;
-    call("start", { category: start.category, text: start.text, client_id: start.client_id }, function (ack) {
+    var payload = { category: start.category, text: start.text, client_id: start.client_id };
+    if (start.personal_ok === true) { payload.personal_ok = true; }
+    call("start", payload, function (ack) {
       el.startButton.disabled = false;
       if (ack === null) { window.setTimeout(sendStart, 2000); return; }
       pendingStart = null;
       save("start", null);
+      if (ack.error === "personal_data") { if (view === "start") { askPersonal("start", ack, start); } return; }
       if (ack.error === "closed") { applyStatus({ open: false, next_open: status.next_open }); showClosed(start.category, start.text); return; }
       if (ack.error) { if (view === "start") { startError(ack); } return; }
+      if (ack.crisis_help) { showCrisis(); }
       log.chat_id = ack.chat_id;
       receive({ id: ack.message_id, from: "visitor", text: start.text, at: K.nowIso(), client_id: start.client_id }, false);
       if (view === "start") {
@@ -377,6 +447,7 @@
     var category = el.category.value;
     var text = el.first.value.trim();
     setText(el.startError, "");
+    hidePersonal("start");
     K.clearInvalid({ category: el.category, text: el.first });
     if (!category) {
       K.markInvalid({ field: "category" }, { category: el.category });
@@ -401,6 +472,7 @@
 
   function sendTyped() {
     var text = el.text.value.trim();
+    hidePersonal("send");
     if (Date.now() >= outbox.holdUntil) { setText(el.sendError, ""); }
     el.text.removeAttribute("aria-invalid");
     if (!text) { setText(el.sendError, d.sWriteFirst); el.text.setAttribute("aria-invalid", "true"); return; }
@@ -420,6 +492,14 @@
       showEnded("visitor");
     });
   }
+  ["start", "send"].forEach(function (kind) {
+    var box = kind === "start" ? el.startPersonal : el.sendPersonal;
+    box.querySelector("[data-part=send-anyway]").addEventListener("click", function () { sendAnyway(kind); });
+    box.querySelector("[data-part=edit]").addEventListener("click", function () {
+      (kind === "start" ? el.first : el.text).focus();
+    });
+  });
+
   el.end.addEventListener("click", endChat);
   el.leave.addEventListener("click", endChat);
 
@@ -486,7 +566,11 @@
   // Forget this chat: this tab's stored chat data and token go, and a fresh connection gets a
   // new token, so nothing here can bring the conversation back.
   el.forget.addEventListener("click", function () {
-    ["log", "outbox", "start", "converted"].forEach(function (name) { save(name, null); });
+    ["log", "outbox", "start", "converted", "crisis"].forEach(function (name) { save(name, null); });
+    crisis = false;
+    el.crisis.hidden = true;
+    hidePersonal("start");
+    hidePersonal("send");
     K.store.setRaw(KEY + "token", null);
     token = null;
     converted = null;
@@ -502,6 +586,7 @@
 
   // ---- start ---------------------------------------------------------------------------
   applyStatus(status);
+  el.crisis.hidden = !crisis;
   redraw();
   if (log.chat_id !== null || pendingStart) {
     // Until the server answers, show what this tab remembers.

@@ -126,10 +126,16 @@
 
   function waitingItem(item, elapsed) {
     var li = document.createElement("li");
-    li.className = "waiting-item";
+    li.className = "waiting-item" + (item.urgent ? " urgent" : "");
     li.dataset.chatId = String(item.chat_id);
     var head = document.createElement("p");
     head.className = "meta";
+    if (item.urgent) {   // a crisis word: first in the list, and said first
+      var badge = document.createElement("span");
+      badge.className = "badge badge-urgent";
+      badge.textContent = d.sUrgent;
+      head.appendChild(badge);
+    }
     var topic = document.createElement("strong");
     topic.textContent = topics[item.category] || item.category;
     head.appendChild(topic);
@@ -229,6 +235,7 @@
   function updatePanel(panel, item) {
     panel.title = title(item.chat_id, item.category);
     setText(part(panel, "title"), panel.title);
+    part(panel, "urgent").hidden = !item.urgent;
     setText(part(panel, "visitor"), item.status === "ended" ? "" : item.visitor_connected ? d.sVisitorHere : d.sVisitorAway);
     showNotes(panel, item.notes || []);
     var wrapup = item.wrap_up_needed || item.status === "ended";
@@ -340,6 +347,7 @@
     else {
       var mine = isMine(panel, m);
       li = K.messageNode(m, labelFor(panel, m, mine), mine);
+      if (m.from === "visitor" && m.flags && m.flags.length) { li.insertBefore(flagsNode(m.flags), li.querySelector(".msg-meta")); }
     }
     li.dataset.id = String(m.id);
     K.setMeta(li, d, "sent", m.at);
@@ -347,6 +355,19 @@
     K.place(list, li, m.id);
     if (m.from === "visitor") { setText(part(panel, "typing"), ""); }
     scrollDown(list);
+  }
+
+  // Watched words a young person's message matched, for staff only: "Check: <phrase>".
+  function flagsNode(flags) {
+    var box = document.createElement("span");
+    box.className = "msg-flags";
+    flags.forEach(function (f) {
+      var badge = document.createElement("span");
+      badge.className = "badge " + (f.action === "crisis" ? "badge-urgent" : "badge-review");
+      badge.textContent = fill(d.sCheck, { phrase: String(f.phrase || "") });
+      box.appendChild(badge);
+    });
+    return box;
   }
 
   function showPending(panel, item, state) {
