@@ -16,6 +16,7 @@ from moderation.text import (
     REASON_MIN,
     TITLE_MAX,
     optional_text,
+    require_int,
     require_text,
 )
 from service.clock import from_iso
@@ -183,6 +184,11 @@ async def do_edit(
 
 
 MASKED = N_("[removed]")
+NOT_A_SPAN = N_("Give the place of the detail in the text as a whole number.")
+UNMASKED = N_(
+    "The question still seems to hold personal details. Mask them, or confirm"
+    " that they identify no one before publishing."
+)
 MASKABLE = ("title", "body")
 
 
@@ -205,6 +211,9 @@ async def do_mask(
     _require_moderator(acting_staff)
     if field not in (*MASKABLE, "all"):
         raise Invalid(_("Choose the title or the question text."), field="field")
+    if field != "all":
+        for name, value in (("start", start), ("end", end)):
+            require_int(value, name, minimum=0, maximum=QUESTION_MAX, message=_(NOT_A_SPAN))
     async with ctx.db.transaction() as tx:
         state = await _actionable(ctx, tx, question_id, acting_staff)
         found = _findings(state)
@@ -264,13 +273,7 @@ async def do_answer(
             )
         unmasked = sorted({f.kind for hits in _findings(state).values() for f in hits})
         if publish and unmasked and not personal_data_confirmed:
-            raise Invalid(
-                _(
-                    "The question still seems to hold personal details. Mask them, or confirm"
-                    " that they identify no one before publishing."
-                ),
-                field="personal_data_confirmed",
-            )
+            raise Invalid(_(UNMASKED), field="personal_data_confirmed")
         now = ctx.now_iso()
         answer_id = await questions.add_answer(
             tx,

@@ -12,7 +12,7 @@ from moderation.screening import Screening
 from moderation.text import QUESTION_MAX, QUESTION_MIN, TITLE_MAX, optional_text, require_text
 from service.i18n import N_
 from service.i18n import gettext as _
-from service.storage import categories, events, questions, search
+from service.storage import categories, events, questions, retention, search
 from service.storage.db import Writer
 
 _CODE_BYTES = 18  # 144 bits, above the 128 the service promises
@@ -150,6 +150,8 @@ async def delete_by_code(ctx: ModerationContext, code: str) -> bool:
             return False
         await search.unindex_question(tx, row["id"])
         await questions.delete(tx, row["id"])
+        if row["status"] == "published":
+            await retention.set_time(tx, retention.SEARCH_DIRTY, ctx.now_iso())
         await events.record(
             tx,
             events.QUESTION_DELETED,

@@ -118,11 +118,13 @@ async def sweep(db: Database, now: datetime, policy: Policy, *, dry_run: bool = 
     at = to_iso(now)
     async with db.transaction() as tx:
         await retention.set_time(tx, retention.LAST_SWEEP, at)
+        dirty = await retention.get_time(tx, retention.SEARCH_DIRTY) is not None
+        if unindexed or dirty:
+            await retention.compact_search(tx)
+            await retention.clear_time(tx, retention.SEARCH_DIRTY)
+        if (swept.total or dirty) and await retention.get_time(tx, retention.VACUUM_DUE) is None:
+            await retention.set_time(tx, retention.VACUUM_DUE, at)
         if swept.total:
-            if unindexed:
-                await retention.compact_search(tx)
-            if await retention.get_time(tx, retention.VACUUM_DUE) is None:
-                await retention.set_time(tx, retention.VACUUM_DUE, at)
             # Counts only: the audit row never says what was deleted.
             await audit.append(
                 tx,

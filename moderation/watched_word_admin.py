@@ -58,9 +58,8 @@ def normalise_phrase(value: str) -> str:
 def _phrase_problem(phrase: str) -> str | None:
     """Why a normalised phrase cannot be watched for, or None when it can.
 
-    Not filters.watched_words.phrase_problem: that wants three letters in every word, which
-    refuses "want to die" and "vill dö" although the matcher finds them. Short words are
-    allowed inside a phrase; a phrase of one word, or a word ending in *, needs three letters."""
+    Short words are allowed inside a phrase ("want to die", "vill dö"); a phrase of one word,
+    or a word ending in *, needs three letters."""
     parts = phrase.split(" ")
     if len(parts) > WORDS_MAX:
         return _("Use at most %(n)d words.") % {"n": WORDS_MAX}

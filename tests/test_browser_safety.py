@@ -142,3 +142,33 @@ def test_escape_twice_in_the_question_field(tmp_path: Path) -> None:
             browser.close()
     others = [u for u in before_exit if not u.startswith(server.url + "/")]
     assert not others, f"requests to other hosts: {others}"
+
+
+def test_the_ask_form_warns_about_a_phone_number_and_shows_crisis_help(tmp_path: Path) -> None:
+    """Through the quick-exit script's form handling: Enter checks again, "Send anyway" sends."""
+    with neutral_site() as exit_url, koppi(tmp_path, exit_url) as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            page = browser.new_context().new_page()
+            page.goto(server.url + "/ask")
+            page.select_option("#category", "jaksaminen")
+            page.fill("#body", "En jaksa enää, haluan kuolla. Soita 040 123 4567?")
+            page.check("input[name=publish][value=no]")
+            page.click("form.ask button[type=submit]")
+            warning = page.locator("#personal-warning")
+            expect(warning).to_be_visible()
+            expect(warning.locator("mark")).to_have_text("040 123 4567")
+            expect(page.locator(".crisis-help")).to_contain_text("112")
+            page.screenshot(path=str(output_dir() / "ask-personal-warning.png"))
+
+            page.fill("#title", "Apua")
+            page.press("#title", "Enter")  # the plain send button: checked again, not sent
+            expect(page.locator("#personal-warning")).to_be_visible()
+            expect(page).to_have_url(server.url + "/ask")
+
+            page.click("button[name=personal_ok]")
+            expect(page).to_have_url(re.compile(r"/f/[A-Za-z0-9_-]+\?new=1$"))
+            expect(page.locator(".code-notice")).to_be_visible()
+            expect(page.locator(".crisis-help")).to_contain_text("09 2525 0111")
+        finally:
+            browser.close()

@@ -372,3 +372,22 @@ def test_mask_with_no_findings_is_identity() -> None:
 def test_plain_text_has_no_findings() -> None:
     text = "Hei! Olen 19-vuotias ja etsin kesätöitä. Voinko hakea työkokeiluun 1.6. alkaen?"
     assert find(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Alkaa 01.06.2024 ja loppuu 02.01.2025.",
+        "Haastattelu on 05 06 2024 aamulla.",
+        "Toimisto on auki klo 09.00-16.00 arkisin.",
+        "Vastaanotto 08:30–15:45.",
+    ],
+)
+def test_dates_and_opening_hours_are_not_phone_numbers(text: str) -> None:
+    assert find(text) == []
+
+
+def test_a_street_named_after_a_park_is_an_address() -> None:
+    assert [(f.kind, f.text) for f in find("asun Puistotie 2 B 5")] == [
+        ("address", "Puistotie 2 B 5")
+    ]

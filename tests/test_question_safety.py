@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from service import keys
-from service.settings import Settings
+from moderation import actions, intake
+from moderation.filters.personal_data import LABELS
+from service import i18n, keys
+from service.app import create_app
+from service.settings import Limit, Settings
 from service.storage import watched_words
 from tests.conftest import ask, csrf_token, rows
 
 PHONE = "Soita mulle numeroon 040 123 4567, en osaa täyttää työnhakulomaketta."
 CRISIS = "En jaksa enää mitään, haluan kuolla. Miten saan apua työnhakuun?"
 StaffFactory = Callable[..., Awaitable[TestClient]]
+
+
+def fi(message: str) -> str:
+    """The page's words in Finnish, the language a first visit gets."""
+    with i18n.speaking("fi"):
+        return i18n.gettext(message)
 
 
 def _form(body: str, **extra: str) -> dict[str, str]:
@@ -39,8 +50,8 @@ async def test_the_form_warns_about_a_phone_number_and_stores_nothing_until_conf
 ) -> None:
     warned = await client.post("/ask", data=_form(PHONE), allow_redirects=False)
     page = await warned.text()
-    assert warned.status == 200
-    assert "a phone number" in page and "<mark>040 123 4567</mark>" in page
+    assert warned.status == 422
+    assert fi(LABELS["phone"]) in page and "<mark>040 123 4567</mark>" in page
     assert 'name="personal_ok" value="yes"' in page
     assert PHONE in page  # the text comes back to be edited
     assert _count(settings) == 0
@@ -94,7 +105,7 @@ async def test_a_block_word_is_refused_with_the_text_kept(
     )
     assert refused.status == 400
     page = await refused.text()
-    assert "not accepted here" in page and "roskapostipalvelua" in page
+    assert fi(intake.BLOCKED) in page and "roskapostipalvelua" in page
     api = await client.post(
         "/api/questions",
         json={"body": "Roskapostia kaikille nyt heti!", "category": "muu", "publish": True},
@@ -121,8 +132,14 @@ async def test_crisis_words_show_help_at_once_and_put_the_question_first(
     assert [item["id"] for item in queue] == [urgent_id, older["id"]]
     assert queue[0]["urgent"] is True and queue[1]["urgent"] is False
     html = await (await counsellor.get("/staff/queue")).text()
-    assert html.index("Urgent: crisis words") < html.index(f'href="/staff/questions/{older["id"]}"')
+    assert html.index("badge-urgent") < html.index(f'href="/staff/questions/{older["id"]}"')
 
+    warned = await client.post(
+        "/api/questions",
+        json={"body": "I want to die. Call me 040 123 4567.", "category": "muu", "publish": False},
+    )
+    assert warned.status == 422
+    assert (await warned.json())["crisis_help"]["emergency"] == "112"
     api = await ask(client, body="I want to die, nothing works. Can anyone help me find a job?")
     assert api["crisis_help"] == {
         "emergency": "112",
@@ -150,7 +167,7 @@ async def test_a_review_word_flags_the_question_for_staff(
     assert queue[0]["id"] == question["id"] and queue[0]["urgent"] is False
     assert queue[0]["flags"] == [{"phrase": "huume*", "action": "review"}]
     html = await (await counsellor.get("/staff/queue")).text()
-    assert "Check: huume*" in html
+    assert f"{fi('Check:')} huume*" in html
 
 
 async def _claimed(counsellor: TestClient, question_id: int) -> str:
@@ -168,7 +185,7 @@ async def test_staff_see_findings_highlighted_and_mask_them_with_one_click(
     question = await ask(client, body=body, personal_data_confirmed=True)
     counsellor = await staff_client("sanna", "counsellor", "Sanna")
     page = await _claimed(counsellor, question["id"])
-    assert '<mark title="a phone number">040 123 4567</mark>' in page
+    assert f'<mark title="{fi(LABELS["phone"])}">040 123 4567</mark>' in page
     assert "Mannerheimintie 12 B 34</mark>" in page
     queue = await (await counsellor.get("/api/staff/queue")).json()
     assert queue[0]["personal_data"] == ["address", "phone"]
@@ -180,7 +197,7 @@ async def test_staff_see_findings_highlighted_and_mask_them_with_one_click(
     )
     assert masked.status == 200
     assert rows(settings, "SELECT body FROM questions") == [
-        ("Olen Kalle, puh [removed], asun Mannerheimintie 12 B 34. Haen töitä.",)
+        (f"Olen Kalle, puh {fi(actions.MASKED)}, asun Mannerheimintie 12 B 34. Haen töitä.",)
     ]
     # The same span again no longer holds a finding: refused rather than cutting other words.
     again = await counsellor.post(
@@ -188,13 +205,17 @@ async def test_staff_see_findings_highlighted_and_mask_them_with_one_click(
         data={"csrf_token": csrf_token(page), "field": "body", "start": start, "end": start + 12},
     )
     assert again.status == 409
+    api = await counsellor.post(
+        f"/api/staff/questions/{question['id']}/mask", json={"field": "body", "start": "x"}
+    )
+    assert api.status == 400 and "start" in (await api.json())["errors"]
     everything = await counsellor.post(
         f"/staff/questions/{question['id']}/mask",
         data={"csrf_token": csrf_token(page), "field": "all"},
     )
     assert everything.status == 200
     assert rows(settings, "SELECT body, edited FROM questions") == [
-        ("Olen Kalle, puh [removed], asun [removed]. Haen töitä.", 1)
+        (f"Olen Kalle, puh {fi(actions.MASKED)}, asun {fi(actions.MASKED)}. Haen töitä.", 1)
     ]
     audits = rows(settings, "SELECT detail FROM audit_log WHERE action = 'mask' ORDER BY id")
     assert [json.loads(d) for (d,) in audits] == [{"kinds": ["phone"]}, {"kinds": ["address"]}]
@@ -216,7 +237,7 @@ async def test_publishing_unmasked_details_needs_a_confirmation_that_is_audited(
     }
     refused = await counsellor.post(f"/staff/questions/{question['id']}/answer", data=answer)
     assert refused.status == 400
-    assert "still seems to hold personal details" in await refused.text()
+    assert fi(actions.UNMASKED) in await refused.text()
     assert rows(settings, "SELECT status FROM questions") == [("pending",)]
 
     api = await counsellor.post(
@@ -250,3 +271,17 @@ async def test_a_private_answer_needs_no_confirmation(
     )
     assert answered.status == 200
     assert rows(settings, "SELECT status FROM questions") == [("answered",)]
+
+
+async def test_a_personal_details_warning_does_not_use_up_the_asking_limit(
+    aiohttp_client: Any, settings: Settings, clock: Any
+) -> None:
+    limited = replace(settings, limits={**settings.limits, "ask.address": Limit(2, 3600)})
+    client = await aiohttp_client(create_app(limited, clock=clock))
+    warned = await client.post("/ask", data=_form(PHONE), allow_redirects=False)
+    assert warned.status == 422
+    anyway = await client.post("/ask", data=_form(PHONE, personal_ok="yes"), allow_redirects=False)
+    clean = await client.post("/ask", data=_form("Miten haen kesätöihin?"), allow_redirects=False)
+    assert (anyway.status, clean.status) == (303, 303)
+    third = await client.post("/ask", data=_form("Entä syksyllä?  Kiitos."), allow_redirects=False)
+    assert third.status == 429

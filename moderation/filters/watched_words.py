@@ -1,12 +1,11 @@
 """Matches coordinator-maintained watched words and phrases in text, tolerating inflection."""
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import snowballstemmer
-
-from service.i18n import N_
 
 ACTIONS = ("block", "review", "crisis")
 LANGUAGES = ("fi", "sv", "en")
@@ -31,6 +30,10 @@ _STEM_CACHE_SIZE = 50_000
 
 # Letters and digits, with hyphens only inside a word (Itsemurha-ajatuksia is one word).
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+# Words a writer may put between the words of a phrase of three or more: "en halua enää elää"
+# is "en halua elää". Two-word phrases get no gap: "tappaa aikaa itseni kanssa" is harmless.
+MAX_GAP = 1
+_GAP_FROM_WORDS = 3
 _PHRASE_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
 
 
@@ -142,14 +145,16 @@ class Watchlist:
         if not self._entries:
             return []
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        tokens = [text[start:end].casefold() for start, end in spans]
+        # NFKC per word keeps the spans in the text as written: ｉｔｓｅｍｕｒｈａ is itsemurha.
+        tokens = [unicodedata.normalize("NFKC", text[s:e]).casefold() for s, e in spans]
         # The writer's language is unknown, so the text is stemmed once per watched language.
         stems = {lang: [self._stem(lang, token) for token in tokens] for lang in self._langs}
-        matches = [
-            Match(entry.word, spans[i][0], spans[i + len(entry.terms) - 1][1])
-            for i, entry in self._candidates(tokens, stems)
-            if self._matches_at(entry, tokens, stems[entry.word.lang], i)
-        ]
+        matches = []
+        for i, entry in self._candidates(tokens, stems):
+            gap = MAX_GAP if len(entry.terms) >= _GAP_FROM_WORDS else 0
+            last = _last_matched(entry.terms, tokens, stems[entry.word.lang], i, gap=gap)
+            if last is not None:
+                matches.append(Match(entry.word, spans[i][0], spans[last][1]))
         matches.sort(key=lambda m: (m.start, m.end, m.word.id))
         return matches
 
@@ -188,11 +193,28 @@ class Watchlist:
                         seen.add(id(entry))
                         yield i, entry
 
-    @staticmethod
-    def _matches_at(entry: _Entry, tokens: list[str], stems: list[str], i: int) -> bool:
-        if i + len(entry.terms) > len(tokens):
-            return False
-        return all(term.accepts(tokens[i + k], stems[i + k]) for k, term in enumerate(entry.terms))
+
+def _last_matched(
+    terms: tuple[_Term, ...], tokens: list[str], stems: list[str], at: int, *, gap: int
+) -> int | None:
+    """The index of the text word that completes the phrase begun at `at`, or None. The first
+    phrase word must be at `at`; each later one may come up to `gap` words after the last."""
+    if not terms[0].accepts(tokens[at], stems[at]):
+        return None
+    return _rest(terms, 1, at + 1, tokens, stems, gap)
+
+
+def _rest(
+    terms: tuple[_Term, ...], k: int, at: int, tokens: list[str], stems: list[str], gap: int
+) -> int | None:
+    if k == len(terms):
+        return at - 1
+    for j in range(at, min(at + gap + 1, len(tokens))):
+        if terms[k].accepts(tokens[j], stems[j]):
+            last = _rest(terms, k + 1, j + 1, tokens, stems, gap)
+            if last is not None:
+                return last
+    return None
 
 
 def strongest(matches: Iterable[Match]) -> str | None:
@@ -201,24 +223,3 @@ def strongest(matches: Iterable[Match]) -> str | None:
     if not actions:
         return None
     return max(actions, key=lambda a: _PRECEDENCE.get(a, 0))
-
-
-def phrase_problem(phrase: str) -> str | None:
-    """Why a coordinator's phrase cannot be watched, or None when it is acceptable."""
-    stripped = phrase.strip()
-    if not stripped:
-        return N_("The phrase is empty.")
-    if len(stripped) > MAX_PHRASE_CHARS:
-        return N_("The phrase is longer than 80 characters.")
-    words = stripped.split()
-    if len(words) > MAX_PHRASE_WORDS:
-        return N_("The phrase has more than 5 words.")
-    for word in words:
-        body = word[:-1] if word.endswith("*") else word
-        if "*" in body:
-            return N_("An asterisk (*) may only end a word.")
-        if not _WORD.fullmatch(body):
-            return N_("Use only letters, digits and hyphens inside words.")
-        if sum(c.isalpha() for c in body) < MIN_WORD_LETTERS:
-            return N_("Every word needs at least 3 letters.")
-    return None

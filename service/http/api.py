@@ -81,11 +81,13 @@ async def ask(request: web.Request) -> web.Response:
             "This looks like personal details. Remove them, or send again with"
             " personal_data_confirmed set to true."
         )
-        warning = {
+        warning: dict[str, Any] = {
             "error": message,
             "errors": {"body": message},
             "personal_data": personal_warnings(verdict.screening.personal),
         }
+        if verdict.screening.crisis:
+            warning["crisis_help"] = request.app[keys.CRISIS].payload()
         return web.json_response(warning, status=422)
     submitted = await intake.submit(ctx, draft, verdict.screening)
     payload: dict[str, Any] = {

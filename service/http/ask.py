@@ -55,10 +55,11 @@ async def submit(request: web.Request) -> web.StreamResponse:
         return await _again(request, values, errors={"body": i18n.gettext(intake.BLOCKED)})
     if verdict.unconfirmed_personal:
         # Nothing is stored yet: the writer decides whether to remove the details or send.
+        # 422 like the API, so the asking limit gives this attempt back.
         return await _again(
             request,
             values,
-            status=200,
+            status=422,
             personal=personal_warnings(verdict.screening.personal),
             crisis=verdict.screening.crisis,
         )

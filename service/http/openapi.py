@@ -157,6 +157,7 @@ _SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "crisis_help": _ref("CrisisHelp"),
         },
     },
     "CrisisHelp": {

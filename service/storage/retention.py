@@ -10,6 +10,9 @@ from service.storage.db import Database, Writer
 # Maintenance names: when the last real sweep ran, and since when a VACUUM is due.
 LAST_SWEEP = "retention_swept"
 VACUUM_DUE = "vacuum_due"
+# A published question was deleted by its asker: FTS5 keeps the words in its segments until
+# they are merged, so the next sweep merges them away and schedules a VACUUM.
+SEARCH_DIRTY = "search_dirty"
 
 
 @dataclass(frozen=True)

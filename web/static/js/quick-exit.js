@@ -58,8 +58,12 @@
     window.location.replace(url.href);
   });
 
+  // The pressed button's name and value ("Send anyway") go with the form, as a browser sends
+  // them; added by hand because older browsers ignore FormData's submitter argument.
   function formData(form, submitter) {
-    try { return new FormData(form, submitter || undefined); } catch (e) { return new FormData(form); }
+    var data = new FormData(form);
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
+    return data;
   }
 
   function encoded(data) {
@@ -119,6 +123,13 @@
     }).catch(function () {
       // The network failed: let the browser send the form itself and show its own error.
       delete form.dataset.sending;
+      if (submitter && submitter.name) {
+        var pressed = document.createElement("input");
+        pressed.type = "hidden";
+        pressed.name = submitter.name;
+        pressed.value = submitter.value;
+        form.appendChild(pressed);
+      }
       form.submit();
     });
   });
