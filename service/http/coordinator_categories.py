@@ -37,16 +37,10 @@ async def _page(
     row_values: dict[str, str] | None = None,
 ) -> web.Response:
     """The list with a form per category and the add form; a refused form keeps what was typed."""
-    errors = {error.field: error.message} if error and error.field else {}
     context: dict[str, Any] = {
         "categories": await categories.list_all(keys.db(request)),
         "chat_roles": ANSWERING_ROLES,
-        "error": error,
-        "error_row": error_row,
-        "errors": errors if error_row is None else {},
-        "row_errors": errors if error_row is not None else {},
-        "values": values or {"chat_role": "", "position": "0"},
-        "row_values": row_values or {},
+        **notices.refused(error, error_row, values, row_values, {"chat_role": "", "position": "0"}),
         "notice": notices.shown(request, NOTICES),
     }
     return render(

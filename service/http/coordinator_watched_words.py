@@ -50,7 +50,6 @@ async def _page(
 ) -> web.Response:
     """Words grouped by language with a form per word and the add form; a refused form keeps
     what was typed."""
-    errors = {error.field: error.message} if error and error.field else {}
     listed = await watched_words.list_all(request.app[keys.WATCHLIST].db)
     context: dict[str, Any] = {
         "groups": [(lang, [w for w in listed if w.lang == lang]) for lang in watched_words.LANGS],
@@ -61,12 +60,9 @@ async def _page(
         "action_hints": ACTION_HINTS,
         "phrase_max": watched_word_admin.PHRASE_MAX,
         "words_max": watched_word_admin.WORDS_MAX,
-        "error": error,
-        "error_row": error_row,
-        "errors": errors if error_row is None else {},
-        "row_errors": errors if error_row is not None else {},
-        "values": values or {"phrase": "", "lang": "fi", "action": "review"},
-        "row_values": row_values or {},
+        **notices.refused(
+            error, error_row, values, row_values, {"phrase": "", "lang": "fi", "action": "review"}
+        ),
         "notice": notices.shown(request, NOTICES),
     }
     return render(
