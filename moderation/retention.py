@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from service import background
 from service.clock import LOCAL_ZONE, Clock, to_iso
 from service.settings import Settings
 from service.storage import audit, retention
@@ -175,19 +176,12 @@ async def run_forever(
 @contextlib.asynccontextmanager
 async def running(db: Database, clock: Clock, settings: Settings) -> AsyncIterator[None]:
     """The sweep's background task for as long as the app runs (the app's cleanup_ctx)."""
-    task = asyncio.create_task(
-        run_forever(
-            db,
-            clock,
-            Policy.from_settings(settings),
-            every_s=settings.retention_every_minutes * 60.0,
-            first_delay_s=FIRST_DELAY_S,
-        ),
-        name="retention",
+    sweeping = run_forever(
+        db,
+        clock,
+        Policy.from_settings(settings),
+        every_s=settings.retention_every_minutes * 60.0,
+        first_delay_s=FIRST_DELAY_S,
     )
-    try:
+    async with background.running(sweeping, "retention"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

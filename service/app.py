@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,7 +17,7 @@ from moderation.directory import DirectoryContext
 from moderation.filters.watched_words import WatchedWord
 from moderation.screening import Watch
 from moderation.watched_word_admin import WatchlistContext
-from service import demo, keys
+from service import background, demo, keys
 from service.client_address import AddressKeys
 from service.clock import Clock, system_clock
 from service.http import (
@@ -225,15 +224,11 @@ async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
     await chat_upkeep.after_restart(chat)
     await hub.current_status()
     chat.messages.start()
-    ticker = asyncio.create_task(
-        tick_forever(hub, app[keys.SETTINGS].chat_tick_seconds), name="chat-ticker"
-    )
     try:
-        yield
+        ticking = tick_forever(hub, app[keys.SETTINGS].chat_tick_seconds)
+        async with background.running(ticking, "chat-ticker"):
+            yield
     finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
         await chat.messages.stop()
 
 
@@ -258,10 +253,5 @@ async def _directory_watch(app: web.Application) -> AsyncIterator[None]:
                 await directory.refresh()
                 await directory.after_change()
 
-    task = asyncio.create_task(watch(), name="directory-watch")
-    try:
+    async with background.running(watch(), "directory-watch"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
