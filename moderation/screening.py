@@ -3,6 +3,7 @@ the watched words that decide whether it is refused, held for review or treated 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,3 +58,10 @@ def personal_warnings(findings: Iterable[Finding]) -> list[dict[str, str]]:
     return [
         {"kind": f.kind, "label": _(personal_data.LABELS[f.kind]), "text": f.text} for f in findings
     ]
+
+
+@functools.lru_cache(maxsize=4096)
+def personal_kinds(text: str) -> frozenset[str]:
+    """The kinds of personal details in a text, remembered: the staff queue is sent again after
+    every change, and its waiting questions' text rarely changes between two sends."""
+    return frozenset(f.kind for f in personal_data.find(text))

@@ -6,7 +6,7 @@ from typing import Any
 
 from moderation import queue
 from moderation.context import ModerationContext
-from moderation.filters import personal_data
+from moderation.screening import personal_kinds
 from service.clock import from_iso
 from service.storage.questions import Answer, Question
 
@@ -38,13 +38,11 @@ def public_question(question: Question) -> dict[str, Any]:
 
 def _safety(question: Question) -> dict[str, Any]:
     """What staff must notice before anything else: urgency, watched words, personal details."""
-    found = [
-        f for text in (question.title, question.body) if text for f in personal_data.find(text)
-    ]
+    kinds = [personal_kinds(text) for text in (question.title, question.body) if text]
     return {
         "urgent": question.urgent,
         "flags": question.flags,
-        "personal_data": sorted({f.kind for f in found}),
+        "personal_data": sorted(frozenset().union(*kinds)),
     }
 
 
