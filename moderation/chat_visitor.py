@@ -15,11 +15,10 @@ from moderation.errors import (
     Conflict,
     Invalid,
     NotFound,
-    PersonalDetails,
-    RefusedWords,
 )
-from moderation.screening import Screening, personal_warnings
+from moderation.screening import Screening, admit
 from moderation.text import QUESTION_MAX, QUESTION_MIN, require_int, require_text
+from service.i18n import N_
 from service.i18n import gettext as _
 from service.storage import categories, chat_messages, chats, events, visitors
 from service.storage.db import Row, Writer
@@ -37,24 +36,18 @@ class Started:
     crisis: bool = False
 
 
+BLOCKED = N_("Your message contains words that are not accepted here. Please write it again.")
+
+
 def screen(ctx: ChatContext, text: str, *, personal_ok: object) -> Screening:
-    """Refuse a block word, or personal details not yet confirmed; a crisis word is never
-    refused: the writer must see help, and staff the chat."""
-    screening = ctx.watch.screen(text)
-    if screening.action == "block":
-        raise RefusedWords(
-            _("Your message contains words that are not accepted here. Please write it again."),
-            field="text",
-        )
-    if screening.personal and personal_ok is not True:
-        raise PersonalDetails(
-            _(
-                "This looks like personal details. Remove them, or send anyway if you want"
-                " the staff to see them."
-            ),
-            found=personal_warnings(screening.personal),
-        )
-    return screening
+    """The message's screening, or the refusal of a block word or of unconfirmed personal
+    details (moderation/screening.admit)."""
+    return admit(
+        ctx.watch.screen(text),
+        personal_ok=personal_ok,
+        field="text",
+        blocked=BLOCKED,
+    )
 
 
 async def mark_urgent(ctx: ChatContext, chat_id: int) -> None:

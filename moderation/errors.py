@@ -64,10 +64,15 @@ class RefusedWords(ActionError):
 
 
 class PersonalDetails(ActionError):
-    """Personal details the writer has not confirmed sending: nothing is stored yet."""
+    """Personal details the writer has not confirmed sending: nothing is stored yet. `found`
+    is what the page shows; `crisis` says the text also asks for crisis help at once."""
 
+    status = 422
     code = "personal_data"
 
-    def __init__(self, message: str, *, found: list[dict[str, str]]) -> None:
-        super().__init__(message, field="text")
+    def __init__(
+        self, message: str, *, found: list[dict[str, str]], crisis: bool, field: str
+    ) -> None:
+        super().__init__(message, field=field)
         self.found = found
+        self.crisis = crisis

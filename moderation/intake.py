@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from moderation.context import Change, ModerationContext
 from moderation.errors import Invalid
 from moderation.screening import Screening
+from moderation.screening import admit as admit_text
 from moderation.text import QUESTION_MAX, QUESTION_MIN, TITLE_MAX, optional_text, require_text
 from service.i18n import N_
 from service.i18n import gettext as _
@@ -45,27 +46,14 @@ class QuestionDraft:
 BLOCKED = N_("Your question contains words that are not accepted here. Please write it again.")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What happens to a valid draft: refused for a block word, shown back with a warning
-    about personal details the writer has not yet confirmed, or taken in."""
-
-    screening: Screening
-    blocked: bool
-    unconfirmed_personal: bool
-
-    @property
-    def accepted(self) -> bool:
-        return not self.blocked and not self.unconfirmed_personal
-
-
-def judge(ctx: ModerationContext, draft: QuestionDraft, *, personal_confirmed: bool) -> Verdict:
-    """A crisis word is never refused: the writer must see help, and staff the question."""
-    screening = ctx.watch.screen(draft.title, draft.body)
-    return Verdict(
-        screening,
-        blocked=screening.action == "block",
-        unconfirmed_personal=bool(screening.personal) and not personal_confirmed,
+def admit(ctx: ModerationContext, draft: QuestionDraft, *, personal_confirmed: bool) -> Screening:
+    """The draft's screening, or RefusedWords for a block word, or PersonalDetails until the
+    asker confirms sending what looks like personal details."""
+    return admit_text(
+        ctx.watch.screen(draft.title, draft.body),
+        personal_ok=personal_confirmed,
+        field="body",
+        blocked=BLOCKED,
     )
 
 

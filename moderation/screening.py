@@ -7,9 +7,11 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from moderation.errors import PersonalDetails, RefusedWords
 from moderation.filters import personal_data
 from moderation.filters.personal_data import Finding
 from moderation.filters.watched_words import Match, WatchedWord, Watchlist, strongest
+from service.i18n import N_
 from service.i18n import gettext as _
 
 
@@ -51,6 +53,28 @@ class Watch:
         personal = tuple(f for text in written for f in personal_data.find(text))
         watched = tuple(m for text in written for m in self._list.match(text))
         return Screening(personal, watched)
+
+
+UNCONFIRMED = N_(
+    "This looks like personal details. Remove them, or send anyway if you want the staff to"
+    " see them."
+)
+
+
+def admit(screening: Screening, *, personal_ok: object, field: str, blocked: str) -> Screening:
+    """The screening of a text that may be stored: a block word is refused with `blocked`, and
+    personal details not yet confirmed come back as a warning. A crisis word is never refused:
+    the writer must see help, and staff the item."""
+    if screening.action == "block":
+        raise RefusedWords(_(blocked), field=field)
+    if screening.personal and personal_ok is not True:
+        raise PersonalDetails(
+            _(UNCONFIRMED),
+            found=personal_warnings(screening.personal),
+            crisis=screening.crisis,
+            field=field,
+        )
+    return screening
 
 
 def personal_warnings(findings: Iterable[Finding]) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from moderation import intake
-from moderation.screening import personal_warnings
+from moderation.errors import PersonalDetails
 from service import i18n, keys
 from service.http.board import MAX_QUERY
 from service.http.bodies import created, json_object
@@ -71,11 +71,10 @@ async def ask(request: web.Request) -> web.Response:
     if not isinstance(confirmed, bool):
         message = i18n.gettext("Send true or false.")
         return json_error(400, message, {"personal_data_confirmed": message})
-    verdict = intake.judge(ctx, draft, personal_confirmed=confirmed)
-    if verdict.blocked:
-        message = i18n.gettext(intake.BLOCKED)
-        return json_error(400, message, {"body": message})
-    if verdict.unconfirmed_personal:
+    try:
+        # A block word is refused by the error middleware: 400 naming the field body.
+        screening = intake.admit(ctx, draft, personal_confirmed=confirmed)
+    except PersonalDetails as exc:
         # Nothing is stored: the asker removes the details or sends again with the flag.
         message = i18n.gettext(
             "This looks like personal details. Remove them, or send again with"
@@ -84,18 +83,18 @@ async def ask(request: web.Request) -> web.Response:
         warning: dict[str, Any] = {
             "error": message,
             "errors": {"body": message},
-            "personal_data": personal_warnings(verdict.screening.personal),
+            "personal_data": exc.found,
         }
-        if verdict.screening.crisis:
+        if exc.crisis:
             warning["crisis_help"] = request.app[keys.CRISIS].payload()
-        return web.json_response(warning, status=422)
-    submitted = await intake.submit(ctx, draft, verdict.screening)
+        return web.json_response(warning, status=exc.status)
+    submitted = await intake.submit(ctx, draft, screening)
     payload: dict[str, Any] = {
         "id": submitted.question_id,
         "code": submitted.code,
         "status": "pending",
     }
-    if verdict.screening.crisis:
+    if screening.crisis:
         payload["crisis_help"] = request.app[keys.CRISIS].payload()
     return created(payload)
 

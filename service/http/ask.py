@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from moderation import intake
-from moderation.screening import personal_warnings
+from moderation.errors import PersonalDetails, RefusedWords
 from service import i18n, keys
 from service.http import bodies
 from service.http.render import render
@@ -50,20 +50,19 @@ async def submit(request: web.Request) -> web.StreamResponse:
     )
     if draft is None:
         return await _again(request, values, errors=errors)
-    verdict = intake.judge(ctx, draft, personal_confirmed=data.get(PERSONAL_CONFIRMED) == "yes")
-    if verdict.blocked:
-        return await _again(request, values, errors={"body": i18n.gettext(intake.BLOCKED)})
-    if verdict.unconfirmed_personal:
+    try:
+        screening = intake.admit(
+            ctx, draft, personal_confirmed=data.get(PERSONAL_CONFIRMED) == "yes"
+        )
+    except RefusedWords as exc:
+        return await _again(request, values, errors={"body": exc.message})
+    except PersonalDetails as exc:
         # Nothing is stored yet: the writer decides whether to remove the details or send.
         # 422 like the API, so the asking limit gives this attempt back.
         return await _again(
-            request,
-            values,
-            status=422,
-            personal=personal_warnings(verdict.screening.personal),
-            crisis=verdict.screening.crisis,
+            request, values, status=exc.status, personal=exc.found, crisis=exc.crisis
         )
-    submitted = await intake.submit(ctx, draft, verdict.screening)
+    submitted = await intake.submit(ctx, draft, screening)
     raise web.HTTPSeeOther(f"/f/{submitted.code}?new=1")
 
 
