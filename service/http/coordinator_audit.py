@@ -14,6 +14,7 @@ from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Invalid
 from service import i18n, keys
 from service.clock import local_day, local_midnight, to_iso
+from service.http.params import whole_number
 from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
@@ -128,14 +129,14 @@ def _filters(query: dict[str, str], staff_ids: set[int]) -> audit.LogFilter:
     who = query.get("staff", "")
     staff_id = None
     if who and who != SYSTEM:
-        if not (who.isascii() and who.isdigit() and len(who) <= 12 and int(who) in staff_ids):
+        staff_id = whole_number(who)
+        if staff_id not in staff_ids:
             raise _refuse(i18n.gettext("choose from the list."), "staff")
-        staff_id = int(who)
     first, last = _day(query.get("from", ""), "from"), _day(query.get("to", ""), "to")
     if first and last and first > last:
         raise _refuse(i18n.gettext("the end date is before the start date."), "to")
     before = query.get("before", "")
-    if before and not (before.isascii() and before.isdigit() and len(before) <= 12):
+    if before and whole_number(before) is None:
         raise _refuse(i18n.gettext("give a row number."), "before")
     return audit.LogFilter(
         action=_name(query.get("action", ""), "action"),

@@ -15,6 +15,13 @@ def _is_number(raw: str) -> bool:
     return raw.isascii() and raw.isdigit()
 
 
+def whole_number(raw: str | None, *, max_digits: int = 12) -> int | None:
+    """A form or query value as a whole number (ids, row numbers, text positions), or None."""
+    if raw is None or not _is_number(raw) or len(raw) > max_digits:
+        return None
+    return int(raw)
+
+
 def page_number(request: web.Request) -> int:
     raw = request.query.get("page", "1")
     if not _is_number(raw) or not 1 <= int(raw) <= MAX_PAGE:
@@ -27,6 +34,7 @@ def page_number(request: web.Request) -> int:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
-    if not _is_number(raw) or len(raw) > 12:
+    number = whole_number(raw)
+    if number is None:
         raise web.HTTPNotFound()
-    return int(raw)
+    return number

@@ -14,7 +14,7 @@ from moderation.filters.personal_data import Finding
 from service import i18n, keys
 from service.http import bodies, referral_cards, serialize
 from service.http.board import MAX_QUERY
-from service.http.params import path_id
+from service.http.params import path_id, whole_number
 from service.http.render import render
 from service.http.staff_session import (
     end_session,
@@ -145,10 +145,6 @@ async def _referral_options(
     return list(cards.values())
 
 
-def _whole(raw: str | None) -> int | None:
-    return int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
-
-
 def _marked(text: str | None) -> list[tuple[str, Finding | None]]:
     """The text in pieces, each personal detail the detectors found a piece of its own."""
     if not text:
@@ -194,8 +190,8 @@ async def question_action(request: web.Request, member: StaffMember) -> web.Stre
                 question_id,
                 acting_staff=member,
                 field=form.get("field", ""),
-                start=_whole(form.get("start")),
-                end=_whole(form.get("end")),
+                start=whole_number(form.get("start")),
+                end=whole_number(form.get("end")),
             )
         elif action == "answer":
             await actions.do_answer(
