@@ -13,18 +13,12 @@ from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
 from tests.chat_clients import Staff, Visitor
-from tests.conftest import csrf_token, dump, rows, sign_in, staff_id
+from tests.conftest import dump, rows, sign_in, staff_id
+from tests.conftest import staff_post as post
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 STAFF = "/coordinator/staff"
 CATEGORIES = "/coordinator/categories"
-
-
-async def post(who: TestClient, path: str, **data: str) -> ClientResponse:
-    """Post a form as a browser would: with the token from a staff page, without following."""
-    page = await who.get("/staff/login")
-    token = csrf_token(await page.text())
-    return await who.post(path, data={"csrf_token": token, **data}, allow_redirects=False)
 
 
 def shown_password(html: str) -> str:

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from markupsafe import escape
 
@@ -19,7 +18,8 @@ from service import keys
 from service.settings import Settings
 from service.storage import watched_words
 from service.storage.staff import StaffMember
-from tests.conftest import FakeClock, add_staff, csrf_token, rows, staff_id
+from tests.conftest import FakeClock, add_staff, rows, staff_id
+from tests.conftest import staff_post as post
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 WORDS = "/coordinator/watched-words"
@@ -30,12 +30,6 @@ async def coordinator(staff_client: StaffClient) -> TestClient:
     helena = await staff_client("helena", "coordinator", "Helena")
     await helena.get("/staff?lang=en")  # the messages below are the English originals
     return helena
-
-
-async def post(who: TestClient, path: str, **data: str) -> ClientResponse:
-    """Post a form as a browser would: with the token from a staff page, without following."""
-    token = csrf_token(await (await who.get("/staff/login")).text())
-    return await who.post(path, data={"csrf_token": token, **data}, allow_redirects=False)
 
 
 def audit(settings: Settings) -> list[tuple[Any, ...]]:
