@@ -1,5 +1,6 @@
 """Matches coordinator-maintained watched words and phrases in text, tolerating inflection."""
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -26,7 +27,10 @@ MIN_WORD_LETTERS = 3
 _MIN_STEM_FOR_PREFIX = 5
 
 _OPENING = 2
-_STEM_CACHE_SIZE = 50_000
+# Text words remembered with their folded form, stems and the entries they can begin. Chat
+# vocabulary is small, so nearly every word of a message is found here; when full, the oldest
+# half is dropped (dicts keep insertion order), never the whole, so nobody pays for a refill.
+_TOKEN_CACHE_SIZE = 20_000
 
 # Letters and digits, with hyphens only inside a word (Itsemurha-ajatuksia is one word).
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
@@ -87,6 +91,16 @@ class _Entry:
     terms: tuple[_Term, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """A text word as matching sees it: NFKC and casefolded, its stem in each watched language
+    (in Watchlist._langs order), and the entries whose first phrase word it satisfies."""
+
+    folded: str
+    stems: tuple[str, ...]
+    starts: tuple[_Entry, ...]
+
+
 class Watchlist:
     """Watched words with their stems computed once, for matching many texts."""
 
@@ -120,7 +134,7 @@ class Watchlist:
                         self._openings[lang] = None
                     else:
                         openings.add(term.stem[:_OPENING])
-        self._stem_cache: dict[tuple[str, str], str] = {}
+        self._tokens: dict[str, _Token] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -141,12 +155,43 @@ class Watchlist:
         return tuple(terms)
 
     def match(self, text: str) -> list[Match]:
-        """Every occurrence of every entry in text, in every language; sorted by start."""
+        """Every occurrence of every entry in text, in every language; sorted by start. Each
+        word's entries are remembered, so a text in which no word can begin an entry (most chat
+        messages) costs a dictionary lookup per word; the result is that of _match_all."""
+        if not self._entries:
+            return []
+        known = self._tokens.get
+        read = [known(word) or self._read(word) for word in _WORD.findall(text)]
+        if not any(token.starts for token in read):
+            return []
+        # Common words begin entries too (Finnish "ennen" and "entä" stem to "en", as in "en
+        # halua elää"), so only the languages and the spans actually needed are worked out.
+        tokens = [token.folded for token in read]
+        stems: dict[str, list[str]] = {}
+        spans: list[tuple[int, int]] = []
+        matches = []
+        for i, token in enumerate(read):
+            for entry in token.starts:
+                lang = entry.word.lang
+                if lang not in stems:
+                    n = self._langs.index(lang)
+                    stems[lang] = [other.stems[n] for other in read]
+                gap = MAX_GAP if len(entry.terms) >= _GAP_FROM_WORDS else 0
+                # The first phrase word is known to match here (_Token.starts).
+                last = _rest(entry.terms, 1, i + 1, tokens, stems[lang], gap)
+                if last is not None:
+                    spans = spans or [(m.start(), m.end()) for m in _WORD.finditer(text)]
+                    matches.append(Match(entry.word, spans[i][0], spans[last][1]))
+        matches.sort(key=lambda m: (m.start, m.end, m.word.id))
+        return matches
+
+    def _match_all(self, text: str) -> list[Match]:
+        """match() without remembered words: every word folded and stemmed, every entry that
+        might begin at it tried; the reference the shortcuts are tested against."""
         if not self._entries:
             return []
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        # NFKC per word keeps the spans in the text as written: ｉｔｓｅｍｕｒｈａ is itsemurha.
-        tokens = [unicodedata.normalize("NFKC", text[s:e]).casefold() for s, e in spans]
+        tokens = [_fold(text[s:e]) for s, e in spans]
         # The writer's language is unknown, so the text is stemmed once per watched language.
         stems = {lang: [self._stem(lang, token) for token in tokens] for lang in self._langs}
         matches = []
@@ -158,40 +203,63 @@ class Watchlist:
         matches.sort(key=lambda m: (m.start, m.end, m.word.id))
         return matches
 
+    def _read(self, word: str) -> _Token:
+        """The word as matching sees it, worked out once and remembered."""
+        if len(self._tokens) >= _TOKEN_CACHE_SIZE:
+            for old in list(itertools.islice(self._tokens, _TOKEN_CACHE_SIZE // 2)):
+                del self._tokens[old]
+        folded = _fold(word)
+        stems = tuple(self._stem(lang, folded) for lang in self._langs)
+        by_lang = dict(zip(self._langs, stems, strict=True))
+        starts = tuple(
+            entry
+            for entry in self._possible(folded, by_lang)
+            if entry.terms[0].accepts(folded, by_lang[entry.word.lang])
+        )
+        token = self._tokens[word] = _Token(folded, stems, starts)
+        return token
+
     def _stem(self, lang: str, token: str) -> str:
         """The token's stem, or the token itself when no first phrase word can start like it."""
         openings = self._openings[lang]
         if openings is not None and token[:_OPENING] not in openings:
             return token
-        key = (lang, token)
-        stem = self._stem_cache.get(key)
-        if stem is None:
-            if len(self._stem_cache) >= _STEM_CACHE_SIZE:
-                self._stem_cache.clear()
-            stem = self._stem_cache[key] = self._stemmers[lang].stemWord(token)
-        return stem
+        return str(self._stemmers[lang].stemWord(token))
 
     def _candidates(
         self, tokens: list[str], stems: dict[str, list[str]]
     ) -> Iterator[tuple[int, _Entry]]:
         """Entries whose first phrase word might match at each token position."""
         for i, token in enumerate(tokens):
-            seen: set[int] = set()
-            for lang in self._langs:
-                openings = self._openings[lang]
-                if openings is not None and token[:_OPENING] not in openings:
-                    continue
-                token_stem = stems[lang][i]
-                found = list(self._by_stem.get((lang, token_stem), ()))
-                for length in self._prefix_lengths:
-                    if length > len(token) and length > len(token_stem):
-                        break
-                    for key in {token[:length], token_stem[:length]}:
-                        found.extend(self._by_prefix.get((lang, key), ()))
-                for entry in found:
-                    if id(entry) not in seen:
-                        seen.add(id(entry))
-                        yield i, entry
+            for entry in self._possible(token, {lang: stems[lang][i] for lang in self._langs}):
+                yield i, entry
+
+    def _possible(self, token: str, token_stems: dict[str, str]) -> list[_Entry]:
+        """Entries whose first phrase word might match this token, given its stem per language."""
+        seen: set[int] = set()
+        possible = []
+        for lang in self._langs:
+            openings = self._openings[lang]
+            if openings is not None and token[:_OPENING] not in openings:
+                continue
+            token_stem = token_stems[lang]
+            found = list(self._by_stem.get((lang, token_stem), ()))
+            for length in self._prefix_lengths:
+                if length > len(token) and length > len(token_stem):
+                    break
+                for key in {token[:length], token_stem[:length]}:
+                    found.extend(self._by_prefix.get((lang, key), ()))
+            for entry in found:
+                if id(entry) not in seen:
+                    seen.add(id(entry))
+                    possible.append(entry)
+        return possible
+
+
+def _fold(word: str) -> str:
+    """A text word compared as letters: NFKC per word keeps the spans in the text as written
+    (ｉｔｓｅｍｕｒｈａ is itsemurha), casefolded."""
+    return unicodedata.normalize("NFKC", word).casefold()
 
 
 def _last_matched(
