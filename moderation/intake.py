@@ -139,6 +139,10 @@ async def delete_by_code(ctx: ModerationContext, code: str) -> bool:
         await search.unindex_question(tx, row["id"])
         await questions.delete(tx, row["id"])
         if row["status"] == "published":
+            # FTS5 only marks deleted entries until its segments merge: merging now takes the
+            # words out of the index's pages at once, and the checkpoint due within a minute
+            # takes them out of the WAL.
+            await retention.compact_search(tx)
             await retention.set_time(tx, retention.SEARCH_DIRTY, ctx.now_iso())
         await events.record(
             tx,

@@ -8,7 +8,15 @@ import unicodedata
 from moderation.errors import Invalid
 from service.i18n import gettext as _
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls except tab and newline, DEL, C1 controls, and the bidi embeddings, overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069): these can make stored text read differently from what
+# staff and other readers see. The marks LRM, RLM and ALM stay: Arabic or Hebrew text needs them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Letters and symbols that render as blank space although Unicode does not call them spaces.
+_BLANK_GRAPHICS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+# Spaces, controls, format characters and marks. Private-use and unassigned code points count
+# as visible: a font may draw them, and an emoji newer than Python's Unicode tables is unassigned.
+_UNSEEN_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Mn", "Mc", "Me"})
 
 QUESTION_MIN, QUESTION_MAX = 10, 4000
 TITLE_MAX = 150
@@ -17,18 +25,35 @@ REASON_MIN, REASON_MAX = 3, 1000
 
 
 def clean(text: str) -> str:
-    """NFC, unified newlines, no control characters, no surrounding blanks."""
+    """NFC, unified newlines, no control or bidi-override characters, no surrounding blanks."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text).strip()
 
 
+def has_visible(text: str) -> bool:
+    """Whether any character would show: not a space, control, format character (zero-width
+    space, word joiner, BOM), lone combining mark or blank filler."""
+    return any(
+        unicodedata.category(char) not in _UNSEEN_CATEGORIES and char not in _BLANK_GRAPHICS
+        for char in text
+    )
+
+
+def _invisible(field: str) -> Invalid:
+    return Invalid(_("This text has no visible characters. Please write it again."), field=field)
+
+
 def require_text(value: object, field: str, *, minimum: int, maximum: int) -> str:
-    """Return the cleaned text or raise Invalid naming `field`."""
+    """The one rule for text people type, on forms, the JSON API and sockets alike: the
+    cleaned text (`clean`), or Invalid naming `field` when it is empty, shows nothing, or
+    is too short or long."""
     if not isinstance(value, str):
         raise Invalid(_("This field must be text."), field=field)
     text = clean(value)
     if not text:
         raise Invalid(_("This field is required."), field=field)
+    if not has_visible(text):
+        raise _invisible(field)
     if len(text) < minimum:
         raise Invalid(_("Write at least %(n)d characters.") % {"n": minimum}, field=field)
     if len(text) > maximum:
@@ -45,6 +70,8 @@ def optional_text(value: object, field: str, *, maximum: int) -> str | None:
     if not isinstance(value, str):
         raise Invalid(_("This field must be text."), field=field)
     text = " ".join(clean(value).split())
+    if text and not has_visible(text):
+        raise _invisible(field)
     if len(text) > maximum:
         raise Invalid(
             _("Write at most %(n)d characters (now %(len)d).") % {"n": maximum, "len": len(text)},
@@ -54,17 +81,24 @@ def optional_text(value: object, field: str, *, maximum: int) -> str | None:
 
 
 def has_lone_surrogate(value: object) -> bool:
-    """JSON escapes such as \\ud800 decode to text SQLite cannot store."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_lone_surrogate(v) for v in value)
+    """JSON escapes such as \\ud800 decode to text SQLite cannot store.
+
+    Runs on every socket event: a loop over a stack instead of recursion, and ASCII text (most
+    keys and many messages) is passed without encoding it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,6 +28,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def failure_key(secret: str, username: str) -> str:
+    """What failed sign-ins are counted by: a keyed hash of the name as the lock sees it
+    (NFKC, case-folded), so a password typed as the name is never stored, and the hash cannot
+    be checked against guesses without the service's secret."""
+    name = unicodedata.normalize("NFKC", username).casefold()
+    return hmac.new(secret.encode(), b"login:" + name.encode(), hashlib.sha256).hexdigest()
+
+
 async def sign_in(
     db: Database, clock: Clock, settings: Settings, username: str, password: str
 ) -> SignIn:
@@ -35,10 +44,11 @@ async def sign_in(
     now_iso = to_iso(now)
     username = username.strip()[:100]
     lock = timedelta(minutes=settings.login_lock_minutes)
+    name_hash = failure_key(settings.secret, username)
     async with db.transaction() as tx:
         allowed, locks_now = await staff.reserve_attempt(
             tx,
-            username,
+            name_hash,
             at=now_iso,
             window_start=to_iso(now - lock),
             max_failures=settings.login_max_failures,
@@ -63,7 +73,7 @@ async def sign_in(
         return SignIn(None, locked=locks_now)
     token = secrets.token_urlsafe(32)
     async with db.transaction() as tx:
-        await staff.clear_failures(tx, username)
+        await staff.clear_failures(tx, name_hash)
         await staff.create_session(
             tx,
             token_hash(token),

@@ -91,6 +91,8 @@ async def test_html_sign_in_needs_csrf_and_redirects_locally(client: TestClient)
         allow_redirects=False,
     )
     assert ok.status == 303 and ok.headers["Location"] == "/staff/queue"
+    # Sign-in renewed the CSRF anchor (tests/test_csrf_public.py): the signed-in page's token.
+    token = csrf_token(await (await client.get("/staff/queue")).text())
     out = await client.post("/staff/logout", data={"csrf_token": token}, allow_redirects=False)
     assert out.status == 303
     assert (await client.get("/staff/queue", allow_redirects=False)).status == 302

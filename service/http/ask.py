@@ -7,7 +7,7 @@ from aiohttp import web
 from moderation import intake
 from moderation.errors import PersonalDetails, RefusedWords
 from service import i18n, keys
-from service.http import bodies
+from service.http import bodies, origin
 from service.http.render import render
 from service.storage import categories
 
@@ -35,6 +35,7 @@ async def form(request: web.Request) -> web.Response:
 
 
 async def submit(request: web.Request) -> web.StreamResponse:
+    origin.refuse_other_sites(request)
     data = await bodies.form(request)
     values = {name: str(data.get(name, "")) for name in ("body", "title", "category", "publish")}
     ctx = keys.moderation(request)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from moderation.errors import Invalid
 from moderation.text import has_lone_surrogate
@@ -13,6 +16,8 @@ from service import i18n
 
 FormData = dict[str, str]
 _FORM = web.RequestKey("form", dict)
+_POSTED = web.RequestKey("posted", MultiDictProxy)
+_MAX_FIELDS = 1000
 # A route whose name ends so takes one uploaded text file, in the form field `file`.
 UPLOAD_ROUTE_SUFFIX = "_upload"
 UPLOAD_FIELD = "file"
@@ -46,17 +51,56 @@ def _uploaded_text(value: web.FileField) -> str:
         raise Invalid(i18n.gettext("The file must be UTF-8 text."), field=UPLOAD_FIELD) from None
 
 
+def _field_text(raw: bytes, charset: str, name: str) -> str:
+    try:
+        return raw.decode(charset)
+    except UnicodeDecodeError:
+        shown = name[:40]
+        raise Invalid(
+            i18n.gettext("The field %(name)s holds bytes that are not text.") % {"name": shown},
+            field=shown,
+        ) from None
+
+
+def _unquote(raw: bytes) -> bytes:
+    return unquote_to_bytes(raw.replace(b"+", b" "))
+
+
+def _urlencoded(raw: bytes, charset: str) -> MultiDict[str]:
+    """An application/x-www-form-urlencoded body, decoded strictly: aiohttp's parser turns
+    bytes that are not text into U+FFFD without a word, and a field would be stored altered."""
+    fields: MultiDict[str] = MultiDict()
+    for pair in raw.rstrip().split(b"&"):
+        if not pair:
+            continue
+        if len(fields) >= _MAX_FIELDS:
+            raise web.HTTPBadRequest(text=i18n.gettext("The form has too many fields."))
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = _field_text(_unquote(raw_name), charset, raw_name.decode("ascii", "replace"))
+        fields.add(name, _field_text(_unquote(raw_value), charset, name))
+    return fields
+
+
+async def _posted(request: web.Request, upload: bool) -> MultiDictProxy[Any]:
+    if not upload and request.content_type in ("", "application/x-www-form-urlencoded"):
+        charset = request.charset or "utf-8"
+        codecs.lookup(charset)  # an unknown charset is a LookupError before any field is read
+        return MultiDictProxy(_urlencoded(await request.read(), charset))
+    source = request.clone(client_max_size=UPLOAD_MAX) if upload else request
+    return await source.post()
+
+
 async def form(request: web.Request) -> FormData:
     """The submitted form's text fields; files are refused except on an upload route."""
     cached: FormData | None = request.get(_FORM)
     if cached is not None:
         return cached
     upload = _takes_upload(request)
-    source = request.clone(client_max_size=UPLOAD_MAX) if upload else request
     try:
-        posted = await source.post()
-    except (ValueError, LookupError):  # undecodable bytes or an unknown charset
+        posted = await _posted(request, upload)
+    except (ValueError, LookupError):  # undecodable multipart bytes or an unknown charset
         raise web.HTTPBadRequest(text=i18n.gettext("The form could not be read.")) from None
+    request[_POSTED] = posted
     fields: FormData = {}
     for name, value in posted.items():
         if upload and name == UPLOAD_FIELD and isinstance(value, web.FileField):
@@ -73,7 +117,7 @@ async def form(request: web.Request) -> FormData:
 async def form_values(request: web.Request, name: str) -> list[str]:
     """Every value of a repeated field, such as ticked checkboxes; `form` keeps only one."""
     await form(request)  # checks the whole form once
-    return [v for v in (await request.post()).getall(name, []) if isinstance(v, str)]
+    return [v for v in request[_POSTED].getall(name, []) if isinstance(v, str)]
 
 
 def active_choice(form: FormData) -> bool:

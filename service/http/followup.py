@@ -8,7 +8,7 @@ from aiohttp import web
 
 from moderation import intake
 from service import i18n, keys
-from service.http import bodies, referral_cards
+from service.http import bodies, origin, referral_cards
 from service.http.render import render
 from service.storage import questions
 
@@ -62,6 +62,7 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def delete(request: web.Request) -> web.Response:
+    origin.refuse_other_sites(request)
     code = _code(request.match_info["code"])
     if (await bodies.form(request)).get("confirm") != "yes":
         message = i18n.gettext("Tick the box to confirm that you want to delete the question.")

@@ -96,9 +96,16 @@ def require_staff(*roles: str) -> Callable[[StaffHandler], Handler]:
     return decorate
 
 
+def renew_csrf_anchor(request: web.Request, response: web.StreamResponse) -> None:
+    """A new anchor at sign-in and sign-out, so a form token seen before (or planted by
+    someone who set the cookie) is worthless in the new session."""
+    set_cookie(request, response, CSRF_COOKIE, secrets.token_urlsafe(24), samesite="Strict")
+
+
 async def end_session(request: web.Request, response: web.StreamResponse) -> None:
     """Delete the session row and cookie, and close the sockets opened with this session."""
     response.del_cookie(STAFF_COOKIE, path="/")
+    renew_csrf_anchor(request, response)
     token = request.cookies.get(STAFF_COOKIE)
     member: StaffMember | None = request.get(keys.STAFF)
     if token:
@@ -118,6 +125,7 @@ async def start_session(request: web.Request, username: str, password: str) -> a
 def keep_session(request: web.Request, response: web.StreamResponse, token: str) -> None:
     hours = request.app[keys.SETTINGS].session_hours
     set_cookie(request, response, STAFF_COOKIE, token, max_age=hours * 3600)
+    renew_csrf_anchor(request, response)
 
 
 def refusal(request: web.Request, result: auth.SignIn) -> str:

@@ -10,8 +10,9 @@ from service.storage.db import Database, Writer
 # Maintenance names: when the last real sweep ran, and since when a VACUUM is due.
 LAST_SWEEP = "retention_swept"
 VACUUM_DUE = "vacuum_due"
-# A published question was deleted by its asker: FTS5 keeps the words in its segments until
-# they are merged, so the next sweep merges them away and schedules a VACUUM.
+# Search entries were deleted and their segments merged at once, but the WAL still holds the
+# pages as they were until a checkpoint copies the new ones over: the checkpoint task
+# (moderation/retention.checkpoint_if_due) runs within a minute while this is set.
 SEARCH_DIRTY = "search_dirty"
 
 
@@ -130,6 +131,16 @@ async def compact_search(tx: Writer) -> None:
     secure_delete zeroes the pages the old segments free."""
     await tx.execute("INSERT INTO question_stems (question_stems) VALUES ('optimize')")
     await tx.execute("INSERT INTO question_trigrams (question_trigrams) VALUES ('optimize')")
+
+
+async def checkpoint(db: Database) -> bool:
+    """Copy the WAL into the database file and empty it, so pages overwritten since the last
+    checkpoint leave the disk; False when a reader kept it from finishing (try again later).
+
+    A checkpoint cannot run inside a transaction, so it runs on the writer between them."""
+    async with db.single_statements() as writer:
+        row = await writer.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+    return row is not None and row[0] == 0
 
 
 async def get_time(db: Database | Writer, name: str) -> str | None:

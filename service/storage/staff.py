@@ -85,15 +85,17 @@ async def delete_session(tx: Writer, token_hash: str) -> None:
 
 
 async def reserve_attempt(
-    tx: Writer, username: str, *, at: str, window_start: str, max_failures: int, lock_until: str
+    tx: Writer, name_hash: str, *, at: str, window_start: str, max_failures: int, lock_until: str
 ) -> tuple[bool, bool]:
     """Count a sign-in attempt as failed before the password is checked: (allowed, locks now).
 
     Counting first, inside the write transaction, means parallel guesses cannot all slip in
-    while the slow password check of the first is still running. Success clears the count."""
+    while the slow password check of the first is still running. Success clears the count.
+    `name_hash` is a keyed hash of the name: the table never holds what was typed."""
+    await forget_failures_before(tx, window_start)
     row = await tx.fetch_one(
-        "SELECT failures, last_failed_at, locked_until FROM login_failures WHERE username = ?",
-        (username,),
+        "SELECT failures, last_failed_at, locked_until FROM login_failures WHERE name_hash = ?",
+        (name_hash,),
     )
     if row is not None and row["locked_until"] is not None and row["locked_until"] > at:
         return False, False
@@ -102,12 +104,19 @@ async def reserve_attempt(
         failures = row["failures"] + 1
     locks = failures >= max_failures
     await tx.execute(
-        "INSERT INTO login_failures (username, failures, last_failed_at, locked_until)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET failures = excluded.failures,"
+        "INSERT INTO login_failures (name_hash, failures, last_failed_at, locked_until)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT(name_hash) DO UPDATE SET failures = excluded.failures,"
         " last_failed_at = excluded.last_failed_at, locked_until = excluded.locked_until",
-        (username, 0 if locks else failures, at, lock_until if locks else None),
+        (name_hash, 0 if locks else failures, at, lock_until if locks else None),
     )
     return True, locks
+
+
+async def forget_failures_before(tx: Writer, window_start: str) -> int:
+    """Failures older than the lock window count for nothing, so they are not kept either.
+
+    A lock ends one window after the failure that set it, so no live lock is deleted."""
+    return await tx.execute("DELETE FROM login_failures WHERE last_failed_at <= ?", (window_start,))
 
 
 async def id_for_username(tx: Writer, username: str) -> int | None:
@@ -115,8 +124,8 @@ async def id_for_username(tx: Writer, username: str) -> int | None:
     return None if value is None else int(value)
 
 
-async def clear_failures(tx: Writer, username: str) -> None:
-    await tx.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+async def clear_failures(tx: Writer, name_hash: str) -> None:
+    await tx.execute("DELETE FROM login_failures WHERE name_hash = ?", (name_hash,))
 
 
 async def by_id(db: Database | Writer, staff_id: int) -> StaffMember | None:
