@@ -8,6 +8,7 @@ import gc
 import getpass
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,11 +19,10 @@ from aiohttp import web
 
 from moderation import directory, retention
 from moderation.errors import ActionError
-from service import i18n
+from service import i18n, serving
 from service.app import create_app
 from service.auth import create_staff
 from service.clock import system_clock
-from service.http.private_log import AccessLogger
 from service.settings import Settings, SettingsError
 from service.storage.db import Database, migrate_path
 from service.storage.staff import ROLES
@@ -41,27 +41,20 @@ async def _freeze_startup_objects(_app: web.Application) -> None:
 
 
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:
-    print(
-        f"Koppi serving on http://{settings.host}:{settings.port}  (database {settings.db_path})",
-        flush=True,
-    )
-    # Off by default (it costs a third of a cached page's time); when on, it leaves out the
-    # client address and masks follow-up codes.
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        access_log_class=AccessLogger,
-    )
-    return 0
+    return serving.run(app, settings)
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    applied = asyncio.run(migrate_path(settings.db_path))
+    try:
+        applied = asyncio.run(migrate_path(settings.db_path))
+    except (OSError, sqlite3.Error) as exc:
+        print(
+            f"koppi: cannot open the database {settings.db_path}: {serving.describe(exc)}",
+            file=sys.stderr,
+        )
+        return 1
     print(f"{settings.db_path}: " + (", ".join(applied) if applied else "up to date"))
     return 0
 
@@ -211,10 +204,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         settings = Settings.from_env()
+    except OSError as exc:  # the generated secret cannot be read or kept in the data folder
+        print(
+            f"koppi: cannot keep the secret in the data folder: {serving.describe(exc)}",
+            file=sys.stderr,
+        )
+        return 1
+    except (SettingsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         return int(args.run(settings, args))
     except (SettingsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:
+        print(f"koppi: database {settings.db_path}: {serving.describe(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

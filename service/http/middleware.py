@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from service import i18n, keys
 from service.http.private_log import mask_path
 from service.http.render import render
 from service.i18n import N_
+from service.storage import disk_full
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -126,12 +128,28 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
-    except Exception:
+    except Exception as exc:
+        if disk_full.is_disk_full(exc):
+            return cannot_save(request, exc)
         log.exception("unhandled error on %s %s", request.method, mask_path(request.path))
         message = i18n.gettext("Something went wrong on our side. Please try again.")
         if is_api(request):
             return json_error(500, message)
         return _error_page(request, 500, message)
+
+
+def cannot_save(request: web.Request, exc: BaseException) -> web.Response:
+    """507 for a write the full disk refused: the writer may try again; one log line a minute."""
+    disk_full.note(exc)
+    message = i18n.gettext(disk_full.CANNOT_SAVE)
+    if is_api(request):
+        response = web.json_response(
+            {"error": "unavailable", "message": message}, status=HTTPStatus.INSUFFICIENT_STORAGE
+        )
+    else:
+        response = _error_page(request, HTTPStatus.INSUFFICIENT_STORAGE, message)
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 def _error_page(request: web.Request, status: int, message: str) -> web.Response:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from moderation.errors import ActionError, Blocked, PersonalDetails, RateLimited
 from moderation.text import has_lone_surrogate
 from service import i18n
+from service.storage import disk_full
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,13 @@ def event(
                     return await handler(self, sid, data)
                 except ActionError as exc:
                     return refusal(exc)
-                except Exception:  # the sender still gets an answer; the details go to the log
+                except Exception as exc:  # the sender still gets an answer; details to the log
+                    if disk_full.is_disk_full(exc):
+                        disk_full.note(exc)
+                        return {
+                            "error": "unavailable",
+                            "message": i18n.gettext(disk_full.CANNOT_SAVE),
+                        }
                     log.exception("socket event %s failed", handler.__name__)
                     return {
                         "error": "internal",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import importlib.resources
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -21,7 +23,11 @@ _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
-    "PRAGMA synchronous=NORMAL",
+    # FULL flushes the WAL at every commit, so an acknowledged message or question survives an
+    # OS crash or power cut (NORMAL loses the last commits then; a process kill loses nothing
+    # either way). Chat messages are written in group commits: one flush per batch, not per
+    # message.
+    "PRAGMA synchronous=FULL",
     # Deleted rows are overwritten with zeros at once, in the file and in freed pages, so text
     # removed by the asker or by retention cannot be read back from the file before a VACUUM.
     "PRAGMA secure_delete=ON",
@@ -30,9 +36,16 @@ _PRAGMAS = (
 Row = sqlite3.Row
 
 
+class MigrationFailed(sqlite3.DatabaseError):
+    """A numbered migration could not be applied; the message names it."""
+
+
 def make_private_folder(folder: Path) -> None:
     """A new data folder is readable by the service's user only: it holds what people wrote."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:  # a file where the folder should be: say so, not "file exists"
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
 
 class Database:
@@ -52,11 +65,16 @@ class Database:
 
     async def open(self) -> None:
         make_private_folder(self.path.parent)
-        self._writer = await _connect(self.path)
-        applied = await migrate(self._writer)
-        self.created = any(name.startswith("0001_") for name in applied)
-        self._reader = await _connect(self.path)
-        self._slow_reader = await _connect(self.path)
+        try:
+            self._writer = await _connect(self.path)
+            applied = await migrate(self._writer)
+            self.created = any(name.startswith("0001_") for name in applied)
+            self._reader = await _connect(self.path)
+            self._slow_reader = await _connect(self.path)
+        except BaseException:
+            # Each open connection owns a thread that would keep a failed process running.
+            await self.close()
+            raise
 
     async def close(self) -> None:
         for conn in (self._slow_reader, self._reader, self._writer):
@@ -159,11 +177,42 @@ class Writer:
         return None if row is None else row[0]
 
 
+def _create_private_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, whatever the umask or the folder.
+
+    SQLite gives the -wal and -shm files the main file's permissions, so all three stay
+    readable by the service's user only. An existing file keeps the mode its owner gave it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _probe(path: Path) -> None:
+    """Open and read the file once in plain sqlite3, so a file that cannot be opened fails here.
+
+    When aiosqlite's own connect fails, its worker thread answers after the event loop may be
+    gone and prints a traceback of its own instead of the one-line cause."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    finally:
+        conn.close()
+
+
 async def _connect(path: Path) -> aiosqlite.Connection:
+    _create_private_file(path)
+    await asyncio.to_thread(_probe, path)
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
+    try:
+        conn.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+    except BaseException:
+        # An open connection's thread would keep the process alive after a failed start.
+        await conn.close()
+        raise
     return conn
 
 
@@ -189,10 +238,10 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
             await conn.executescript(
                 f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;"
             )
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
             if conn.in_transaction:
                 await conn.rollback()
-            raise
+            raise MigrationFailed(f"migration {name} failed: {exc}") from exc
         log.info("applied migration %s", name)
         applied.append(name)
     return applied
