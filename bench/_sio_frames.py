@@ -86,7 +86,17 @@ def own_cpu_seconds() -> float:
 class Socket:
     """One Engine.IO websocket carrying one Socket.IO namespace; frames go to `on_frame`."""
 
-    __slots__ = ("ws", "ns", "event_prefix", "ack_prefix", "acks", "waiters", "on_frame", "task")
+    __slots__ = (
+        "ws",
+        "ns",
+        "event_prefix",
+        "ack_prefix",
+        "acks",
+        "waiters",
+        "on_frame",
+        "task",
+        "received",
+    )
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, ns: str) -> None:
         self.ws = ws
@@ -97,6 +107,7 @@ class Socket:
         self.waiters: dict[int, asyncio.Future[Any]] = {}
         self.on_frame: Callable[[str], str | None] = _ignore
         self.task: asyncio.Task[None] | None = None
+        self.received = 0  # bytes of text frames, to show what the server pushes in set-up
 
     @classmethod
     async def open(
@@ -132,6 +143,7 @@ class Socket:
             if msg.data == PING:
                 await self.ws.send_str(PONG)
                 continue
+            self.received += len(msg.data)
             return str(msg.data)
 
     def start(self, on_frame: Callable[[str], str | None]) -> None:
@@ -151,6 +163,7 @@ class Socket:
             if data == PING:
                 await send(PONG)
                 continue
+            self.received += len(data)
             if waiters and data.startswith(ack_prefix):
                 self._resolve(data)
             reply = on_frame(data)
@@ -508,6 +521,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             raise SetupError(f"only {tally.assigned} of {args.pairs} chats were assigned") from None
         ready = _perf()
         cpu_ready = cpu_seconds(args.server_pid)
+        staff_setup_bytes = sum(s.sock.received for s in staff)
         rss_connected = rss_kb(args.server_pid)
         await measure(visitors, tally, args.server_pid, "warm-up", args.warmup, flood=False)
         rss_after = rss_kb(args.server_pid)
@@ -531,6 +545,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "visitor_start_s": ready - staff_ready,
         "staff_connect_cpu_s": cpu_staff_ready - cpu_signed_in,
         "visitor_start_cpu_s": cpu_ready - cpu_staff_ready,
+        "staff_setup_bytes": staff_setup_bytes,
         "rss_before_kb": rss_before,
         "rss_connected_kb": rss_connected,
         "rss_after_kb": rss_after,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from moderation.chat_context import ChatContext
-from service.chat.eta import estimate_wait, mean_handle_time, offer_question
+from service.chat.eta import estimate_wait, offer_question, typical_handle_time
 from service.chat.hours import OpeningHours
 from service.chat.routing import Candidate
 from service.clock import from_iso, to_iso
@@ -72,7 +72,8 @@ async def view(ctx: ChatContext) -> QueueView:
     staff_rows = await presence.staff_rows(db, ctx.present_cutoff())
     hours = await opening_hours.load(db)
     settings = await chat_settings.load(db)
-    handle_s = mean_handle_time(await chats.recent_handle_times(db, to_iso(now - _HANDLE_HISTORY)))
+    recent = await chats.recent_handle_times(db, to_iso(now - _HANDLE_HISTORY))
+    handle_s = typical_handle_time(recent)
     duty = on_duty(staff_rows)
     slots = sum(s["capacity"] for s in duty)
     busy = sum(s["load"] for s in duty)

@@ -15,6 +15,7 @@ from moderation.errors import (
     Conflict,
     Invalid,
     NotFound,
+    RateLimited,
 )
 from moderation.screening import Screening, admit
 from moderation.text import QUESTION_MAX, QUESTION_MIN, require_int, require_text
@@ -25,6 +26,9 @@ from service.storage.db import Row, Writer
 
 MESSAGE_MAX = 2000
 CLIENT_ID_MAX = 64
+# A start refused because enough chats from the same address are waiting: worth another try
+# soon, since the queue moves on every assignment and every ending.
+WAITING_RETRY_S = 30
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,17 @@ class Started:
     visitor_id: int
     # A crisis word in the first message: the visitor sees crisis help, staff an urgent chat.
     crisis: bool = False
+
+
+@dataclass(frozen=True)
+class Ended:
+    chat_id: int
+    # The visitor left before any staff reply: the start is given back to the address's limit.
+    unanswered: bool
+
+
+class QueueFull(RateLimited):
+    """Enough chats from this client address wait already; not counted as a start."""
 
 
 BLOCKED = N_("Your message contains words that are not accepted here. Please write it again.")
@@ -91,11 +106,15 @@ async def start(
     text: object,
     client: object,
     personal_ok: object = False,
+    address_key: str | None = None,
+    max_waiting: int | None = None,
 ) -> Started:
     """Open a chat with its first message; a resend with the same client id changes nothing.
 
     The message is screened before anything is stored: a block word or unconfirmed personal
-    details refuse it, a crisis word makes the chat urgent."""
+    details refuse it, a crisis word makes the chat urgent. With `max_waiting`, a start from an
+    address (`address_key`, its keyed hash) that has that many chats waiting is refused as
+    `QueueFull`, decided in the same transaction as the insert; a crisis is never refused."""
     first = message_text(text)
     start_id = client_id(client)
     found = await categories.by_slug(ctx.db, category) if isinstance(category, str) else None
@@ -118,6 +137,9 @@ async def start(
             raise Invalid(_("You already have a chat open."), field="client_id")
         crisis = screen(ctx, first, personal_ok=personal_ok).crisis
         is_open = await open_now(ctx, tx)
+        waiting_key = address_key if max_waiting is not None else None
+        if is_open and not crisis and waiting_key is not None and max_waiting is not None:
+            await _refuse_if_queue_full(tx, waiting_key, max_waiting)
         chat_id = message_id = 0
         if is_open:
             chat_id = await chats.insert(
@@ -127,6 +149,7 @@ async def start(
                 client_id=start_id,
                 at=now,
                 urgent=crisis,
+                waiting_key=waiting_key,
             )
             message_id = await chat_messages.insert_first(tx, chat_id, first, now, start_id)
         # A closed attempt counts for the statistics too; nothing the visitor wrote is kept.
@@ -146,6 +169,17 @@ async def start(
     return Started(chat_id, message_id, visitor_id, crisis)
 
 
+async def _refuse_if_queue_full(tx: Writer, waiting_key: str, max_waiting: int) -> None:
+    if await chats.waiting_from(tx, waiting_key) >= max_waiting:
+        raise QueueFull(
+            _(
+                "Several people on this connection are already waiting for a chat. Please try "
+                "again in half a minute: everyone gets their turn."
+            ),
+            retry_after=WAITING_RETRY_S,
+        )
+
+
 async def _newest(tx: Writer, visitor_id: int | None) -> Row:
     chat = None if visitor_id is None else await chats.newest_for_visitor(tx, visitor_id)
     if chat is None:
@@ -153,15 +187,16 @@ async def _newest(tx: Writer, visitor_id: int | None) -> Row:
     return chat
 
 
-async def end(ctx: ChatContext, visitor_id: int | None) -> None:
-    """The visitor leaves; ending twice is harmless."""
+async def end(ctx: ChatContext, visitor_id: int | None) -> Ended | None:
+    """The visitor leaves; ending twice is harmless (and returns None)."""
     async with ctx.db.transaction() as tx:
         chat = await _newest(tx, visitor_id)
         if chat["status"] not in chats.OPEN:
-            return
+            return None
         await end_chat(ctx, tx, chat, by="visitor")
         assigned = await assign_waiting(ctx, tx)
     await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],)))
+    return Ended(chat["id"], unanswered=chat["first_reply_at"] is None)
 
 
 async def rate(ctx: ChatContext, visitor_id: int | None, *, score: object, helped: object) -> None:

@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import socketio
 from aiohttp import web
 
 from moderation import chat_upkeep, retention
@@ -17,7 +16,7 @@ from moderation.directory import DirectoryContext
 from moderation.filters.watched_words import WatchedWord
 from moderation.screening import Watch
 from moderation.watched_word_admin import WatchlistContext
-from service import background, demo, keys
+from service import background, demo, keys, log_privacy
 from service.client_address import AddressKeys
 from service.clock import Clock, system_clock
 from service.http import (
@@ -48,6 +47,7 @@ from service.http.render import create_environment
 from service.http.staff_session import staff_identity
 from service.rate_limits import RateLimiter
 from service.realtime.chat_hub import ChatHub, tick_forever
+from service.realtime.server import SocketServer
 from service.realtime.staff_console import StaffConsole
 from service.realtime.visitor_chat import VisitorChat
 from service.settings import Settings
@@ -62,6 +62,8 @@ MAX_SOCKET_MESSAGE = 64 * 1024  # a chat message is at most 2,000 characters
 
 
 def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Application:
+    # aiohttp's own error lines name the client's address; they are rewritten before any handler.
+    log_privacy.install()
     app = web.Application(
         middlewares=[
             middleware.passing_sockets(m)
@@ -89,12 +91,17 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app[keys.PAGE_CACHE] = cache
     app[keys.SEARCH_CACHE] = search_cache
 
-    limiter = RateLimiter(settings.limits, enabled=settings.rate_limits)
+    limiter = RateLimiter(
+        settings.limits,
+        enabled=settings.rate_limits,
+        max_waiting=settings.max_waiting_per_address,
+    )
     addresses = AddressKeys(settings.secret, trust_forwarded=settings.trust_forwarded)
     app[keys.RATE_LIMITER] = limiter
     app[keys.ADDRESS_KEYS] = addresses
 
-    sio = socketio.AsyncServer(
+    sio = SocketServer(
+        send_queue_limit=settings.socket_queue_limit,
         async_mode="aiohttp",
         logger=False,
         engineio_logger=False,

@@ -22,8 +22,9 @@ def system_clock() -> datetime:
 
 
 def to_iso(moment: datetime) -> str:
-    """Fixed-width UTC text, so stored timestamps sort and compare as strings."""
-    return moment.astimezone(UTC).strftime(_ISO)
+    """Fixed-width UTC text, so stored timestamps sort and compare as strings (the same text
+    as strftime(_ISO), made without strftime, which costs more on every chat message)."""
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def from_iso(text: str) -> datetime:

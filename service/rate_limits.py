@@ -114,7 +114,11 @@ class Refusal:
 
 
 class RateLimiter:
-    """One sliding window per limit name (`"{action}.{kind}"`); disabled, it refuses nothing."""
+    """One sliding window per limit name (`"{action}.{kind}"`); disabled, it refuses nothing.
+
+    It also carries the cap on chats waiting at once per address (`waiting_cap`), which the
+    chat start checks in its transaction, and remembers what each chat's start counted so the
+    start can be given back when the visitor leaves before anyone answered."""
 
     def __init__(
         self,
@@ -123,9 +127,15 @@ class RateLimiter:
         enabled: bool = True,
         max_keys: int = MAX_KEYS,
         prune_every_s: float = PRUNE_EVERY_S,
+        max_waiting: int = 0,
     ) -> None:
         self.enabled = enabled
         self.limits = dict(limits)
+        self.max_waiting = max_waiting
+        self.max_keys = max_keys
+        # ref (a chat id) → its action, keys, when it was counted and when that stops
+        # mattering; in insertion (so time) order.
+        self._held: dict[object, tuple[str, dict[str, str], float, float]] = {}
         self._windows = {
             name: SlidingWindow(limit.count, limit.seconds, max_keys=max_keys)
             for name, limit in self.limits.items()
@@ -160,6 +170,40 @@ class RateLimiter:
         at = now.timestamp()
         for name, key in self._applicable(action, keys):
             self._windows[name].release(key, at)
+
+    @property
+    def waiting_cap(self) -> int | None:
+        """How many chats one address may have waiting at once; None when limits are off."""
+        return self.max_waiting if self.enabled and self.max_waiting > 0 else None
+
+    def hold(self, ref: object, action: str, keys: Keys, now: datetime) -> None:
+        """Remember that `ref`'s event was counted at `now` under `keys` (a resend of the same
+        ref keeps the first), so that `give_back` can release it later."""
+        if not self.enabled or ref in self._held:
+            return
+        at = now.timestamp()
+        windows = [self.limits[name].seconds for name, _ in self._applicable(action, keys)]
+        self._held[ref] = (action, dict(keys), at, at + max(windows, default=0))
+        # Past all its windows an event has nothing left to give back; a flood of starts
+        # cannot grow the table beyond `max_keys` either.
+        while self._held:
+            oldest = next(iter(self._held))
+            if self._held[oldest][3] > at and len(self._held) <= self.max_keys:
+                break
+            del self._held[oldest]
+
+    def give_back(self, ref: object) -> None:
+        """Release the event held for `ref` from every limit it counted in."""
+        held = self._held.pop(ref, None)
+        if held is None:
+            return
+        action, keys, at, _ = held
+        for name, key in self._applicable(action, keys):
+            self._windows[name].release(key, at)
+
+    def forget(self, ref: object) -> None:
+        """`ref`'s event stays counted; nothing to give back any more."""
+        self._held.pop(ref, None)
 
     def take(self, action: str, keys: Keys, now: datetime) -> Refusal | None:
         """Refuse, or count the event in all the action's limits: none counts when one refuses."""

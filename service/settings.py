@@ -67,6 +67,9 @@ class Settings:
     chat_idle_minutes: int = 10
     rate_limits: bool = True
     limits: Mapping[str, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    # Chats waiting at once per client address: one person's flood cannot fill the queue, and
+    # a school's other users are served one after another. Lifted with the rate limits.
+    max_waiting_per_address: int = 3
     # Retention in days: chat transcripts after the chat ends, private questions after their
     # answer, rejected questions never answered after the rejection.
     retain_chat_days: int = 30
@@ -79,6 +82,18 @@ class Settings:
     chat_tick_seconds: float = 15.0
     # Where the quick-exit button sends a visitor: a neutral site on another host.
     quick_exit_url: str = DEFAULT_QUICK_EXIT_URL
+    # Packets waiting for one socket before it is closed as too slow (it reconnects and resumes).
+    socket_queue_limit: int = 2000
+    # Open connections at once, in total and per client address (an IPv6 /64): slow or
+    # half-sent requests cannot use up the process's file descriptors. 200 from one address
+    # is some thirty busy browsers (six connections and a socket each) behind one school's
+    # address; one address then holds at most a twentieth of the total. The per-address cap
+    # is lifted with the rate limits, and behind a proxy (every peer is the proxy).
+    max_connections: int = 4000
+    max_connections_per_address: int = 200
+    # A connection must send a whole request's headers within this many seconds of opening,
+    # or of its previous answer (the keep-alive idle time is the same figure).
+    header_timeout_seconds: int = 15
 
     @property
     def data_dir(self) -> Path:
@@ -109,6 +124,7 @@ class Settings:
             chat_idle_minutes=_positive(env, "KOPPI_CHAT_IDLE_MINUTES", 10),
             rate_limits=_bool(env, "KOPPI_RATE_LIMITS", True),
             limits=_limits(env),
+            max_waiting_per_address=_positive(env, "KOPPI_MAX_WAITING_PER_ADDRESS", 3),
             retain_chat_days=_positive(env, "KOPPI_RETAIN_CHAT_DAYS", 30),
             retain_private_days=_positive(env, "KOPPI_RETAIN_PRIVATE_DAYS", 90),
             retain_rejected_days=_positive(env, "KOPPI_RETAIN_REJECTED_DAYS", 30),
@@ -119,6 +135,10 @@ class Settings:
             },
             crisis_chat_url=_https_url(env, "KOPPI_CRISIS_CHAT_URL", DEFAULT_CRISIS_CHAT_URL),
             quick_exit_url=_exit_url(env, "KOPPI_QUICK_EXIT_URL", DEFAULT_QUICK_EXIT_URL),
+            socket_queue_limit=_positive(env, "KOPPI_SOCKET_QUEUE_LIMIT", 2000),
+            max_connections=_positive(env, "KOPPI_MAX_CONNECTIONS", 4000),
+            max_connections_per_address=_positive(env, "KOPPI_MAX_CONNECTIONS_PER_ADDRESS", 200),
+            header_timeout_seconds=_positive(env, "KOPPI_HEADER_TIMEOUT_SECONDS", 15),
         )
 
 

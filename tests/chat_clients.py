@@ -80,14 +80,52 @@ class Visitor(_Recorder):
     async def send(self, text: str, client_id: str | None = None) -> Any:
         return await self.call("send", {"text": text, "client_id": client_id or new_client_id()})
 
+    async def resume(self, after: int = 0) -> Any:
+        """What a page does on every connect: the socket hears its chat live only after this."""
+        return await self.call("resume", {"after": after})
+
+
+def queue_order(item: dict[str, Any]) -> tuple[Any, ...]:
+    """The documented order of the waiting list: urgent, then returned, then oldest first."""
+    return (not item["urgent"], not item["returned"], item["requested_at"], item["chat_id"])
+
 
 class Staff(_Recorder):
     namespace = "/staff"
-    events = ("questions", "queue", "desk", "chats", "message", "typing", "ended")
+    events = ("questions", "queue", "colleagues", "desk", "chats", "message", "typing", "ended")
 
     def __init__(self, cookie: str) -> None:
         super().__init__()
         self.cookie = cookie
+        # The lists as a console keeps them: whole on connect, then changes applied; every
+        # change also lands in `queue` or `colleagues` as the whole list, for tests to wait on.
+        self.lists: dict[str, dict[int, dict[str, Any]]] = {"queue": {}, "colleagues": {}}
+        self.changes: dict[str, list[dict[str, Any]]] = {"queue": [], "colleagues": []}
+        for name, key in (("queue", "chat_id"), ("colleagues", "id")):
+            self.sio.on(name, self._whole(name, key), namespace=self.namespace)
+            self.sio.on(f"{name}_changed", self._changed(name, key), namespace=self.namespace)
+
+    def _whole(self, name: str, key: str) -> Any:
+        async def handle(payload: dict[str, Any]) -> None:
+            self.lists[name] = {item[key]: item for item in payload["items"]}
+            await self.seen[name].put(payload)
+
+        return handle
+
+    def _changed(self, name: str, key: str) -> Any:
+        async def handle(delta: dict[str, Any]) -> None:
+            self.changes[name].append(delta)
+            kept = self.lists[name]
+            for gone in delta["gone"]:
+                kept.pop(gone, None)
+            for item in delta["items"]:
+                kept[item[key]] = {**kept.get(item[key], {}), **item}
+            items = list(kept.values())
+            if name == "queue":
+                items.sort(key=queue_order)
+            await self.seen[name].put({"items": items})
+
+        return handle
 
     async def connect(self, url: str) -> None:
         await self.sio.connect(

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,3 +101,13 @@ class LiveServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("server did not start: " + self.log.read_text())
+
+
+async def staff_cookie(base: str, username: str, password: str) -> str:
+    """Sign in over the JSON API, as a console would; the session cookie to send."""
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            base + "/api/staff/login", json={"username": username, "password": password}
+        )
+        assert response.status == 200, await response.text()
+        return f"koppi_staff={response.cookies['koppi_staff'].value}"

@@ -5,21 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import aiohttp
-
 from tests.chat_clients import Staff, Visitor
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, staff_cookie
 
 PASSWORD = "restart-test-password"
-
-
-async def _sign_in(base: str) -> str:
-    async with aiohttp.ClientSession() as session:
-        response = await session.post(
-            base + "/api/staff/login", json={"username": "mikko", "password": PASSWORD}
-        )
-        assert response.status == 200
-        return f"koppi_staff={response.cookies['koppi_staff'].value}"
 
 
 def test_chat_continues_after_a_restart(tmp_path: Path) -> None:
@@ -28,7 +17,7 @@ def test_chat_continues_after_a_restart(tmp_path: Path) -> None:
     server.cli("create-staff", "mikko", "--role", "adviser", "--name", "Mikko", stdin=PASSWORD)
 
     async def before() -> tuple[str, str, int, int]:
-        staff = Staff(await _sign_in(server.url))
+        staff = Staff(await staff_cookie(server.url, "mikko", PASSWORD))
         visitor = Visitor()
         await staff.connect(server.url)
         await staff.available()
@@ -51,6 +40,9 @@ def test_chat_continues_after_a_restart(tmp_path: Path) -> None:
             history = visitor.drain("message")
             assert [m["text"] for m in history] == ["Ennen uudelleenkäynnistystä", "Vastaan heti"]
             assert state["chat"]["status"] == "active" and state["chat"]["name"] == "Mikko"
+            # The console resumes the chat it knew, as the page does on every connect.
+            resumed = await staff.call("resume", {"chat_id": chat_id, "after": last})
+            assert resumed == {"ok": True, "last_id": last}
             reply = await visitor.send("Jatketaan")
             assert reply["id"] > last, "ids keep growing across the restart"
             assert (await staff.next("message"))["text"] == "Jatketaan"

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from service.chat.eta import DEFAULT_HANDLE_S, estimate_wait, mean_handle_time, offer_question
+from service.chat.eta import (
+    DEFAULT_HANDLE_S,
+    HANDLE_FLOOR_S,
+    estimate_wait,
+    offer_question,
+    typical_handle_time,
+)
 from service.chat.hours import OpeningHours, Span, parse_clock
 from service.chat.routing import Candidate, choose
 from service.rate_limits import SlidingWindow
@@ -106,8 +112,11 @@ def test_estimated_wait_formula(
 
 
 def test_handle_time_and_offer() -> None:
-    assert mean_handle_time([]) == DEFAULT_HANDLE_S
-    assert mean_handle_time([300, 600, 900]) == 600
+    assert typical_handle_time([]) == DEFAULT_HANDLE_S
+    assert typical_handle_time([300, 600, 900]) == 600
+    # A few very short or very long chats do not move the median; it never drops below the floor.
+    assert typical_handle_time([0, 0, 600, 700, 9000]) == 600
+    assert typical_handle_time([5, 10, 15]) == HANDLE_FLOOR_S
     assert offer_question(None, 900) is True
     assert offer_question(901, 900) is True
     assert offer_question(900, 900) is False

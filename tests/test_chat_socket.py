@@ -557,6 +557,8 @@ async def test_a_second_socket_of_the_same_visitor_sees_messages_sent_from_the_f
     await first.start("Alku")
     await mikko.own_chat_ids(1)
     second = await visitor(first.token)
+    await second.resume()
+    assert [m["text"] for m in second.drain("message")] == ["Alku"]
     sent = await first.send("Kirjoitan ensimmäisestä välilehdestä")
     copy = await second.next("message")
     assert copy["id"] == sent["id"] and copy["client_id"]

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from statistics import median
 
 DEFAULT_HANDLE_S = 600.0
+# A chat in which staff wrote holds its place for at least this long (read, answer, the
+# visitor's reply, goodbye); shorter figures are noise, and promising less would let a run of
+# very short chats tell everyone waiting that the queue moves faster than people can talk.
+HANDLE_FLOOR_S = 120.0
 
 
-def mean_handle_time(recent_handle_s: Sequence[float]) -> float:
-    """Mean of recent handle times, or a ten-minute guess before there is any history."""
+def typical_handle_time(recent_handle_s: Sequence[float]) -> float:
+    """The median of recent handle times, never below the floor; ten minutes before there is
+    any history. A median moves only when most recent chats change, not with a few outliers."""
     if not recent_handle_s:
         return DEFAULT_HANDLE_S
-    return sum(recent_handle_s) / len(recent_handle_s)
+    return max(HANDLE_FLOOR_S, float(median(recent_handle_s)))
 
 
 def estimate_wait(position: int, *, slots: int, busy: int, handle_s: float) -> int | None:

@@ -1,13 +1,18 @@
 """Tells visitors and staff what changed in the chat, after each commit.
 
 Rooms are chosen so that nothing reaches anyone outside the chat: a visitor's sockets share a
-room of their own (`v<visitor id>`), a staff member's sockets one per person (`s<staff id>`);
-messages go to exactly those two rooms. The queue and presence go to every staff socket."""
+room of their own (`v<visitor id>`), a staff member's sockets one per person (`s<staff id>`)
+and one per chat assigned to them (`c<chat id>s<staff id>`); a message goes to the visitor's
+room and to the chat room of the staff member it was assigned to when it was stored. Sockets
+join the rooms that carry messages only once they have read what they missed (see
+docs/realtime.md, "Resuming without gaps"). The queue and presence go to every staff socket."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +43,13 @@ def staff_room(staff_id: int) -> str:
     return f"s{staff_id}"
 
 
+def chat_staff_room(chat_id: int, staff_id: int) -> str:
+    """One chat's messages for the staff member it is assigned to: a socket joins it when the
+    chat is assigned to its person (it has seen nothing of the chat yet) or in `resume` after
+    reading what it missed, never before, so a live message cannot overtake a replay."""
+    return f"c{chat_id}s{staff_id}"
+
+
 class ChatHub:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self._sio = sio
@@ -51,6 +63,32 @@ class ChatHub:
         self._queue_again = False
         self._view: chat_queue.QueueView | None = None
         self._version = 0
+        # The waiting list and colleague list as last sent to the desk room, by id; a push
+        # sends only the difference, under the lock that also admits new sockets to the room.
+        self._desk: dict[str, dict[int, dict[str, Any]]] = {}
+        self._desk_lock = asyncio.Lock()
+        self._delivery: dict[int, asyncio.Lock] = {}
+        self._delivery_users: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def delivering(self, chat_id: int) -> AsyncIterator[None]:
+        """One chat's message delivery and its resumes take turns: a message is stored and
+        emitted wholly before a socket joins the chat and reads what it missed, or wholly
+        after that read and its replay. So a socket sees each message once and in id order."""
+        lock = self._delivery.get(chat_id)
+        if lock is None:
+            lock = self._delivery[chat_id] = asyncio.Lock()
+        self._delivery_users[chat_id] = self._delivery_users.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            left = self._delivery_users[chat_id] - 1
+            if left:
+                self._delivery_users[chat_id] = left
+            else:  # nobody waits: the lock goes, so the map holds only busy chats
+                del self._delivery_users[chat_id]
+                del self._delivery[chat_id]
 
     def attach(self, ctx: ChatContext, console: StaffConsole) -> None:
         self._ctx = ctx
@@ -75,6 +113,8 @@ class ChatHub:
             if row is None:
                 continue
             if row["status"] == "active":
+                if self._console is not None:
+                    await self._console.join_chat(row["assigned_to"], chat_id)
                 await self._tell_assigned(row)
             elif chat_id in change.ended:
                 await self._tell_ended(row)
@@ -136,7 +176,7 @@ class ChatHub:
                 chat_payloads.message(
                     stored, for_sender="staff", chat_id=stored.chat_id, flags=flags
                 ),
-                room=staff_room(stored.staff_id),
+                room=chat_staff_room(stored.chat_id, stored.staff_id),
                 skip_sid=skip_sid,
                 namespace=STAFF_NAMESPACE,
             )
@@ -199,13 +239,19 @@ class ChatHub:
                     room=visitor_room(waiting.row["visitor_id"]),
                     namespace=VISITOR_NAMESPACE,
                 )
-        for name, payload in (
-            ("queue", chat_payloads.staff_queue(view, self.ctx.clock())),
-            ("colleagues", chat_payloads.colleagues(view)),
-        ):
-            latest[name] = payload
-            if _changed(sent.get(name), payload):
-                await self._sio.emit(name, payload, room=DESK, namespace=STAFF_NAMESPACE)
+        async with self._desk_lock:
+            now = self.ctx.clock()
+            for name, items in self._desk_lists(view).items():
+                delta = _delta(self._desk.get(name, {}), items)
+                self._desk[name] = items
+                if delta is not None:
+                    if name == "queue":
+                        delta["items"] = [
+                            chat_payloads.waiting_now(item, now) for item in delta["items"]
+                        ]
+                    await self._sio.emit(
+                        f"{name}_changed", delta, room=DESK, namespace=STAFF_NAMESPACE
+                    )
         for staff_id in self._connected_staff():
             payload = chat_payloads.desk(view, staff_id)
             key = ("desk", staff_id)
@@ -219,15 +265,35 @@ class ChatHub:
         self._sent = latest
 
     async def greet_staff(self, sid: str, staff_id: int) -> None:
-        """Everything a newly connected staff socket needs to draw the console."""
+        """Everything a newly connected staff socket needs to draw the console.
+
+        The whole waiting list and colleague list are the ones the last push left, and the
+        socket joins the desk room in the same step, so the next change's delta applies to
+        exactly what it was given."""
         view = await self.view()
-        for name, payload in (
-            ("queue", chat_payloads.staff_queue(view, self.ctx.clock())),
-            ("colleagues", chat_payloads.colleagues(view)),
-            ("desk", chat_payloads.desk(view, staff_id)),
-        ):
-            await self._sio.emit(name, payload, to=sid, namespace=STAFF_NAMESPACE)
+        async with self._desk_lock:
+            if not self._desk:
+                self._desk = self._desk_lists(view)
+            await self._sio.enter_room(sid, DESK, namespace=STAFF_NAMESPACE)
+            now = self.ctx.clock()
+            queue = [chat_payloads.waiting_now(item, now) for item in self._desk["queue"].values()]
+            colleagues = list(self._desk["colleagues"].values())
+            await self._sio.emit("queue", {"items": queue}, to=sid, namespace=STAFF_NAMESPACE)
+            await self._sio.emit(
+                "colleagues", {"items": colleagues}, to=sid, namespace=STAFF_NAMESPACE
+            )
+        await self._sio.emit(
+            "desk", chat_payloads.desk(view, staff_id), to=sid, namespace=STAFF_NAMESPACE
+        )
         await self.push_own_chats(staff_id, to=sid)
+
+    @staticmethod
+    def _desk_lists(view: chat_queue.QueueView) -> dict[str, dict[int, dict[str, Any]]]:
+        """The waiting list and the colleagues on the console, by id, in the order shown."""
+        return {
+            "queue": {item["chat_id"]: item for item in chat_payloads.waiting_items(view)},
+            "colleagues": {item["id"]: item for item in chat_payloads.colleagues(view)["items"]},
+        }
 
     async def view(self) -> chat_queue.QueueView:
         """The queue as of the last change: reconnect storms read it once, not once each."""
@@ -252,18 +318,14 @@ class ChatHub:
         return set() if self._console is None else self._console.connected_staff()
 
 
-def _changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
-    """Whether a push differs from the last one, ignoring waiting times that only grew (pages
-    count those up themselves from `requested_at`)."""
-    if before is None:
-        return True
-    if before.keys() != after.keys() or "items" not in after:
-        return before != after
-
-    def still(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in item.items() if k != "waited_s"} for item in items]
-
-    return still(before["items"]) != still(after["items"])
+def _delta(
+    before: dict[int, dict[str, Any]], after: dict[int, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What changed in a list kept by id: the new or changed entries and the ids gone; None
+    when nothing did. One colleague becoming available is one small entry, not the list."""
+    items = [item for key, item in after.items() if before.get(key) != item]
+    gone = [key for key in before if key not in after]
+    return {"items": items, "gone": gone} if items or gone else None
 
 
 async def tick_forever(hub: ChatHub, every_s: float) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from moderation.chat_queue import QueueView, Waiting, waited_s
-from service.clock import to_iso
+from moderation.chat_queue import QueueView, Waiting
+from service.clock import from_iso, to_iso
 from service.http.render import role_label
 from service.storage.chat_messages import Stored
 from service.storage.db import Row
@@ -97,22 +97,25 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
 
 
-def staff_queue(view: QueueView, now: datetime) -> dict[str, Any]:
-    return {
-        "items": [
-            {
-                "chat_id": w.row["id"],
-                "category": w.row["category_slug"],
-                "requested_at": w.row["requested_at"],
-                "waited_s": waited_s(w.row, now),
-                "first_message": _preview(w.row["first_message"] or ""),
-                "wanted_role": w.row["wanted_role"],
-                "returned": bool(w.row["returned"]),
-                "urgent": bool(w.row["urgent"]),
-            }
-            for w in view.waiting
-        ]
-    }
+def waiting_items(view: QueueView) -> list[dict[str, Any]]:
+    """The staff's waiting list in queue order, without the waiting times (which only grow:
+    `waiting_now` adds them when a whole list is sent)."""
+    return [
+        {
+            "chat_id": w.row["id"],
+            "category": w.row["category_slug"],
+            "requested_at": w.row["requested_at"],
+            "first_message": _preview(w.row["first_message"] or ""),
+            "wanted_role": w.row["wanted_role"],
+            "returned": bool(w.row["returned"]),
+            "urgent": bool(w.row["urgent"]),
+        }
+        for w in view.waiting
+    ]
+
+
+def waiting_now(item: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {**item, "waited_s": max(0, int((now - from_iso(item["requested_at"])).total_seconds()))}
 
 
 def desk(view: QueueView, staff_id: int) -> dict[str, Any]:

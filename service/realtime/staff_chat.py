@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +14,8 @@ from moderation.text import valid_after, valid_id
 from service import i18n
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event
-from service.realtime.chat_hub import ChatHub
-from service.realtime.visitor_chat import TYPING_EVERY_S
+from service.realtime.chat_hub import ChatHub, chat_staff_room
+from service.realtime.visitor_chat import REPLAY_YIELD_EVERY, TYPING_EVERY_S
 from service.storage import chat_messages, chats
 from service.storage.chat_messages import Draft
 from service.storage.staff import StaffMember
@@ -38,6 +39,10 @@ class StaffChatEvents:
     def language(self, sid: str) -> str:
         raise NotImplementedError
 
+    def resumed(self, sid: str, chat_id: int) -> None:
+        """The socket has joined this chat's messages."""
+        raise NotImplementedError
+
     def alone(self, staff_id: int) -> bool:
         """Whether the staff member has just one socket open."""
         raise NotImplementedError
@@ -51,6 +56,8 @@ class StaffChatEvents:
         async def emit(
             self, event: str, data: Any = None, to: str | None = None, room: str | None = None
         ) -> None: ...
+
+        async def enter_room(self, sid: str, room: str) -> None: ...
 
     @event(_language_of)
     async def on_available(self, sid: str, data: dict[str, Any]) -> Ack:
@@ -72,20 +79,15 @@ class StaffChatEvents:
         staff = await self.member(sid)
         chat_id = _chat_id(data)
         text = message_text(data.get("text"))
-        stored = await self.chat.messages.append(
-            Draft(
-                chat_id,
-                "staff",
-                staff.id,
-                text,
-                client_id(data.get("client_id")),
-                self.chat.now_iso(),
-            )
+        draft = Draft(
+            chat_id, "staff", staff.id, text, client_id(data.get("client_id")), self.chat.now_iso()
         )
+        async with self.hub.delivering(chat_id):
+            stored = await self.chat.messages.append(draft)
+            if stored is not None and stored.fresh:
+                await self.hub.message(stored, skip_sid=sid, sender_alone=self.alone(staff.id))
         if stored is None:
             raise Conflict(i18n.gettext("This chat is not yours or has ended."))
-        if stored.fresh:
-            await self.hub.message(stored, skip_sid=sid, sender_alone=self.alone(staff.id))
         return {"id": stored.id}
 
     @event(_language_of)
@@ -93,16 +95,18 @@ class StaffChatEvents:
         """Send a directory service to the visitor as a card of its own."""
         staff = await self.member(sid)
         own = i18n.current_language()
-        stored = await chat_referrals.do_refer(
-            self.chat,
-            _chat_id(data),
-            data.get("service_id"),
-            client_id(data.get("client_id")),
-            acting_staff=staff,
-            language_of=lambda visitor_id: self.hub.visitor_languages.get(visitor_id, own),
-        )
-        if stored.fresh:
-            await self.hub.message(stored, skip_sid=sid, sender_alone=self.alone(staff.id))
+        chat_id = _chat_id(data)
+        async with self.hub.delivering(chat_id):
+            stored = await chat_referrals.do_refer(
+                self.chat,
+                chat_id,
+                data.get("service_id"),
+                client_id(data.get("client_id")),
+                acting_staff=staff,
+                language_of=lambda visitor_id: self.hub.visitor_languages.get(visitor_id, own),
+            )
+            if stored.fresh:
+                await self.hub.message(stored, skip_sid=sid, sender_alone=self.alone(staff.id))
         return {"id": stored.id, "referral": stored.referral}
 
     @event(_language_of)
@@ -113,20 +117,26 @@ class StaffChatEvents:
         row = await chats.get(self.chat.db, chat_id)
         if row is None or staff.id not in (row["assigned_to"], row["handled_by"]):
             raise Forbidden(i18n.gettext("This chat is not yours."))
-        missed = await chat_messages.after(self.chat.db, chat_id, after)
-        cards = await chat_referrals.cards_in(self.chat, missed, i18n.current_language())
-        for message in missed:
-            # Watched words are found again on replay (messages keep no flags of their own).
-            flags = (
-                self.chat.watch.screen(message["text"]).flags()
-                if message["sender"] == "visitor"
-                else None
-            )
-            payload = chat_payloads.message(
-                message, for_sender="staff", chat_id=chat_id, cards=cards, flags=flags
-            )
-            await self.emit("message", payload, to=sid)
-        return {"ok": True}
+        async with self.hub.delivering(chat_id):
+            # Joined before the read: what commits after it comes live (see chat_staff_room).
+            await self.enter_room(sid, chat_staff_room(chat_id, staff.id))
+            self.resumed(sid, chat_id)
+            missed = await chat_messages.after(self.chat.db, chat_id, after)
+            cards = await chat_referrals.cards_in(self.chat, missed, i18n.current_language())
+            for n, message in enumerate(missed, 1):
+                # Watched words are found again on replay (messages keep no flags of their own).
+                flags = (
+                    self.chat.watch.screen(message["text"]).flags()
+                    if message["sender"] == "visitor"
+                    else None
+                )
+                payload = chat_payloads.message(
+                    message, for_sender="staff", chat_id=chat_id, cards=cards, flags=flags
+                )
+                await self.emit("message", payload, to=sid)
+                if n % REPLAY_YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the socket's writer drain a long transcript
+        return {"ok": True, "last_id": int(missed[-1]["id"]) if missed else after}
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         now = time.monotonic()

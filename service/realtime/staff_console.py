@@ -18,8 +18,9 @@ from service import auth, i18n
 from service.http.middleware import request_language
 from service.http.serialize import waiting_queue
 from service.http.staff_session import STAFF_COOKIE
-from service.realtime.chat_hub import DESK, STAFF_NAMESPACE, ChatHub, staff_room
+from service.realtime.chat_hub import STAFF_NAMESPACE, ChatHub, chat_staff_room, staff_room
 from service.realtime.staff_chat import StaffChatEvents
+from service.storage import chats
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ class _Live:
     token_hash: str
     expires_at: str
     lang: str
+    # Chats this socket knew of when it connected: it gets their messages only after resuming
+    # them. A chat assigned later is new to it, so it may hear that chat live at once.
+    known: set[int]
 
 
 class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
@@ -58,11 +62,14 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         member, expires_at = found
         if member.role not in ANSWERING_ROLES:
             raise ConnectionRefusedError("your role does not handle questions")
+        # Read before the socket is registered, so no assignment can fall between the two.
+        known = {int(row["id"]) for row in await chats.for_staff(self._ctx.db, member.id)}
         self._live[sid] = _Live(
-            member, auth.token_hash(token), expires_at, request_language(request)
+            member, auth.token_hash(token), expires_at, request_language(request), known
         )
         self._sids_of.setdefault(member.id, set()).add(sid)
-        for room in (MODERATORS, DESK, staff_room(member.id)):
+        # The desk room is joined in greet_staff, together with the lists it is greeted with.
+        for room in (MODERATORS, staff_room(member.id)):
             await self.enter_room(sid, room)
         await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, to=sid)
         await self.hub.greet_staff(sid, member.id)
@@ -99,6 +106,20 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
 
     def connected_staff(self) -> set[int]:
         return set(self._sids_of)
+
+    async def join_chat(self, staff_id: int, chat_id: int) -> None:
+        """A chat assigned to this person: sockets that never knew of it have missed nothing
+        of it, so they receive its messages live from now on (a console still resumes it)."""
+        for sid in list(self._sids_of.get(staff_id, ())):
+            live = self._live.get(sid)
+            if live is not None and chat_id not in live.known:
+                live.known.add(chat_id)
+                await self.enter_room(sid, chat_staff_room(chat_id, staff_id))
+
+    def resumed(self, sid: str, chat_id: int) -> None:
+        live = self._live.get(sid)
+        if live is not None:
+            live.known.add(chat_id)
 
     async def push_questions(self) -> None:
         """Send the whole waiting list to every moderator after a change was committed.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -14,6 +15,7 @@ import socketio
 from moderation import chat_referrals, chat_visitor
 from moderation.chat_context import ChatContext
 from moderation.errors import ActionError, Conflict, PersonalDetails, RateLimited
+from moderation.screening import Screening
 from moderation.text import valid_after
 from service import auth, i18n
 from service.client_address import AddressKeys
@@ -29,6 +31,7 @@ from service.storage.chat_messages import Draft, Stored
 _TOKEN_BYTES = 18  # 144 bits
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what token_urlsafe makes, nothing else
 TYPING_EVERY_S = 1.0  # typing notices are dropped faster than this
+REPLAY_YIELD_EVERY = 100
 
 
 @dataclass(slots=True)
@@ -41,6 +44,9 @@ class _Visitor:
     # The open chat, remembered so a message needs no lookup; the insert checks it anyway.
     chat_id: int | None = None
     typed_at: float = 0.0
+    # In the visitor's room: only after this socket's `resume` (or `start`) has read what it
+    # missed, so no live message can reach it first and move its last-seen id past a gap.
+    in_room: bool = False
 
 
 def _language_of(namespace: VisitorChat, sid: str) -> str:
@@ -81,17 +87,27 @@ class VisitorChat(socketio.AsyncNamespace):
         visitor = _Visitor(auth.token_hash(str(token)), lang, address_key)
         self._visitors[sid] = visitor
         if row is not None:
-            await self._join(sid, visitor, row["id"])
+            await self._register(visitor, row["id"])
         await self.emit("session", {"token": token}, to=sid)
         await self.emit("status", await self._hub.current_status(), to=sid)
 
-    async def _join(self, sid: str, visitor: _Visitor, visitor_id: int) -> None:
+    async def _register(self, visitor: _Visitor, visitor_id: int) -> None:
+        """Count the socket for presence; it joins the visitor's room later, in `_enter`."""
         visitor.visitor_id = visitor_id
         self._hub.visitor_languages[visitor_id] = visitor.lang
-        await self.enter_room(sid, visitor_room(visitor_id))
         self._sockets[visitor_id] = self._sockets.get(visitor_id, 0) + 1
         if self._sockets[visitor_id] == 1:
             await self._presence(visitor_id, here=True)
+
+    async def _enter(self, sid: str, visitor: _Visitor) -> bool:
+        """Join the visitor's room before reading what the socket missed: a message committed
+        after that read is then delivered live, one committed before it is in the read.
+        Whether the socket was outside the room until now."""
+        if visitor.in_room or visitor.visitor_id is None:
+            return False
+        await self.enter_room(sid, visitor_room(visitor.visitor_id))
+        visitor.in_room = True
+        return True
 
     async def _presence(self, visitor_id: int, *, here: bool) -> None:
         """Staff see whether their visitor is connected; idle time starts when the last socket
@@ -117,8 +133,9 @@ class VisitorChat(socketio.AsyncNamespace):
     async def on_start(self, sid: str, data: dict[str, Any]) -> Ack:
         visitor = self._visitors[sid]
         # Counted before the start so parallel starts cannot slip past; a faulty request
-        # (`invalid`) and a warning about personal details are given back, other refusals
-        # (closed, blocked, refused_words) stay counted.
+        # (`invalid`), a warning about personal details and a queue already holding enough
+        # chats from this address are given back, other refusals (closed, blocked,
+        # refused_words) stay counted.
         now = self._ctx.clock()
         self._limit("chat_start", visitor, now)
         try:
@@ -129,20 +146,27 @@ class VisitorChat(socketio.AsyncNamespace):
                 text=data.get("text"),
                 client=data.get("client_id"),
                 personal_ok=data.get("personal_ok", False),
+                address_key=visitor.address_key,
+                max_waiting=self._limiter.waiting_cap,
             )
         except ActionError as exc:
-            # A faulty request, or only a warning about personal details: not counted.
-            if isinstance(exc, PersonalDetails) or exc.code == "invalid":
+            if isinstance(exc, PersonalDetails | chat_visitor.QueueFull) or exc.code == "invalid":
                 self._limiter.release("chat_start", self._limit_keys(visitor), now)
             raise
+        # Kept so that the address's count can be given back if the visitor leaves unanswered.
+        self._limiter.hold(started.chat_id, "chat_start", {"address": visitor.address_key}, now)
         visitor.chat_id = started.chat_id
-        joined = visitor.visitor_id is None
-        if joined:
-            # The room did not exist when the assignment was announced: tell this socket.
-            await self._join(sid, visitor, started.visitor_id)
-            row = await chats.get(self._ctx.db, started.chat_id)
-            if row is not None and row["status"] == "active":
-                await self.emit("assigned", chat_payloads.assigned(row), to=sid)
+        if visitor.visitor_id is None:
+            await self._register(visitor, started.visitor_id)
+        async with self._hub.delivering(started.chat_id):
+            joined = await self._enter(sid, visitor)
+            if joined:
+                # This socket was outside the room when the assignment and any first reply
+                # were announced: tell it now.
+                row = await chats.get(self._ctx.db, started.chat_id)
+                if row is not None and row["status"] == "active":
+                    await self.emit("assigned", chat_payloads.assigned(row), to=sid)
+                await self._replay(sid, started.chat_id, started.message_id)
         view = await self._hub.view()
         waiting = view.position_of(started.chat_id)
         if waiting is not None and joined:
@@ -175,24 +199,40 @@ class VisitorChat(socketio.AsyncNamespace):
             # Only a warning: the same message sent again as it is must not count twice.
             self._limiter.release("chat_message", self._limit_keys(visitor), now)
             raise
-        stored = await self._store(visitor, chat_id, text, client_id)
+        draft = (sid, visitor, text, client_id, screening)
+        stored = await self._store_and_deliver(chat_id, *draft)
         if stored is None and chat_id == visitor.chat_id:
             # The remembered chat may be over while another tab started a new one: look again.
             visitor.chat_id = None
-            stored = await self._store(visitor, await self._open_chat_id(visitor), text, client_id)
+            stored = await self._store_and_deliver(await self._open_chat_id(visitor), *draft)
         if stored is None:
             visitor.chat_id = None
             raise Conflict(i18n.gettext("This chat has ended."))
-        if screening.crisis:
-            # Stored first, then urgent (also on a resend, in case the first try stopped
-            # between the two), before the acknowledgement and before staff see the message.
-            await chat_visitor.mark_urgent(self._ctx, stored.chat_id)
-        if stored.fresh:
-            alone = self._sockets.get(stored.visitor_id, 0) <= 1
-            await self._hub.message(
-                stored, skip_sid=sid, sender_alone=alone, flags=screening.flags()
-            )
         return self._with_help({"id": stored.id}, crisis=screening.crisis)
+
+    async def _store_and_deliver(
+        self,
+        chat_id: int,
+        sid: str,
+        visitor: _Visitor,
+        text: str,
+        client_id: str,
+        screening: Screening,
+    ) -> Stored | None:
+        async with self._hub.delivering(chat_id):
+            stored = await self._store(visitor, chat_id, text, client_id)
+            if stored is None:
+                return None
+            if screening.crisis:
+                # Stored first, then urgent (also on a resend, in case the first try stopped
+                # between the two), before the acknowledgement and before staff see it.
+                await chat_visitor.mark_urgent(self._ctx, stored.chat_id)
+            if stored.fresh:
+                alone = self._sockets.get(stored.visitor_id, 0) <= 1
+                await self._hub.message(
+                    stored, skip_sid=sid, sender_alone=alone, flags=screening.flags()
+                )
+            return stored
 
     def _limit_keys(self, visitor: _Visitor) -> dict[str, str]:
         return {"visitor": visitor.token_hash, "address": visitor.address_key}
@@ -244,16 +284,32 @@ class VisitorChat(socketio.AsyncNamespace):
             return {"chat": None}
         if row["status"] in chats.OPEN:
             visitor.chat_id = int(row["id"])
-        missed = await chat_messages.after(self._ctx.db, row["id"], after)
+        async with self._hub.delivering(row["id"]):
+            await self._enter(sid, visitor)
+            last_id = await self._replay(sid, row["id"], after)
+        state = chat_payloads.visitor_state(row, await self._hub.view())
+        return {"chat": state, "last_id": last_id}
+
+    async def _replay(self, sid: str, chat_id: int, after: int) -> int:
+        """Emit the chat's messages after `after`, in id order; the highest id read (or
+        `after`), from which the client resumes next time."""
+        missed = await chat_messages.after(self._ctx.db, chat_id, after)
         cards = await chat_referrals.cards_in(self._ctx, missed, i18n.current_language())
-        for message in missed:
+        for n, message in enumerate(missed, 1):
             payload = chat_payloads.message(message, for_sender="visitor", cards=cards)
             await self.emit("message", payload, to=sid)
-        return {"chat": chat_payloads.visitor_state(row, await self._hub.view())}
+            if n % REPLAY_YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the socket's writer drain a long transcript
+        return int(missed[-1]["id"]) if missed else after
 
     @event(_language_of)
     async def on_end(self, sid: str, data: dict[str, Any]) -> Ack:
-        await chat_visitor.end(self._ctx, self._visitors[sid].visitor_id)
+        ended = await chat_visitor.end(self._ctx, self._visitors[sid].visitor_id)
+        if ended is not None and ended.unanswered:
+            # Left before anyone answered: the start does not use up the address's allowance.
+            self._limiter.give_back(ended.chat_id)
+        elif ended is not None:
+            self._limiter.forget(ended.chat_id)
         return {"ok": True}
 
     @event(_language_of)

@@ -1,8 +1,10 @@
 """Chat messages, written in group commits: each is stored and has its id before anyone sees it.
 
 One SQLite commit per message caps the chat near four thousand messages a second on this kind
-of machine; messages that arrive while a commit is running are written together in the next
-one, so a busy chat service pays one commit per batch, and a quiet one still commits at once."""
+of machine, and with synchronous=FULL every commit is also a flush to disk; messages that arrive
+while a commit is running, or within a moment of the previous one while the chat is busy, are
+written together in the next one, so a busy chat service pays one commit per batch, and a quiet
+one still commits at once."""
 
 from __future__ import annotations
 
@@ -13,13 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.clock import from_iso
-from service.storage import events
+from service.storage import disk_full, events
 from service.storage.db import Database, Row, Writer
 
 log = logging.getLogger(__name__)
 
 # Seven parameters a row keeps one batch under SQLite's 32,766-parameter limit.
 MAX_BATCH = 500
+# A commit within the last BUSY_S means messages are flowing: the next batch waits GATHER_S
+# for company. Each commit is flushed to disk (about 0.1 ms of CPU and 0.25 ms here), so at a
+# thousand messages a second sharing commits saves most of the writer's work for 3 ms of latency;
+# a quiet chat still commits at once.
+BUSY_S = 0.05
+GATHER_S = 0.003
+GATHER_ENOUGH = 16  # already this many waiting (a flood): no reason to wait for more
 
 _INSERT_HEAD = "WITH v(n, chat_id, sender, actor, text, at, client_id) AS (VALUES "
 # A visitor writes only to their own open chat; staff only to an active chat assigned to them.
@@ -96,9 +105,15 @@ class MessageLog:
         return await future
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        committed_at = -1.0
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if loop.time() - committed_at < BUSY_S and len(self._pending) < GATHER_ENOUGH:
+                # Busy: gather what arrives in the next moment into the same commit, whose
+                # flush to disk (synchronous=FULL) then serves them all.
+                await asyncio.sleep(GATHER_S)
             while self._pending:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
@@ -108,11 +123,14 @@ class MessageLog:
                 try:
                     results = await self._write([d for d, _ in live])
                 except Exception as exc:  # every waiting sender hears of the failure
-                    log.exception("storing %d chat messages failed", len(live))
+                    # A full disk fails every batch: the senders' answers count it, once a minute.
+                    if not disk_full.is_disk_full(exc):
+                        log.exception("storing %d chat messages failed", len(live))
                     for _, future in live:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                committed_at = loop.time()
                 # Resolve in id order, so the senders broadcast in the order the ids say.
                 order = sorted(range(len(live)), key=lambda i: _sort_key(results[i]))
                 for i in order:

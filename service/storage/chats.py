@@ -78,11 +78,23 @@ async def insert(
     client_id: str,
     at: str,
     urgent: bool = False,
+    waiting_key: str | None = None,
 ) -> int:
     return await tx.insert(
-        "INSERT INTO chats (visitor_id, category_id, start_client_id, requested_at, urgent)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (visitor_id, category_id, client_id, at, int(urgent)),
+        "INSERT INTO chats"
+        " (visitor_id, category_id, start_client_id, requested_at, urgent, waiting_key)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (visitor_id, category_id, client_id, at, int(urgent), waiting_key),
+    )
+
+
+async def waiting_from(tx: Writer, waiting_key: str) -> int:
+    """How many chats started from this address key are waiting now."""
+    return int(
+        await tx.fetch_value(
+            "SELECT count(*) FROM chats WHERE waiting_key = ? AND status = 'waiting'",
+            (waiting_key,),
+        )
     )
 
 
@@ -96,10 +108,11 @@ async def mark_urgent(tx: Writer, chat_id: int) -> Row | None:
 
 
 async def assign(tx: Writer, chat_id: int, staff_id: int, at: str) -> None:
+    # The address key is only needed while the chat waits: it goes once someone takes it.
     await tx.execute(
         "UPDATE chats SET status = 'active', assigned_to = ?, handled_by = ?, assigned_at = ?,"
-        " first_assigned_at = COALESCE(first_assigned_at, ?), returned = 0, wanted_role = NULL"
-        " WHERE id = ?",
+        " first_assigned_at = COALESCE(first_assigned_at, ?), returned = 0, wanted_role = NULL,"
+        " waiting_key = NULL WHERE id = ?",
         (staff_id, staff_id, at, at, chat_id),
     )
 
@@ -115,8 +128,8 @@ async def requeue(tx: Writer, chat_id: int, *, front: bool, wanted_role: str | N
 
 async def end(tx: Writer, chat_id: int, *, at: str, by: str) -> None:
     await tx.execute(
-        "UPDATE chats SET status = 'ended', ended_at = ?, ended_by = ?, assigned_to = NULL"
-        " WHERE id = ?",
+        "UPDATE chats SET status = 'ended', ended_at = ?, ended_by = ?, assigned_to = NULL,"
+        " waiting_key = NULL WHERE id = ?",
         (at, by, chat_id),
     )
 
@@ -173,10 +186,14 @@ async def active_of(tx: Writer, staff_id: int) -> list[Row]:
 
 
 async def recent_handle_times(db: Database | Writer, since: str, limit: int = 20) -> list[float]:
-    """Seconds from assignment to end for the latest chats staff handled."""
+    """Seconds from assignment to end for the latest chats in which staff wrote at least once.
+
+    A chat left before any staff reply (however many, however fast) says nothing about how long
+    a conversation takes, so it does not count."""
     rows = await db.fetch_all(
         "SELECT (julianday(ended_at) - julianday(assigned_at)) * 86400 FROM chats"
-        " WHERE status = 'ended' AND assigned_at IS NOT NULL AND ended_at >= ?"
+        " WHERE status = 'ended' AND assigned_at IS NOT NULL AND first_reply_at IS NOT NULL"
+        " AND ended_at >= ?"
         " ORDER BY ended_at DESC LIMIT ?",
         (since, limit),
     )

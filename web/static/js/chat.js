@@ -210,7 +210,10 @@
   // A message from the server (live, replayed, or the acknowledgement of one's own).
   function receive(m, live) {
     if (typeof m.id !== "number" || byId[m.id]) { return; }
-    if (live && m.id > log.last) { log.last = m.id; }
+    // The resume cursor moves only with what arrives after a resume's acknowledgement (and
+    // with the acknowledgement's last_id): a message shown earlier may have overtaken the
+    // replay, and resuming after it would skip what it overtook (docs/realtime.md).
+    if (live && resumed && m.id > log.last) { log.last = m.id; }
     var li = m.client_id ? byClient[m.client_id] : null;
     if (li) { delete byClient[m.client_id]; }   // updated in place: announced once
     else { li = K.messageNode(m, senderLabel(m), false); }
@@ -374,10 +377,16 @@
     }
   }
 
+  var resumed = false;  // this connection has had its resume acknowledged
   function resume() {
+    resumed = false;
     call("resume", { after: log.last }, function (ack) {
       if (ack === null) { if (socket.connected) { window.setTimeout(resume, 2000); } return; }
       var state = ack.chat || null;
+      if (typeof ack.last_id === "number" && ack.last_id > log.last && !(state && log.chat_id !== null && state.chat_id !== log.chat_id)) {
+        log.last = ack.last_id;
+      }
+      resumed = true;
       if (state && log.chat_id !== null && state.chat_id !== log.chat_id && !pendingStart) {
         // This tab remembered another chat: start over from the whole transcript.
         resetChat();
@@ -401,6 +410,7 @@
   socket.on("disconnect", function () {
     calls.reset();
     ready = false;
+    resumed = false;
     el.startButton.disabled = false;
     el.convert.disabled = false;
     converting = false;

@@ -101,9 +101,28 @@
     Object.keys(panels).forEach(function (id) { fillColleagues(panels[id]); });
   }
 
+  // After the whole list on connect, the server sends only what changed: entries to add or
+  // replace (by `key`) and the keys gone.
+  function applyChanges(list, delta, key) {
+    var gone = {};
+    (delta.gone || []).forEach(function (k) { gone[k] = true; });
+    var changed = {};
+    (delta.items || []).forEach(function (item) { changed[item[key]] = item; });
+    var kept = list.filter(function (item) { return !gone[item[key]] && !changed[item[key]]; });
+    (delta.items || []).forEach(function (item) { kept.push(item); });
+    return kept;
+  }
+
+  // The waiting list's documented order: urgent first, then returned chats, then the oldest.
+  function queueOrder(a, b) {
+    if (a.urgent !== b.urgent) { return a.urgent ? -1 : 1; }
+    if (a.returned !== b.returned) { return a.returned ? -1 : 1; }
+    if (a.requested_at !== b.requested_at) { return a.requested_at < b.requested_at ? -1 : 1; }
+    return a.chat_id - b.chat_id;
+  }
+
   // ---- the waiting list ----------------------------------------------------------------
   var queue = [];
-  var queueAt = Date.now();
 
   function accept(chatId, button) {
     setText(el.queueError, "");
@@ -124,7 +143,7 @@
     queueErrorTimer = window.setTimeout(function () { setText(el.queueError, ""); }, 30000);
   }
 
-  function waitingItem(item, elapsed) {
+  function waitingItem(item) {
     var li = document.createElement("li");
     li.className = "waiting-item" + (item.urgent ? " urgent" : "");
     li.dataset.chatId = String(item.chat_id);
@@ -139,7 +158,8 @@
     var topic = document.createElement("strong");
     topic.textContent = topics[item.category] || item.category;
     head.appendChild(topic);
-    var bits = [waited(item.waited_s + elapsed)];
+    // Each entry's waiting time as the server counted it, plus the time since it came.
+    var bits = [waited(item.waited_s + (Date.now() - item.receivedAt) / 1000)];
     if (item.returned) { bits.push(d.sReturned); }
     if (item.wanted_role) { bits.push(fill(d.sForRole, { role: roles[item.wanted_role] || item.wanted_role })); }
     head.appendChild(document.createTextNode(" · " + bits.join(" · ")));
@@ -162,13 +182,12 @@
   }
 
   function renderQueue() {
-    var elapsed = Math.max(0, (Date.now() - queueAt) / 1000);
     setText(el.summary, queue.length ? fill(d.sWaitingCount, { count: queue.length }) : d.sQueueEmpty);
     el.takeNext.disabled = !queue.length;
     var hadFocus = el.waiting.contains(document.activeElement) ? document.activeElement.dataset.chatId : null;
     K.clear(el.waiting);
     queue.forEach(function (item) {
-      var li = waitingItem(item, elapsed);
+      var li = waitingItem(item);
       el.waiting.appendChild(li);
       if (hadFocus === String(item.chat_id)) { li.querySelector("button").focus(); }
     });
@@ -340,7 +359,9 @@
 
   function receive(panel, m, live) {
     if (typeof m.id !== "number" || panel.byId[m.id]) { return; }
-    if (live && m.id > panel.last) { panel.last = m.id; }
+    // As on the visitor's page: the cursor moves only after the panel's resume was
+    // acknowledged, so a message that overtook the replay cannot hide a gap.
+    if (live && panel.resumed && m.id > panel.last) { panel.last = m.id; }
     var list = part(panel, "messages");
     var li = m.client_id ? panel.byClient[m.client_id] : null;
     if (li) { delete panel.byClient[m.client_id]; }   // updated in place: announced once
@@ -406,9 +427,12 @@
 
   function resume(panel) {
     panel.ready = false;
+    panel.resumed = false;
     call("resume", { chat_id: panel.id, after: panel.last }, function (ack) {
       if (ack === null) { if (socket.connected && panels[panel.id]) { window.setTimeout(function () { resume(panel); }, 2000); } return; }
       if (ack.error) { setText(field(panel, "send-error"), errorText(ack)); return; }
+      if (typeof ack.last_id === "number" && ack.last_id > panel.last) { panel.last = ack.last_id; }
+      panel.resumed = true;
       panel.ready = true;
       panel.outbox.flush();
     });
@@ -581,6 +605,7 @@
     });
     Object.keys(panels).forEach(function (id) {
       panels[id].ready = false;
+      panels[id].resumed = false;
       panels[id].outbox.disconnected();
     });
     // The server closes the socket itself only when the session ended (sign-out, expiry);
@@ -592,10 +617,23 @@
   });
   socket.on("desk", showDesk);
   socket.on("colleagues", showColleagues);
+  function received(items) {
+    var now = Date.now();
+    items.forEach(function (item) { item.receivedAt = now; });
+    return items;
+  }
   socket.on("queue", function (payload) {
-    queue = payload.items || [];
-    queueAt = Date.now();
+    queue = received(payload.items || []);
     renderQueue();
+  });
+  socket.on("queue_changed", function (delta) {
+    received(delta.items || []);
+    queue = applyChanges(queue, delta, "chat_id");
+    queue.sort(queueOrder);
+    renderQueue();
+  });
+  socket.on("colleagues_changed", function (delta) {
+    showColleagues({ items: applyChanges(colleagues, delta, "id") });
   });
   socket.on("chats", showChats);
   socket.on("message", function (m) {

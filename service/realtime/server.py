@@ -1,0 +1,106 @@
+"""The Socket.IO server Koppi runs: python-socketio's, with two guards it lacks by default.
+
+1. A client may not emit the names of the server's own lifecycle events. python-socketio hands
+   a client's `disconnect` event to the namespace's `on_disconnect` like the real one, which
+   forgets the socket while it stays connected (every later event then fails).
+2. Each socket's send queue is bounded. engine.io queues packets for a socket without limit; a
+   reader that stops reading would make the server hold every broadcast for it. A socket that
+   falls that far behind is closed instead: its page reconnects and resumes from the last
+   message it saw, so nothing is lost by closing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import engineio
+import socketio
+from socketio import packet
+
+from service import i18n
+from service.realtime.acks import invalid
+
+log = logging.getLogger(__name__)
+
+# Socket.IO's reserved event names (the JavaScript client's list) and python-socketio's own.
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+# Packets waiting for one socket. A console's greeting is five packets and a resume replays
+# one chat, so only a reader that has stopped reading gets near this.
+DEFAULT_SEND_QUEUE_LIMIT = 2000
+
+
+class _BoundedQueue(asyncio.Queue[Any]):
+    """engine.io's queue of packets for one socket; past `limit` the socket is given up.
+
+    Giving up empties the queue and leaves `None`, engine.io's own signal that makes the
+    socket's writer stop and close the connection; later packets for it are dropped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+        self.overflowed = False
+
+    def put_nowait(self, item: Any) -> None:
+        if self.overflowed:
+            if item is None:
+                super().put_nowait(item)
+            return
+        if item is not None and self.qsize() >= self._limit:
+            self.overflowed = True
+            dropped = self.qsize()
+            while not self.empty():
+                self.get_nowait()
+                self.task_done()
+            log.warning("closed a socket that fell %d packets behind", dropped)
+            super().put_nowait(None)
+            return
+        super().put_nowait(item)
+
+    async def put(self, item: Any) -> None:
+        self.put_nowait(item)
+
+
+class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    send_queue_limit = DEFAULT_SEND_QUEUE_LIMIT
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
+        if args or kwargs:  # engine.io's other queues keep their own shape
+            return asyncio.Queue(*args, **kwargs)
+        return _BoundedQueue(self.send_queue_limit)
+
+    async def send_packet(self, sid: str, pkt: Any) -> None:
+        await super().send_packet(sid, pkt)
+        sock = self.sockets.get(sid)
+        queue = getattr(sock, "queue", None)
+        if isinstance(queue, _BoundedQueue) and queue.overflowed and not sock.closing:
+            # Disconnected now, so its rooms and state go at once; the connection itself
+            # closes when its writer gives up on the peer that does not read.
+            await sock.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, *, send_queue_limit: int = DEFAULT_SEND_QUEUE_LIMIT, **options: Any):
+        self._send_queue_limit = send_queue_limit
+        super().__init__(**options)
+        self.eio.send_queue_limit = send_queue_limit
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return _EngineServer
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        """Refuse reserved or malformed event names before any handler sees them."""
+        name = data[0] if isinstance(data, list) and data else None
+        if isinstance(name, str) and name not in RESERVED_EVENTS:
+            await super()._handle_event(eio_sid, namespace, id, data)
+            return
+        if id is not None:
+            with i18n.speaking(i18n.DEFAULT_LANGUAGE):
+                ack = invalid(i18n.gettext("This event name is reserved."), "event")
+            await self._send_packet(
+                eio_sid,
+                self.packet_class(packet.ACK, namespace=namespace or "/", id=id, data=[ack]),
+            )

@@ -1,0 +1,94 @@
+"""Staff pushes send what changed: one colleague's availability is one small event for each
+console, not the whole list again, so the traffic grows with the staff count, not its square."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+
+from tests.chat_clients import Staff, Visitor
+from tests.test_chat_socket import set_capacity
+
+CONSOLES = 12
+
+
+async def _settle() -> None:
+    await asyncio.sleep(0.2)
+
+
+async def test_one_colleague_becoming_available_is_one_small_change_for_each_console(
+    client: TestClient, on_duty: Callable[..., Awaitable[Staff]]
+) -> None:
+    consoles = [
+        await on_duty(f"neuvoja{n}", "adviser", f"Neuvoja {n}", available=False)
+        for n in range(CONSOLES)
+    ]
+    await _settle()
+    for console in consoles:
+        console.changes["colleagues"].clear()
+        console.drain("colleagues")
+    await consoles[0].available()
+    await _settle()
+    me = next(iter(c for c in consoles[0].lists["colleagues"].values() if c["available"]))
+    for console in consoles:
+        [delta] = console.changes["colleagues"]
+        assert delta == {"items": [me], "gone": []}
+        assert len(json.dumps(delta)) < 200
+        assert console.lists["colleagues"][me["id"]]["available"] is True
+        assert len(console.lists["colleagues"]) == CONSOLES
+
+
+async def test_the_waiting_list_changes_item_by_item_and_stays_in_queue_order(
+    client: TestClient,
+    on_duty: Callable[..., Awaitable[Staff]],
+    visitor: Callable[..., Awaitable[Visitor]],
+) -> None:
+    sanna = await on_duty("sanna", "counsellor", "Sanna", available=False)
+    await on_duty("mikko", "adviser", "Mikko")
+    await set_capacity(client, "mikko", 0)  # open, but every chat waits
+    first, second = await visitor(), await visitor()
+    await first.start("Ensimmäinen")
+    await second.start("Toinen")
+    queue = await sanna.until("queue", lambda q: len(q["items"]) == 2)
+    assert [i["first_message"] for i in queue["items"]] == ["Ensimmäinen", "Toinen"]
+    added = [d for d in sanna.changes["queue"] if d["items"]]
+    assert all(len(d["items"]) == 1 and d["items"][0]["waited_s"] >= 0 for d in added)
+    urgent = await visitor()
+    await urgent.start("En halua elää enää")  # a crisis phrase puts it first
+    queue = await sanna.until("queue", lambda q: len(q["items"]) == 3)
+    assert queue["items"][0]["urgent"] is True
+    gone_chat = queue["items"][1]["chat_id"]
+    assert (await first.call("end", {}))["ok"] is True
+    queue = await sanna.until("queue", lambda q: len(q["items"]) == 2)
+    assert sanna.changes["queue"][-1] == {"items": [], "gone": [gone_chat]}
+    # A console connecting now is given the list as the others hold it.
+    late = await on_duty("liisa", "counsellor", "Liisa", available=False)
+    whole = await late.next("queue")
+    assert [i["chat_id"] for i in whole["items"]] == [i["chat_id"] for i in queue["items"]]
+
+
+async def test_a_console_greeted_during_changes_ends_with_the_same_lists_as_the_others(
+    client: TestClient,
+    on_duty: Callable[..., Awaitable[Staff]],
+    visitor: Callable[..., Awaitable[Visitor]],
+) -> None:
+    """Greeting and change pushes share one step, so no change falls between them."""
+    first = await on_duty("sanna", "counsellor", "Sanna", available=False)
+    await on_duty("mikko", "adviser", "Mikko")
+    await set_capacity(client, "mikko", 0)
+    visitors = [await visitor() for _ in range(3)]  # at most 3 wait from one address
+
+    async def connect_late() -> Staff:
+        await asyncio.sleep(0.01)
+        return await on_duty("liisa", "counsellor", "Liisa", available=False)
+
+    late, *_ = await asyncio.gather(
+        connect_late(), *(v.start(f"Hei {n}") for n, v in enumerate(visitors))
+    )
+    await _settle()
+    assert len(first.lists["queue"]) == 3
+    assert late.lists["queue"].keys() == first.lists["queue"].keys()
+    assert late.lists["colleagues"] == first.lists["colleagues"]
