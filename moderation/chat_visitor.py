@@ -43,12 +43,18 @@ class Started:
 @dataclass(frozen=True)
 class Ended:
     chat_id: int
-    # The visitor left before any staff reply: the start is given back to the address's limit.
-    unanswered: bool
+    # The visitor left before any staff member took the chat: the start is given back to the
+    # address's limit. (A chat taken costs a counsellor's time, so its start stays counted.)
+    untaken: bool
 
 
 class QueueFull(RateLimited):
-    """Enough chats from this client address wait already; not counted as a start."""
+    """Enough chats from this client address wait already; not counted as a start. `crisis`:
+    the refused first message had a crisis word, so the refusal brings crisis help."""
+
+    def __init__(self, message: str, *, retry_after: int, crisis: bool = False) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.crisis = crisis
 
 
 BLOCKED = N_("Your message contains words that are not accepted here. Please write it again.")
@@ -114,7 +120,9 @@ async def start(
     The message is screened before anything is stored: a block word or unconfirmed personal
     details refuse it, a crisis word makes the chat urgent. With `max_waiting`, a start from an
     address (`address_key`, its keyed hash) that has that many chats waiting is refused as
-    `QueueFull`, decided in the same transaction as the insert; a crisis is never refused."""
+    `QueueFull`, decided in the same transaction as the insert. A first message with a crisis
+    word may pass the cap by one: a young person in crisis is not sent away because others on
+    the same network wait, yet a flood of crisis words cannot fill the front of the queue."""
     first = message_text(text)
     start_id = client_id(client)
     found = await categories.by_slug(ctx.db, category) if isinstance(category, str) else None
@@ -138,8 +146,8 @@ async def start(
         crisis = screen(ctx, first, personal_ok=personal_ok).crisis
         is_open = await open_now(ctx, tx)
         waiting_key = address_key if max_waiting is not None else None
-        if is_open and not crisis and waiting_key is not None and max_waiting is not None:
-            await _refuse_if_queue_full(tx, waiting_key, max_waiting)
+        if is_open and waiting_key is not None and max_waiting is not None:
+            await _refuse_if_queue_full(tx, waiting_key, max_waiting, crisis=crisis)
         chat_id = message_id = 0
         if is_open:
             chat_id = await chats.insert(
@@ -169,14 +177,17 @@ async def start(
     return Started(chat_id, message_id, visitor_id, crisis)
 
 
-async def _refuse_if_queue_full(tx: Writer, waiting_key: str, max_waiting: int) -> None:
-    if await chats.waiting_from(tx, waiting_key) >= max_waiting:
+async def _refuse_if_queue_full(
+    tx: Writer, waiting_key: str, max_waiting: int, *, crisis: bool
+) -> None:
+    if await chats.waiting_from(tx, waiting_key) >= max_waiting + (1 if crisis else 0):
         raise QueueFull(
             _(
                 "Several people on this connection are already waiting for a chat. Please try "
                 "again in half a minute: everyone gets their turn."
             ),
             retry_after=WAITING_RETRY_S,
+            crisis=crisis,
         )
 
 
@@ -196,7 +207,7 @@ async def end(ctx: ChatContext, visitor_id: int | None) -> Ended | None:
         await end_chat(ctx, tx, chat, by="visitor")
         assigned = await assign_waiting(ctx, tx)
     await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],)))
-    return Ended(chat["id"], unanswered=chat["first_reply_at"] is None)
+    return Ended(chat["id"], untaken=chat["first_assigned_at"] is None)
 
 
 async def rate(ctx: ChatContext, visitor_id: int | None, *, score: object, helped: object) -> None:

@@ -30,13 +30,28 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
+def _shows(char: str) -> bool:
+    return unicodedata.category(char) not in _UNSEEN_CATEGORIES and char not in _BLANK_GRAPHICS
+
+
 def has_visible(text: str) -> bool:
     """Whether any character would show: not a space, control, format character (zero-width
     space, word joiner, BOM), lone combining mark or blank filler."""
-    return any(
-        unicodedata.category(char) not in _UNSEEN_CATEGORIES and char not in _BLANK_GRAPHICS
-        for char in text
-    )
+    return any(_shows(char) for char in text)
+
+
+def _shows_at_least(text: str, count: int) -> bool:
+    """Whether `count` characters would show (stops counting there): a minimum length is met
+    by what a reader sees, not by zero-width padding."""
+    if len(text) < count:
+        return False
+    seen = 0
+    for char in text:
+        if _shows(char):
+            seen += 1
+            if seen >= count:
+                return True
+    return False
 
 
 def _invisible(field: str) -> Invalid:
@@ -54,7 +69,7 @@ def require_text(value: object, field: str, *, minimum: int, maximum: int) -> st
         raise Invalid(_("This field is required."), field=field)
     if not has_visible(text):
         raise _invisible(field)
-    if len(text) < minimum:
+    if minimum > 1 and not _shows_at_least(text, minimum):
         raise Invalid(_("Write at least %(n)d characters.") % {"n": minimum}, field=field)
     if len(text) > maximum:
         raise Invalid(

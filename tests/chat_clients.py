@@ -121,8 +121,7 @@ class Staff(_Recorder):
             for item in delta["items"]:
                 kept[item[key]] = {**kept.get(item[key], {}), **item}
             items = list(kept.values())
-            if name == "queue":
-                items.sort(key=queue_order)
+            items.sort(key=queue_order if name == "queue" else lambda item: item["id"])
             await self.seen[name].put({"items": items})
 
         return handle

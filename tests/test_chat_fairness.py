@@ -103,7 +103,7 @@ async def test_one_address_has_three_chats_waiting_and_its_flood_costs_nothing(
     assert "chat_id" in await (await visitor()).start("Vuoroni?")
 
 
-async def test_a_crisis_is_never_refused_by_the_waiting_cap(
+async def test_a_crisis_may_pass_the_waiting_cap_by_one_and_a_refusal_still_brings_help(
     client: TestClient, on_duty: OnDuty, visitor: NewVisitor, settings: Settings
 ) -> None:
     await set_auto_assign(client, False)
@@ -113,6 +113,24 @@ async def test_a_crisis_is_never_refused_by_the_waiting_cap(
     assert (await (await visitor()).start("Minäkin."))["error"] == "rate_limited"
     crisis = await (await visitor()).start("En tiedä mitä tehdä, I want to die.")
     assert crisis["position"] == 1 and crisis["crisis_help"]["emergency"] == "112"
+    # A flood of crisis words cannot fill the front of the queue: the next one waits its turn,
+    # and is shown the crisis help at once all the same.
+    again = await (await visitor()).start("En halua elää enää.")
+    assert again["error"] == "rate_limited" and again["crisis_help"]["emergency"] == "112"
+    assert rows(settings, "SELECT count(*) FROM chats WHERE urgent = 1") == [(1,)]
+
+
+async def test_a_chat_taken_by_staff_keeps_its_start_counted_when_the_visitor_leaves(
+    client: TestClient, on_duty: OnDuty, visitor: NewVisitor
+) -> None:
+    """Start, be taken, leave before a reply, repeat: a counsellor's time is not free."""
+    await on_duty("mikko", "adviser", "Mikko")
+    for n in range(4):  # the test's hourly address limit
+        v = await visitor()
+        assert (await v.start(f"Hei {n}"))["position"] == 0, "taken at once"
+        assert await v.call("end", {}) == {"ok": True}
+    late = await (await visitor()).start("Vielä yksi")
+    assert late["error"] == "rate_limited" and late["retry_after"] > 30
 
 
 async def _answered_chat(

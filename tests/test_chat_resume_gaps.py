@@ -70,10 +70,13 @@ class NaiveReader:
         )
         self.sio = sio
         # `last` is read now, after whatever arrived between the connect and this line.
-        ack = await sio.call(
-            "resume", self._resume_payload(self.last), namespace=self.namespace, timeout=TIMEOUT
-        )
-        assert "error" not in ack, ack
+        more = True
+        while more:
+            ack = await sio.call(
+                "resume", self._resume_payload(self.last), namespace=self.namespace, timeout=TIMEOUT
+            )
+            assert "error" not in ack, ack
+            more = ack.get("more", False)
 
     async def _receive(self, message: dict[str, Any]) -> None:
         self.shown.append(message["id"])
@@ -245,3 +248,29 @@ async def test_a_reconnected_visitor_hears_its_chat_only_after_resuming(
     assert [m["id"] for m in again.drain("message")] == [early["id"]]
     late = await mikko.send(chat_id, "Jatkamisen jälkeen")
     assert (await again.next("message"))["id"] == late["id"]
+
+
+async def test_a_long_transcript_is_replayed_a_page_at_a_time(
+    client: TestClient, on_duty: Any, visitor: Callable[..., Awaitable[Visitor]], settings: Settings
+) -> None:
+    """A replay stays far below a socket's send queue limit, whatever the chat's length."""
+    mikko = await on_duty("mikko", "adviser", "Mikko")
+    first = await visitor()
+    await first.start("Alku")
+    [chat_id] = await mikko.own_chat_ids(1)
+    sent = await asyncio.gather(*(mikko.send(chat_id, f"Viesti {n}") for n in range(449)))
+    assert all("id" in ack for ack in sent)
+    again = await visitor(first.token)
+    pages, after = [], 0
+    while True:
+        ack = await again.resume(after)
+        page = [m["id"] for m in again.drain("message")]
+        assert page and page == sorted(page) and page[0] > after
+        assert ack["last_id"] == page[-1]
+        pages.append(len(page))
+        after = ack["last_id"]
+        if not ack.get("more"):
+            break
+    assert pages == [200, 200, 50]
+    every = rows(settings, "SELECT count(*) FROM chat_messages WHERE chat_id = ?", (chat_id,))
+    assert sum(pages) == every[0][0] == 450

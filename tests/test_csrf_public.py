@@ -45,7 +45,8 @@ async def test_the_ask_form_from_this_site_still_works(
 ) -> None:
     accepted = [
         {"Origin": _own_origin(client)},
-        # What a browser sends from our own page, which has Referrer-Policy: no-referrer.
+        # What a browser may send from our own page (a privacy setting, or a page cached from
+        # when our policy was no-referrer): null, with an unforgeable Sec-Fetch-Site.
         {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
         {},  # no Origin: curl and old browsers, as on staff forms
     ]
@@ -104,9 +105,9 @@ async def test_a_token_from_before_sign_in_is_refused_after_it(client: TestClien
 
 @pytest.mark.browser
 def test_chromium_asks_and_deletes_through_the_forms(tmp_path: Path) -> None:
-    """With scripts, the forms are sent by fetch with our Origin. Without, Chromium sends the
-    form itself, and our `no-referrer` policy makes it hide the Origin of our own post
-    (`null`); its Sec-Fetch-Site tells that apart from a foreign page's, so both ways work."""
+    """With scripts, the forms are sent by fetch; without, Chromium sends the form itself.
+    Either way our `same-origin` referrer policy lets it name our Origin, which the forms
+    need from browsers that send no Sec-Fetch-Site."""
     server = LiveServer(tmp_path)
     server.cli("migrate")
     sent: dict[bool, list[tuple[str | None, str | None]]] = {True: [], False: []}
@@ -134,4 +135,4 @@ def test_chromium_asks_and_deletes_through_the_forms(tmp_path: Path) -> None:
         finally:
             browser.close()
     assert sent[True] == [(server.url, "same-origin")] * 2
-    assert sent[False] == [("null", "same-origin")] * 2
+    assert sent[False] == [(server.url, "same-origin")] * 2

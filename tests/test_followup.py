@@ -120,6 +120,6 @@ async def test_private_pages_are_not_cached_or_indexed(client: TestClient) -> No
         response = await client.get(path)
         assert response.headers["Cache-Control"] == "no-store", path
         assert response.headers["X-Robots-Tag"] == "noindex, nofollow", path
-        assert response.headers["Referrer-Policy"] == "no-referrer", path
+        assert response.headers["Referrer-Policy"] == "same-origin", path
     robots = await (await client.get("/robots.txt")).text()
     assert "Disallow: /f/" in robots

@@ -65,7 +65,7 @@ def _check(response_headers: object, where: str, *, tls: bool) -> None:
     assert "frame-ancestors 'none'" in csp, where
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where
     assert not re.search(r"https?:|//|\*", csp), f"{where}: another origin in {csp}"
-    assert headers.get("Referrer-Policy") == "no-referrer", where
+    assert headers.get("Referrer-Policy") == "same-origin", where
     assert headers.get("X-Content-Type-Options") == "nosniff", where
     hsts = headers.get("Strict-Transport-Security")
     if tls:

@@ -82,6 +82,7 @@ async def test_a_socket_that_stops_reading_is_closed_not_buffered_without_limit(
     sio = client.server.app[keys.SIO]
     ws, sid = await _raw_visitor(client)
     assert sio.manager.is_connected(sid, "/chat")
+    assert len(client.server.runner.server.connections) == 1  # type: ignore[union-attr]
     big = {"filler": "x" * 20_000}
     sent = 0
     # 20 KB a packet, yielding after each so the server's writer runs: the reader never reads,
@@ -94,6 +95,14 @@ async def test_a_socket_that_stops_reading_is_closed_not_buffered_without_limit(
     assert sent < 5000
     eio_socket_queues = [s.queue.qsize() for s in sio.eio.sockets.values()]
     assert all(size <= 51 for size in eio_socket_queues)
+    # The connection itself is dropped, not left to a writer stuck on a peer that does not
+    # read: aiohttp's server no longer holds it, though the client never read a byte more.
+    server = client.server.runner.server  # type: ignore[union-attr]
+    for _ in range(100):
+        if not server.connections:
+            break
+        await asyncio.sleep(0.05)
+    assert server.connections == [], "the connection under the given-up socket is still open"
     await ws.close()
 
 

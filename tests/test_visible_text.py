@@ -73,6 +73,18 @@ async def test_the_api_refuses_invisible_text_naming_the_field(
     assert rows(settings, "SELECT COUNT(*) FROM questions") == [(0,)]
 
 
+async def test_a_minimum_length_counts_only_characters_that_show(
+    client: TestClient, settings: Settings
+) -> None:
+    padded = "Apua" + "\u200b" * 20  # four letters and twenty zero-width spaces
+    response = await client.post(
+        "/api/questions", json={"body": padded, "category": "raha", "publish": True}
+    )
+    assert response.status == 400
+    assert "vähintään 10" in (await response.json())["errors"]["body"]
+    assert rows(settings, "SELECT COUNT(*) FROM questions") == [(0,)]
+
+
 async def test_overrides_and_controls_are_removed_on_the_form_and_the_api(
     client: TestClient, settings: Settings
 ) -> None:

@@ -190,7 +190,10 @@ def _add_security_headers(request: web.Request, headers: MutableMapping[str, str
         headers["Cache-Control"] = "no-store"
         headers["X-Robots-Tag"] = "noindex, nofollow"
     headers.setdefault("Content-Security-Policy", _CSP)
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: no other site learns a Koppi address (a follow-up page's holds the asker's
+    # code), while our own form posts still carry their real Origin, which the public forms'
+    # cross-site check needs from browsers that send no Sec-Fetch-Site (older Safari).
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.app[keys.SETTINGS].tls:
@@ -200,8 +203,9 @@ def _add_security_headers(request: web.Request, headers: MutableMapping[str, str
 def same_origin(request: web.Request, *, allow_opaque: bool = False) -> bool:
     """A browser's Origin, when sent, must name this host.
 
-    Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with ordinary form posts,
-    so HTML forms accept it (staff forms carry a CSRF token); the JSON API does not."""
+    `Origin: null` comes from sandboxed or privacy-minded contexts (and came from our own pages
+    under the `no-referrer` policy they had before); HTML forms may accept it (staff forms
+    carry a CSRF token), the JSON API does not."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True

@@ -10,11 +10,11 @@ from service.http.middleware import same_origin
 
 def from_this_site(request: web.Request) -> bool:
     """A public form carries no token (visitors get no cookie), so its Origin must name this
-    site. Our pages send `Referrer-Policy: no-referrer`, under which browsers send `Origin: null`
-    even with a same-origin post; they also send `Sec-Fetch-Site`, which no page can forge, so
-    `null` passes only beside `Sec-Fetch-Site: same-origin`. A foreign page that hides its
-    origin gets `cross-site` there. No Origin at all (curl, old browsers) passes, as on staff
-    forms."""
+    site. Our pages send `Referrer-Policy: same-origin`, so browsers name our origin on our own
+    posts. `Origin: null` (a page cached from before, when our policy was `no-referrer`, or a
+    privacy setting) passes only beside `Sec-Fetch-Site: same-origin`, which no page can forge;
+    a foreign page that hides its origin gets `cross-site` there. No Origin at all (curl, old
+    browsers) passes, as on staff forms."""
     origin = request.headers.get("Origin")
     if origin == "null":
         return request.headers.get("Sec-Fetch-Site") == "same-origin"

@@ -10,9 +10,7 @@ docs/realtime.md, "Resuming without gaps"). The queue and presence go to every s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -67,28 +65,13 @@ class ChatHub:
         # sends only the difference, under the lock that also admits new sockets to the room.
         self._desk: dict[str, dict[int, dict[str, Any]]] = {}
         self._desk_lock = asyncio.Lock()
-        self._delivery: dict[int, asyncio.Lock] = {}
-        self._delivery_users: dict[int, int] = {}
+        self._delivery: dict[int, list[Any]] = {}  # chat id -> [lock, users]
 
-    @contextlib.asynccontextmanager
-    async def delivering(self, chat_id: int) -> AsyncIterator[None]:
+    def delivering(self, chat_id: int) -> _Delivery:
         """One chat's message delivery and its resumes take turns: a message is stored and
         emitted wholly before a socket joins the chat and reads what it missed, or wholly
         after that read and its replay. So a socket sees each message once and in id order."""
-        lock = self._delivery.get(chat_id)
-        if lock is None:
-            lock = self._delivery[chat_id] = asyncio.Lock()
-        self._delivery_users[chat_id] = self._delivery_users.get(chat_id, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            left = self._delivery_users[chat_id] - 1
-            if left:
-                self._delivery_users[chat_id] = left
-            else:  # nobody waits: the lock goes, so the map holds only busy chats
-                del self._delivery_users[chat_id]
-                del self._delivery[chat_id]
+        return _Delivery(self._delivery, chat_id)
 
     def attach(self, ctx: ChatContext, console: StaffConsole) -> None:
         self._ctx = ctx
@@ -316,6 +299,39 @@ class ChatHub:
 
     def _connected_staff(self) -> set[int]:
         return set() if self._console is None else self._console.connected_staff()
+
+
+class _Delivery:
+    """The turn of one chat (see ChatHub.delivering); a plain class, as it runs on every
+    message. The lock is dropped when no one holds or waits for it, so the map holds only
+    chats that are busy right now."""
+
+    __slots__ = ("_locks", "_chat_id", "_entry")
+
+    def __init__(self, locks: dict[int, list[Any]], chat_id: int) -> None:
+        self._locks = locks
+        self._chat_id = chat_id
+        entry = locks.get(chat_id)
+        if entry is None:
+            entry = locks[chat_id] = [asyncio.Lock(), 0]
+        self._entry = entry
+
+    async def __aenter__(self) -> None:
+        self._entry[1] += 1
+        try:
+            await self._entry[0].acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._entry[0].release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._entry[1] -= 1
+        if self._entry[1] == 0 and self._locks.get(self._chat_id) is self._entry:
+            del self._locks[self._chat_id]
 
 
 def _delta(

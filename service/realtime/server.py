@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import engineio
@@ -37,11 +38,13 @@ class _BoundedQueue(asyncio.Queue[Any]):
     """engine.io's queue of packets for one socket; past `limit` the socket is given up.
 
     Giving up empties the queue and leaves `None`, engine.io's own signal that makes the
-    socket's writer stop and close the connection; later packets for it are dropped."""
+    socket's writer stop and close the connection; later packets for it are dropped, and the
+    server is told, so the socket is disconnected at once (rooms and state go with it)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, overflowed: Callable[[_BoundedQueue], None]) -> None:
         super().__init__()
         self._limit = limit
+        self._tell = overflowed
         self.overflowed = False
 
     def put_nowait(self, item: Any) -> None:
@@ -57,6 +60,7 @@ class _BoundedQueue(asyncio.Queue[Any]):
                 self.task_done()
             log.warning("closed a socket that fell %d packets behind", dropped)
             super().put_nowait(None)
+            self._tell(self)
             return
         super().put_nowait(item)
 
@@ -70,16 +74,21 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         if args or kwargs:  # engine.io's other queues keep their own shape
             return asyncio.Queue(*args, **kwargs)
-        return _BoundedQueue(self.send_queue_limit)
+        return _BoundedQueue(self.send_queue_limit, self._overflowed)
 
-    async def send_packet(self, sid: str, pkt: Any) -> None:
-        await super().send_packet(sid, pkt)
-        sock = self.sockets.get(sid)
-        queue = getattr(sock, "queue", None)
-        if isinstance(queue, _BoundedQueue) and queue.overflowed and not sock.closing:
-            # Disconnected now, so its rooms and state go at once; the connection itself
-            # closes when its writer gives up on the peer that does not read.
-            await sock.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+    # Set by SocketServer: drops the connection under a socket (its writer may be stuck
+    # waiting for a peer that does not read, and would never get to close it).
+    abort_connection: Callable[[str], None] = staticmethod(lambda _sid: None)
+
+    def _overflowed(self, queue: _BoundedQueue) -> None:
+        """Rare: find the socket that owns the queue, disconnect it and drop its connection
+        (found by search, not kept in the queue, to keep the hot path as engine.io has it)."""
+        for sock in list(self.sockets.values()):
+            if sock.queue is queue and not sock.closing:
+                reason = self.reason.TRANSPORT_ERROR
+                self.start_background_task(sock.close, wait=False, abort=True, reason=reason)
+                self.abort_connection(sock.sid)
+                return
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -87,6 +96,13 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._send_queue_limit = send_queue_limit
         super().__init__(**options)
         self.eio.send_queue_limit = send_queue_limit
+        self.eio.abort_connection = self._abort_connection
+
+    def _abort_connection(self, eio_sid: str) -> None:
+        request = self.environ.get(eio_sid, {}).get("aiohttp.request")
+        transport = getattr(request, "transport", None)
+        if transport is not None:
+            transport.abort()
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineServer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from service import i18n
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event
 from service.realtime.chat_hub import ChatHub, chat_staff_room
-from service.realtime.visitor_chat import REPLAY_YIELD_EVERY, TYPING_EVERY_S
+from service.realtime.visitor_chat import REPLAY_PAGE, TYPING_EVERY_S
 from service.storage import chat_messages, chats
 from service.storage.chat_messages import Draft
 from service.storage.staff import StaffMember
@@ -121,9 +120,9 @@ class StaffChatEvents:
             # Joined before the read: what commits after it comes live (see chat_staff_room).
             await self.enter_room(sid, chat_staff_room(chat_id, staff.id))
             self.resumed(sid, chat_id)
-            missed = await chat_messages.after(self.chat.db, chat_id, after)
+            missed = await chat_messages.after(self.chat.db, chat_id, after, REPLAY_PAGE)
             cards = await chat_referrals.cards_in(self.chat, missed, i18n.current_language())
-            for n, message in enumerate(missed, 1):
+            for message in missed:
                 # Watched words are found again on replay (messages keep no flags of their own).
                 flags = (
                     self.chat.watch.screen(message["text"]).flags()
@@ -134,9 +133,10 @@ class StaffChatEvents:
                     message, for_sender="staff", chat_id=chat_id, cards=cards, flags=flags
                 )
                 await self.emit("message", payload, to=sid)
-                if n % REPLAY_YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # let the socket's writer drain a long transcript
-        return {"ok": True, "last_id": int(missed[-1]["id"]) if missed else after}
+        ack: Ack = {"ok": True, "last_id": int(missed[-1]["id"]) if missed else after}
+        if len(missed) == REPLAY_PAGE:
+            ack["more"] = True
+        return ack
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         now = time.monotonic()

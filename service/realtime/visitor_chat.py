@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import time
@@ -23,7 +22,7 @@ from service.http.crisis import CrisisContacts
 from service.http.middleware import request_language
 from service.rate_limits import RateLimiter
 from service.realtime import chat_payloads
-from service.realtime.acks import Ack, event
+from service.realtime.acks import Ack, event, refusal
 from service.realtime.chat_hub import VISITOR_NAMESPACE, ChatHub, visitor_room
 from service.storage import chat_messages, chats, visitors
 from service.storage.chat_messages import Draft, Stored
@@ -31,7 +30,9 @@ from service.storage.chat_messages import Draft, Stored
 _TOKEN_BYTES = 18  # 144 bits
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what token_urlsafe makes, nothing else
 TYPING_EVERY_S = 1.0  # typing notices are dropped faster than this
-REPLAY_YIELD_EVERY = 100
+# Messages one resume replays; a longer transcript comes in pages (`more` in the ack), so a
+# replay stays far below a socket's send queue limit even on a slow link.
+REPLAY_PAGE = 200
 
 
 @dataclass(slots=True)
@@ -137,7 +138,10 @@ class VisitorChat(socketio.AsyncNamespace):
         # chats from this address are given back, other refusals (closed, blocked,
         # refused_words) stay counted.
         now = self._ctx.clock()
-        self._limit("chat_start", visitor, now)
+        try:
+            self._limit("chat_start", visitor, now)
+        except RateLimited as exc:
+            return self._refused_start(exc, data.get("text"))
         try:
             started = await chat_visitor.start(
                 self._ctx,
@@ -152,6 +156,8 @@ class VisitorChat(socketio.AsyncNamespace):
         except ActionError as exc:
             if isinstance(exc, PersonalDetails | chat_visitor.QueueFull) or exc.code == "invalid":
                 self._limiter.release("chat_start", self._limit_keys(visitor), now)
+            if isinstance(exc, RateLimited):
+                return self._refused_start(exc, data.get("text"))
             raise
         # Kept so that the address's count can be given back if the visitor leaves unanswered.
         self._limiter.hold(started.chat_id, "chat_start", {"address": visitor.address_key}, now)
@@ -178,6 +184,11 @@ class VisitorChat(socketio.AsyncNamespace):
             "eta_s": waiting.eta_s if waiting else 0,
         }
         return self._with_help(ack, crisis=started.crisis)
+
+    def _refused_start(self, exc: RateLimited, text: object) -> Ack:
+        """Asked to wait: whoever wrote a crisis word still sees crisis help at once."""
+        crisis = isinstance(text, str) and self._ctx.watch.screen(text).crisis
+        return self._with_help(refusal(exc), crisis=crisis)
 
     def _with_help(self, ack: Ack, *, crisis: bool) -> Ack:
         """A crisis word: the acknowledgement brings crisis help, shown at once."""
@@ -286,27 +297,33 @@ class VisitorChat(socketio.AsyncNamespace):
             visitor.chat_id = int(row["id"])
         async with self._hub.delivering(row["id"]):
             await self._enter(sid, visitor)
-            last_id = await self._replay(sid, row["id"], after)
-        state = chat_payloads.visitor_state(row, await self._hub.view())
-        return {"chat": state, "last_id": last_id}
+            # Read again now that the socket is in the room: an assignment or an ending
+            # committed from here on is announced to it, one committed before is in this row.
+            row = await chats.get(self._ctx.db, row["id"]) or row
+            last_id, more = await self._replay(sid, row["id"], after)
+        ack: Ack = {
+            "chat": chat_payloads.visitor_state(row, await self._hub.view()),
+            "last_id": last_id,
+        }
+        if more:
+            ack["more"] = True
+        return ack
 
-    async def _replay(self, sid: str, chat_id: int, after: int) -> int:
-        """Emit the chat's messages after `after`, in id order; the highest id read (or
-        `after`), from which the client resumes next time."""
-        missed = await chat_messages.after(self._ctx.db, chat_id, after)
+    async def _replay(self, sid: str, chat_id: int, after: int) -> tuple[int, bool]:
+        """Emit one page of the chat's messages after `after`, in id order: the highest id
+        emitted (or `after`), from which the client resumes next, and whether more follow."""
+        missed = await chat_messages.after(self._ctx.db, chat_id, after, REPLAY_PAGE)
         cards = await chat_referrals.cards_in(self._ctx, missed, i18n.current_language())
-        for n, message in enumerate(missed, 1):
+        for message in missed:
             payload = chat_payloads.message(message, for_sender="visitor", cards=cards)
             await self.emit("message", payload, to=sid)
-            if n % REPLAY_YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let the socket's writer drain a long transcript
-        return int(missed[-1]["id"]) if missed else after
+        return (int(missed[-1]["id"]) if missed else after), len(missed) == REPLAY_PAGE
 
     @event(_language_of)
     async def on_end(self, sid: str, data: dict[str, Any]) -> Ack:
         ended = await chat_visitor.end(self._ctx, self._visitors[sid].visitor_id)
-        if ended is not None and ended.unanswered:
-            # Left before anyone answered: the start does not use up the address's allowance.
+        if ended is not None and ended.untaken:
+            # Left before anyone took it: the start does not use up the address's allowance.
             self._limiter.give_back(ended.chat_id)
         elif ended is not None:
             self._limiter.forget(ended.chat_id)

@@ -261,12 +261,14 @@ async def insert_referral(tx: Writer, d: Draft, service_id: str) -> Stored | Non
     )
 
 
-async def after(db: Database, chat_id: int, after_id: int) -> list[Row]:
+async def after(db: Database, chat_id: int, after_id: int, limit: int) -> list[Row]:
+    """At most `limit` of the chat's messages after `after_id`, in id order (a replay page)."""
     return await db.fetch_all(
         "SELECT m.id, m.sender, m.text, m.at, m.client_id, m.service_id,"
         " COALESCE(s.first_name, s.username) AS name FROM chat_messages m"
-        " LEFT JOIN staff s ON s.id = m.staff_id WHERE m.chat_id = ? AND m.id > ? ORDER BY m.id",
-        (chat_id, after_id),
+        " LEFT JOIN staff s ON s.id = m.staff_id WHERE m.chat_id = ? AND m.id > ?"
+        " ORDER BY m.id LIMIT ?",
+        (chat_id, after_id, limit),
     )
 
 

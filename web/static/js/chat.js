@@ -383,9 +383,12 @@
     call("resume", { after: log.last }, function (ack) {
       if (ack === null) { if (socket.connected) { window.setTimeout(resume, 2000); } return; }
       var state = ack.chat || null;
-      if (typeof ack.last_id === "number" && ack.last_id > log.last && !(state && log.chat_id !== null && state.chat_id !== log.chat_id)) {
+      var sameChat = !(state && log.chat_id !== null && state.chat_id !== log.chat_id);
+      if (typeof ack.last_id === "number" && ack.last_id > log.last && sameChat) {
         log.last = ack.last_id;
       }
+      // A long transcript comes a page at a time: ask for the next before showing the state.
+      if (ack.more && sameChat) { resume(); return; }
       resumed = true;
       if (state && log.chat_id !== null && state.chat_id !== log.chat_id && !pendingStart) {
         // This tab remembered another chat: start over from the whole transcript.

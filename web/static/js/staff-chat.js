@@ -432,6 +432,7 @@
       if (ack === null) { if (socket.connected && panels[panel.id]) { window.setTimeout(function () { resume(panel); }, 2000); } return; }
       if (ack.error) { setText(field(panel, "send-error"), errorText(ack)); return; }
       if (typeof ack.last_id === "number" && ack.last_id > panel.last) { panel.last = ack.last_id; }
+      if (ack.more) { resume(panel); return; }   // a long transcript: the next page
       panel.resumed = true;
       panel.ready = true;
       panel.outbox.flush();
@@ -633,7 +634,10 @@
     renderQueue();
   });
   socket.on("colleagues_changed", function (delta) {
-    showColleagues({ items: applyChanges(colleagues, delta, "id") });
+    // In the server's order (by id), so a colleague whose entry changed keeps their place.
+    var items = applyChanges(colleagues, delta, "id");
+    items.sort(function (a, b) { return a.id - b.id; });
+    showColleagues({ items: items });
   });
   socket.on("chats", showChats);
   socket.on("message", function (m) {
