@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -15,6 +16,7 @@ from moderation.chat_context import ChatContext
 from moderation.context import ModerationContext
 from moderation.errors import Forbidden
 from service import auth, i18n
+from service.clock import from_iso
 from service.http.middleware import request_language
 from service.http.serialize import waiting_queue
 from service.http.staff_session import STAFF_COOKIE
@@ -35,7 +37,8 @@ QUESTIONS = "questions"
 class _Live:
     member: StaffMember
     token_hash: str
-    expires_at: str
+    # Parsed once: every message to or from staff checks it against the clock.
+    expires_at: datetime
     lang: str
     # Chats this socket knew of when it connected: it gets their messages only after resuming
     # them. A chat assigned later is new to it, so it may hear that chat live at once.
@@ -65,7 +68,11 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         # Read before the socket is registered, so no assignment can fall between the two.
         known = {int(row["id"]) for row in await chats.for_staff(self._ctx.db, member.id)}
         self._live[sid] = _Live(
-            member, auth.token_hash(token), expires_at, request_language(request), known
+            member,
+            auth.token_hash(token),
+            from_iso(expires_at),
+            request_language(request),
+            known,
         )
         self._sids_of.setdefault(member.id, set()).add(sid)
         # The desk room is joined in greet_staff, together with the lists it is greeted with.
@@ -96,7 +103,7 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
 
     async def member(self, sid: str) -> StaffMember:
         live = self._live.get(sid)
-        if live is None or live.expires_at <= self._ctx.now_iso():
+        if live is None or live.expires_at <= self._ctx.clock():
             await self._close(lambda candidate: candidate is live)
             raise Forbidden(i18n.gettext("Sign in first."))
         return live.member
@@ -131,7 +138,7 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
     async def close_expired(self, staff_id: int | None = None) -> None:
         """Close sockets whose session has run out: everyone's, or one person's (cheap enough
         to do before every message to them)."""
-        now = self._ctx.now_iso()
+        now = self._ctx.clock()
         if staff_id is not None:
             sids = self._sids_of.get(staff_id, ())
             if all(self._live[sid].expires_at > now for sid in sids):
