@@ -72,6 +72,8 @@ class ConnectionGate:
 class _Gated(asyncio.Protocol):
     """Admits a connection or closes it, then hands every event on to aiohttp's handler."""
 
+    __slots__ = ("_gate", "_make", "_inner", "_key")  # one per open connection: no __dict__
+
     def __init__(self, gate: ConnectionGate, make: Callable[[], asyncio.Protocol]) -> None:
         self._gate = gate
         self._make = make
