@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from moderation.chat_context import ChatContext
 from service.chat.eta import estimate_wait, offer_question, typical_handle_time
@@ -93,5 +95,6 @@ async def view(ctx: ChatContext) -> QueueView:
     )
 
 
-def waited_s(row: Row, now: datetime) -> int:
+def waited_s(row: Row | Mapping[str, Any], now: datetime) -> int:
+    """Seconds since the chat was requested: of a chat row, or of a waiting-list entry."""
     return max(0, int((now - from_iso(row["requested_at"])).total_seconds()))

@@ -118,7 +118,7 @@ class RateLimiter:
 
     It also carries the cap on chats waiting at once per address (`waiting_cap`), which the
     chat start checks in its transaction, and remembers what each chat's start counted so the
-    start can be given back when the visitor leaves before anyone answered."""
+    start can be given back when the visitor leaves before anyone took the chat."""
 
     def __init__(
         self,

@@ -119,6 +119,13 @@ async def flap(reader: NaiveReader, base: str, **options: Any) -> None:
         await reader.connect(base, **options)
 
 
+def message_ids(settings: Settings, chat_id: int, sender: str | None = None) -> list[int]:
+    """The chat's stored message ids (one sender's, or all), as the database file has them."""
+    sql = "SELECT id FROM chat_messages WHERE chat_id = ?" + (" AND sender = ?" if sender else "")
+    params = (chat_id, sender) if sender else (chat_id,)
+    return [r[0] for r in rows(settings, sql + " ORDER BY id", params)]
+
+
 def assert_each_shown_once(shown: list[int], expected: list[int]) -> None:
     missing = sorted(set(expected) - set(shown))
     assert not missing, f"{len(missing)} of {len(expected)} messages never shown: {missing[:10]}"
@@ -144,22 +151,8 @@ async def test_a_visitor_dropping_twenty_times_misses_no_staff_message(
     await asyncio.sleep(0.3)  # the last live copies arrive
     await reader.drop()
 
-    staff_ids = [
-        r[0]
-        for r in rows(
-            settings,
-            "SELECT id FROM chat_messages WHERE chat_id = ? AND sender = 'staff' ORDER BY id",
-            (chat_id,),
-        )
-    ]
-    assert staff_ids == sorted(acked) and len(acked) > 150
-    visitor_ids = [
-        r[0]
-        for r in rows(
-            settings, "SELECT id FROM chat_messages WHERE chat_id = ? ORDER BY id", (chat_id,)
-        )
-    ]
-    assert_each_shown_once(reader.shown, visitor_ids)
+    assert message_ids(settings, chat_id, "staff") == sorted(acked) and len(acked) > 150
+    assert_each_shown_once(reader.shown, message_ids(settings, chat_id))
 
 
 async def test_a_counsellor_dropping_twenty_times_misses_no_visitor_message(
@@ -186,12 +179,7 @@ async def test_a_counsellor_dropping_twenty_times_misses_no_visitor_message(
     await asyncio.sleep(0.3)
     await reader.drop()
 
-    all_ids = [
-        r[0]
-        for r in rows(
-            settings, "SELECT id FROM chat_messages WHERE chat_id = ? ORDER BY id", (chat_id,)
-        )
-    ]
+    all_ids = message_ids(settings, chat_id)
     assert set(acked) <= set(all_ids) and len(acked) > 150
     assert_each_shown_once(reader.shown, all_ids)
 
@@ -272,5 +260,4 @@ async def test_a_long_transcript_is_replayed_a_page_at_a_time(
         if not ack.get("more"):
             break
     assert pages == [200, 200, 50]
-    every = rows(settings, "SELECT count(*) FROM chat_messages WHERE chat_id = ?", (chat_id,))
-    assert sum(pages) == every[0][0] == 450
+    assert sum(pages) == len(message_ids(settings, chat_id)) == 450

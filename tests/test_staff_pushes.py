@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.chat_clients import Staff, Visitor
@@ -41,14 +42,28 @@ async def test_one_colleague_becoming_available_is_one_small_change_for_each_con
         assert len(console.lists["colleagues"]) == CONSOLES
 
 
+@pytest.fixture
+def every_chat_waits(
+    client: TestClient, on_duty: Callable[..., Awaitable[Staff]]
+) -> Callable[[], Awaitable[Staff]]:
+    """The chat open (Mikko available, with room for no chat), so every chat waits; Sanna's
+    console, not available, watches the waiting list."""
+
+    async def make() -> Staff:
+        sanna = await on_duty("sanna", "counsellor", "Sanna", available=False)
+        await on_duty("mikko", "adviser", "Mikko")
+        await set_capacity(client, "mikko", 0)
+        return sanna
+
+    return make
+
+
 async def test_the_waiting_list_changes_item_by_item_and_stays_in_queue_order(
-    client: TestClient,
     on_duty: Callable[..., Awaitable[Staff]],
     visitor: Callable[..., Awaitable[Visitor]],
+    every_chat_waits: Callable[[], Awaitable[Staff]],
 ) -> None:
-    sanna = await on_duty("sanna", "counsellor", "Sanna", available=False)
-    await on_duty("mikko", "adviser", "Mikko")
-    await set_capacity(client, "mikko", 0)  # open, but every chat waits
+    sanna = await every_chat_waits()
     first, second = await visitor(), await visitor()
     await first.start("Ensimmäinen")
     await second.start("Toinen")
@@ -71,14 +86,12 @@ async def test_the_waiting_list_changes_item_by_item_and_stays_in_queue_order(
 
 
 async def test_a_console_greeted_during_changes_ends_with_the_same_lists_as_the_others(
-    client: TestClient,
     on_duty: Callable[..., Awaitable[Staff]],
     visitor: Callable[..., Awaitable[Visitor]],
+    every_chat_waits: Callable[[], Awaitable[Staff]],
 ) -> None:
     """Greeting and change pushes share one step, so no change falls between them."""
-    first = await on_duty("sanna", "counsellor", "Sanna", available=False)
-    await on_duty("mikko", "adviser", "Mikko")
-    await set_capacity(client, "mikko", 0)
+    first = await every_chat_waits()
     visitors = [await visitor() for _ in range(3)]  # at most 3 wait from one address
 
     async def connect_late() -> Staff:

@@ -42,9 +42,9 @@ def staff_room(staff_id: int) -> str:
 
 
 def chat_staff_room(chat_id: int, staff_id: int) -> str:
-    """One chat's messages for the staff member it is assigned to: a socket joins it when the
-    chat is assigned to its person (it has seen nothing of the chat yet) or in `resume` after
-    reading what it missed, never before, so a live message cannot overtake a replay."""
+    """One chat's messages for the staff member it is assigned to: a socket joins it in
+    `resume`, before reading what it missed, or when a chat it never knew of is assigned to its
+    person (StaffConsole.join_chat), so a live message cannot overtake a replay."""
     return f"c{chat_id}s{staff_id}"
 
 

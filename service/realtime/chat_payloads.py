@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from moderation.chat_queue import QueueView, Waiting
-from service.clock import from_iso, to_iso
+from moderation.chat_queue import QueueView, Waiting, waited_s
+from service.clock import to_iso
 from service.http.render import role_label
 from service.storage.chat_messages import Stored
 from service.storage.db import Row
@@ -97,6 +98,16 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
 
 
+def replay_cursor(page: Sequence[Row], after: int, page_size: int) -> dict[str, Any]:
+    """What a resume acknowledgement says of the page it replayed: the highest id in it (or
+    `after`), from which the client resumes next, and `more` when a full page may be followed
+    by another."""
+    cursor: dict[str, Any] = {"last_id": int(page[-1]["id"]) if page else after}
+    if len(page) == page_size:
+        cursor["more"] = True
+    return cursor
+
+
 def waiting_items(view: QueueView) -> list[dict[str, Any]]:
     """The staff's waiting list in queue order, without the waiting times (which only grow:
     `waiting_now` adds them when a whole list is sent)."""
@@ -115,7 +126,7 @@ def waiting_items(view: QueueView) -> list[dict[str, Any]]:
 
 
 def waiting_now(item: dict[str, Any], now: datetime) -> dict[str, Any]:
-    return {**item, "waited_s": max(0, int((now - from_iso(item["requested_at"])).total_seconds()))}
+    return {**item, "waited_s": waited_s(item, now)}
 
 
 def desk(view: QueueView, staff_id: int) -> dict[str, Any]:

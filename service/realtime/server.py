@@ -29,9 +29,6 @@ log = logging.getLogger(__name__)
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
-# Packets waiting for one socket. A console's greeting is five packets and a resume replays
-# one chat, so only a reader that has stopped reading gets near this.
-DEFAULT_SEND_QUEUE_LIMIT = 2000
 
 
 class _BoundedQueue(asyncio.Queue[Any]):
@@ -69,7 +66,10 @@ class _BoundedQueue(asyncio.Queue[Any]):
 
 
 class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    send_queue_limit = DEFAULT_SEND_QUEUE_LIMIT
+    # Set by SocketServer (KOPPI_SOCKET_QUEUE_LIMIT) before any socket exists. A console's
+    # greeting is five packets and a resume replays a page of 200 messages, so only a reader
+    # that has stopped reading gets near it.
+    send_queue_limit: int
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         if args or kwargs:  # engine.io's other queues keep their own shape
@@ -92,8 +92,7 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    def __init__(self, *, send_queue_limit: int = DEFAULT_SEND_QUEUE_LIMIT, **options: Any):
-        self._send_queue_limit = send_queue_limit
+    def __init__(self, *, send_queue_limit: int, **options: Any):
         super().__init__(**options)
         self.eio.send_queue_limit = send_queue_limit
         self.eio.abort_connection = self._abort_connection

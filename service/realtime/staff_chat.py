@@ -133,10 +133,7 @@ class StaffChatEvents:
                     message, for_sender="staff", chat_id=chat_id, cards=cards, flags=flags
                 )
                 await self.emit("message", payload, to=sid)
-        ack: Ack = {"ok": True, "last_id": int(missed[-1]["id"]) if missed else after}
-        if len(missed) == REPLAY_PAGE:
-            ack["more"] = True
-        return ack
+        return {"ok": True, **chat_payloads.replay_cursor(missed, after, REPLAY_PAGE)}
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         now = time.monotonic()

@@ -14,7 +14,6 @@ import socketio
 from moderation import chat_referrals, chat_visitor
 from moderation.chat_context import ChatContext
 from moderation.errors import ActionError, Conflict, PersonalDetails, RateLimited
-from moderation.screening import Screening
 from moderation.text import valid_after
 from service import auth, i18n
 from service.client_address import AddressKeys
@@ -159,7 +158,8 @@ class VisitorChat(socketio.AsyncNamespace):
             if isinstance(exc, RateLimited):
                 return self._refused_start(exc, data.get("text"))
             raise
-        # Kept so that the address's count can be given back if the visitor leaves unanswered.
+        # Kept so that the address's count can be given back if the visitor leaves before
+        # anyone takes the chat.
         self._limiter.hold(started.chat_id, "chat_start", {"address": visitor.address_key}, now)
         visitor.chat_id = started.chat_id
         if visitor.visitor_id is None:
@@ -210,40 +210,33 @@ class VisitorChat(socketio.AsyncNamespace):
             # Only a warning: the same message sent again as it is must not count twice.
             self._limiter.release("chat_message", self._limit_keys(visitor), now)
             raise
-        draft = (sid, visitor, text, client_id, screening)
-        stored = await self._store_and_deliver(chat_id, *draft)
+
+        async def store_and_deliver(into: int) -> Stored | None:
+            async with self._hub.delivering(into):
+                stored = await self._store(visitor, into, text, client_id)
+                if stored is None:
+                    return None
+                if screening.crisis:
+                    # Stored first, then urgent (also on a resend, in case the first try
+                    # stopped between the two), before the acknowledgement and before staff
+                    # see it.
+                    await chat_visitor.mark_urgent(self._ctx, stored.chat_id)
+                if stored.fresh:
+                    alone = self._sockets.get(stored.visitor_id, 0) <= 1
+                    await self._hub.message(
+                        stored, skip_sid=sid, sender_alone=alone, flags=screening.flags()
+                    )
+                return stored
+
+        stored = await store_and_deliver(chat_id)
         if stored is None and chat_id == visitor.chat_id:
             # The remembered chat may be over while another tab started a new one: look again.
             visitor.chat_id = None
-            stored = await self._store_and_deliver(await self._open_chat_id(visitor), *draft)
+            stored = await store_and_deliver(await self._open_chat_id(visitor))
         if stored is None:
             visitor.chat_id = None
             raise Conflict(i18n.gettext("This chat has ended."))
         return self._with_help({"id": stored.id}, crisis=screening.crisis)
-
-    async def _store_and_deliver(
-        self,
-        chat_id: int,
-        sid: str,
-        visitor: _Visitor,
-        text: str,
-        client_id: str,
-        screening: Screening,
-    ) -> Stored | None:
-        async with self._hub.delivering(chat_id):
-            stored = await self._store(visitor, chat_id, text, client_id)
-            if stored is None:
-                return None
-            if screening.crisis:
-                # Stored first, then urgent (also on a resend, in case the first try stopped
-                # between the two), before the acknowledgement and before staff see it.
-                await chat_visitor.mark_urgent(self._ctx, stored.chat_id)
-            if stored.fresh:
-                alone = self._sockets.get(stored.visitor_id, 0) <= 1
-                await self._hub.message(
-                    stored, skip_sid=sid, sender_alone=alone, flags=screening.flags()
-                )
-            return stored
 
     def _limit_keys(self, visitor: _Visitor) -> dict[str, str]:
         return {"visitor": visitor.token_hash, "address": visitor.address_key}
@@ -300,24 +293,17 @@ class VisitorChat(socketio.AsyncNamespace):
             # Read again now that the socket is in the room: an assignment or an ending
             # committed from here on is announced to it, one committed before is in this row.
             row = await chats.get(self._ctx.db, row["id"]) or row
-            last_id, more = await self._replay(sid, row["id"], after)
-        ack: Ack = {
-            "chat": chat_payloads.visitor_state(row, await self._hub.view()),
-            "last_id": last_id,
-        }
-        if more:
-            ack["more"] = True
-        return ack
+            cursor = await self._replay(sid, row["id"], after)
+        return {"chat": chat_payloads.visitor_state(row, await self._hub.view()), **cursor}
 
-    async def _replay(self, sid: str, chat_id: int, after: int) -> tuple[int, bool]:
-        """Emit one page of the chat's messages after `after`, in id order: the highest id
-        emitted (or `after`), from which the client resumes next, and whether more follow."""
+    async def _replay(self, sid: str, chat_id: int, after: int) -> dict[str, Any]:
+        """Emit one page of the chat's messages after `after`, in id order; its cursor."""
         missed = await chat_messages.after(self._ctx.db, chat_id, after, REPLAY_PAGE)
         cards = await chat_referrals.cards_in(self._ctx, missed, i18n.current_language())
         for message in missed:
             payload = chat_payloads.message(message, for_sender="visitor", cards=cards)
             await self.emit("message", payload, to=sid)
-        return (int(missed[-1]["id"]) if missed else after), len(missed) == REPLAY_PAGE
+        return chat_payloads.replay_cursor(missed, after, REPLAY_PAGE)
 
     @event(_language_of)
     async def on_end(self, sid: str, data: dict[str, Any]) -> Ack:
