@@ -34,7 +34,8 @@ bench: $(STAMP) system-deps
 	$(PY) bench/stats.py
 	$(PY) bench/screening.py
 
-# Headless Chromium for the browser tests and wrk for the benchmarks, from Debian.
+# Headless Chromium for the browser tests, wrk for the benchmarks and PostgreSQL's server for the
+# suite's second engine, from Debian.
 system-deps:
 	@sh .ci/system-deps.sh
 

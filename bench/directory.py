@@ -40,6 +40,7 @@ from service.clock import system_clock
 from service.storage import directory
 from service.storage.db import Database
 from service.storage.directory import PUBLIC_STATUSES, Filters
+from service.storage.engines.sqlite import SqliteDatabase
 from service.storage.search import SearchQuery
 
 DEMO = BENCH_DIR.parent / "web" / "demo" / "directory.json"
@@ -227,7 +228,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
     queries = [rng.choice(QUERIES) for _ in range(args.queries)]
     with tempfile.TemporaryDirectory(prefix="koppi-directory-") as tmp:
         db_path = Path(tmp) / "bench.sqlite3"
-        db = Database(db_path)
+        db = SqliteDatabase(db_path)
         await db.open()
         try:
             ctx = DirectoryContext(db, system_clock, _noop)

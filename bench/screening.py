@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from moderation.filters import personal_data  # noqa: E402
 from moderation.filters.watched_words import WatchedWord, Watchlist  # noqa: E402
 from moderation.screening import Watch  # noqa: E402
-from service.storage.db import migrate_path  # noqa: E402
+from service.storage.engines.sqlite import migrate_path  # noqa: E402
 
 PROSE = (
     "Hei! Olen 19-vuotias ja etsin kesätöitä. Voinko hakea työkokeiluun ensi kuussa, kun "

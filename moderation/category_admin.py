@@ -6,7 +6,6 @@ transaction with one audit row, and the cached public pages are forgotten after 
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 
 from moderation.chat_admin import MANAGING_ROLES
@@ -16,6 +15,7 @@ from moderation.text import optional_text
 from service.i18n import gettext as _
 from service.storage import audit, categories
 from service.storage.db import Writer
+from service.storage.errors import Duplicate
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 SLUG = re.compile(r"[a-z0-9-]{2,30}")
@@ -99,7 +99,7 @@ async def do_add_category(
                 position=fields.position,
             )
             await _audit(ctx, tx, acting_staff, "category_add", category_id)
-    except sqlite3.IntegrityError:  # added by someone else in the meantime
+    except Duplicate:  # added by someone else in the meantime
         raise taken from None
     await ctx.after_commit(_BOARD_CHANGED)
     return category_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from service.i18n import gettext as _
 from service.storage import audit, directory
 from service.storage.db import Database
 from service.storage.directory_write import save_service
+from service.storage.errors import Duplicate
 from service.storage.staff import StaffMember
 
 MAX_RECORDS = 20_000
@@ -104,7 +104,7 @@ async def _import_one(ctx: DirectoryContext, index: int, item: Any, seen: set[st
             outcome = await save_service(tx, record, at=to_iso(ctx.now()))
     except RecordErrors as exc:
         return RecordReport(index, given, "failed", exc.errors)
-    except sqlite3.IntegrityError:
+    except Duplicate:
         message = _("uses an id that another service's record already uses")
         return RecordReport(index, given, "failed", [FieldError("id", message)])
     return RecordReport(index, given, outcome)

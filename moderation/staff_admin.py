@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from service.clock import Clock, to_iso
 from service.i18n import gettext as _
 from service.storage import audit, staff
 from service.storage.db import Database, Writer
+from service.storage.errors import Duplicate
 from service.storage.staff import ANSWERING_ROLES, ROLES, StaffMember
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,40}")
@@ -133,7 +133,7 @@ async def do_create_staff(
                 created_at=ctx.now_iso(),
             )
             await ctx.audit(tx, acting_staff, "create_staff", staff_id, role=role)
-    except sqlite3.IntegrityError:  # created by someone else in the meantime
+    except Duplicate:  # created by someone else in the meantime
         raise taken from None
     return staff_id, password
 

@@ -7,7 +7,6 @@ phrase. Each change is one transaction with one audit row, and after the commit 
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from service.i18n import gettext as _
 from service.storage import audit
 from service.storage import watched_words as words
 from service.storage.db import Database, Writer
+from service.storage.errors import Duplicate
 from service.storage.staff import StaffMember
 
 PHRASE_MAX = MAX_PHRASE_CHARS
@@ -163,7 +163,7 @@ async def do_add_word(
             )
             word = words.Word(word_id, new.phrase, new.lang, new.action)
             await _audit(ctx, tx, acting_staff, "watched_word_add", word)
-    except sqlite3.IntegrityError:  # added by someone else in the meantime
+    except Duplicate:  # added by someone else in the meantime
         raise taken from None
     await ctx.after_change()
     return word_id

@@ -1,4 +1,5 @@
-"""Command line: `python -m service serve|migrate|create-staff|directory|retention`."""
+"""Command line: `python -m service serve|migrate|create-staff|directory|retention|port-db|
+backup|restore`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import gc
 import getpass
 import json
 import logging
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,12 +19,13 @@ from aiohttp import web
 
 from moderation import directory, retention
 from moderation.errors import ActionError
-from service import i18n, serving
+from service import db_commands, i18n, serving
 from service.app import create_app
 from service.auth import create_staff
 from service.clock import system_clock
 from service.settings import Settings, SettingsError
-from service.storage.db import Database, migrate_path
+from service.storage.db import Database, migrate_settings, open_database
+from service.storage.errors import StorageError, describe
 from service.storage.staff import ROLES
 
 
@@ -47,15 +48,8 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    try:
-        applied = asyncio.run(migrate_path(settings.db_path))
-    except (OSError, sqlite3.Error) as exc:
-        print(
-            f"koppi: cannot open the database {settings.db_path}: {serving.describe(exc)}",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"{settings.db_path}: " + (", ".join(applied) if applied else "up to date"))
+    label, applied = asyncio.run(migrate_settings(settings))
+    print(f"{label}: " + (", ".join(applied) if applied else "up to date"))
     return 0
 
 
@@ -73,7 +67,7 @@ T = TypeVar("T")
 
 @asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database(settings.db_path)
+    db = open_database(settings)
     await db.open()
     try:
         yield db
@@ -198,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     create.set_defaults(run=_create_staff)
     _add_directory(commands)
     _add_retention(commands)
+    db_commands.add_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -206,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
     except OSError as exc:  # the generated secret cannot be read or kept in the data folder
         print(
-            f"koppi: cannot keep the secret in the data folder: {serving.describe(exc)}",
+            f"koppi: cannot keep the secret in the data folder: {describe(exc)}",
             file=sys.stderr,
         )
         return 1
@@ -218,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except sqlite3.Error as exc:
-        print(f"koppi: database {settings.db_path}: {serving.describe(exc)}", file=sys.stderr)
+    except StorageError as exc:
+        print(f"koppi: {exc}", file=sys.stderr)
         return 1
 
 

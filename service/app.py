@@ -53,7 +53,7 @@ from service.realtime.visitor_chat import VisitorChat
 from service.settings import Settings
 from service.storage import watched_words
 from service.storage.chat_messages import MessageLog
-from service.storage.db import Database
+from service.storage.db import open_database
 from web import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         ],
         client_max_size=MAX_BODY,
     )
-    db = Database(settings.db_path)
+    db = open_database(settings)
     cache = PageCache()
     search_cache = PageCache(max_entries=256)
     app[keys.SETTINGS] = settings

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import resource
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,20 +25,13 @@ from service.connection_limits import (
 )
 from service.http.private_log import AccessLogger
 from service.settings import Settings
+from service.storage.errors import StorageError, describe
 
 log = logging.getLogger(__name__)
 
 
 class StartFailed(Exception):
     """The service cannot start; the message names the cause in one line."""
-
-
-def describe(exc: BaseException) -> str:
-    """An OSError or a database error as one line: the system's words and the file named."""
-    if isinstance(exc, OSError) and exc.errno:
-        text = os.strerror(exc.errno)
-        return f"{text}: {exc.filename}" if exc.filename else text
-    return str(exc) or type(exc).__name__
 
 
 def connection_gate(
@@ -88,9 +79,8 @@ async def started(
     try:
         try:
             await runner.setup()
-        except (OSError, sqlite3.Error) as exc:
-            message = f"cannot open the database {settings.db_path}: {describe(exc)}"
-            raise StartFailed(message) from exc
+        except StorageError as exc:
+            raise StartFailed(str(exc)) from exc
         port = settings.port if port is None else port
         site = GatedSite(runner, settings.host, port, connection_gate(app, settings, open_files))
         try:

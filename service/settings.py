@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,9 @@ DEFAULT_QUICK_EXIT_URL = "https://yle.fi/"
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
+    # postgresql://user:password@host:port/dbname runs Koppi on PostgreSQL; None: SQLite at
+    # db_path. Either way db_path's folder is the data folder (the secret, demo sign-ins).
+    database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     secret: str = ""
@@ -113,6 +117,7 @@ class Settings:
             secret = _load_or_create_secret(db_path.parent / "secret")
         return cls(
             db_path=db_path,
+            database_url=_database_url(env),
             host=env.get("KOPPI_HOST", "127.0.0.1"),
             port=_int(env, "KOPPI_PORT", 8080),
             secret=secret,
@@ -140,6 +145,20 @@ class Settings:
             max_connections_per_address=_positive(env, "KOPPI_MAX_CONNECTIONS_PER_ADDRESS", 200),
             header_timeout_seconds=_positive(env, "KOPPI_HEADER_TIMEOUT_SECONDS", 15),
         )
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("KOPPI_DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        shown = parts._replace(netloc=parts.hostname or "").geturl() if parts.scheme else "…"
+        raise SettingsError(
+            "KOPPI_DATABASE_URL must be a postgresql://user:password@host:port/dbname URL,"
+            f" not {shown!r}"
+        )
+    return raw
 
 
 _LIMIT_SHAPE = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")

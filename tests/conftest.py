@@ -1,13 +1,24 @@
-"""Fixtures: a fresh SQLite file and app per test, a clock the test controls, real clients."""
+"""Fixtures: a fresh database and app per test, a clock the test controls, real clients.
+
+Every test that uses a database runs on both engines: SQLite (a fresh file) and PostgreSQL (a
+fresh database on a throwaway cluster the run starts and stops itself). `-m "not postgresql"`
+runs the SQLite half alone; `-m postgresql` the other."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
+import itertools
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
@@ -15,7 +26,9 @@ from aiohttp.test_utils import TestClient
 from service import auth, keys
 from service.app import create_app
 from service.settings import DEFAULT_LIMITS, Limit, Settings
+from service.storage.engines.postgres import placeholders
 from tests.chat_clients import Staff, Visitor
+from tests.postgres_cluster import HOW_TO_GET, Cluster, running_cluster, server_bin
 
 PASSWORD = "correct horse battery"
 
@@ -38,12 +51,112 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of one engine's own mechanics (SQLite's file and pragmas, PostgreSQL's tables)
+    run on that engine only."""
+    kept, dropped = [], []
+    for item in items:
+        on_postgres = "[postgresql" in item.nodeid
+        on_sqlite = "[sqlite" in item.nodeid
+        elsewhere = (on_postgres and item.get_closest_marker("sqlite_only")) or (
+            on_sqlite and item.get_closest_marker("postgresql_only")
+        )
+        (dropped if elsewhere else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+class PostgresDatabases:
+    """Fresh databases on the run's cluster, each migrated by the app that opens it."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self._numbers = itertools.count(1)
+        self._done: list[str] = []
+
+    def new(self) -> str:
+        # A test's app stops in pytest-aiohttp's own teardown, after the test's other fixtures:
+        # its databases are dropped when the next test begins, not while it may still run.
+        for name in self._done:
+            self.cluster.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self._done.clear()
+        name = f"koppi_test_{next(self._numbers)}"
+        self.cluster.psql(f"CREATE DATABASE {name}")
+        return self.cluster.url(name)
+
+    def drop(self, url: str) -> None:
+        self._done.append(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    if server_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail(HOW_TO_GET)
+        pytest.skip(HOW_TO_GET)
+    with running_cluster() as cluster:
+        yield PostgresDatabases(cluster)
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+)
+def engine(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres")  # skips (or fails in CI) without a server
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None on SQLite; on PostgreSQL a fresh empty database, dropped after the test."""
+    if engine == "sqlite":
+        yield None
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    url = databases.new()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def module_database_url(engine: str, request: pytest.FixtureRequest) -> str | None:
+    """A database for a module's one server: None on SQLite, an empty one on PostgreSQL."""
+    if engine == "sqlite":
+        return None
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    return databases.new()
+
+
+@pytest.fixture
+def another_database(
+    engine: str, settings: Settings, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], Settings]]:
+    """Settings for more empty databases on the test's engine, beside the app's own."""
+    made: list[str] = []
+
+    def make() -> Settings:
+        folder = tmp_path / f"other-{len(made)}"
+        if engine == "sqlite":
+            made.append(str(folder))
+            return dataclasses.replace(settings, db_path=folder / "koppi.sqlite3")
+        made.append(request.getfixturevalue("postgres").new())
+        return dataclasses.replace(settings, db_path=folder / "unused", database_url=made[-1])
+
+    yield make
+    if engine == "postgresql":
+        for url in made:
+            request.getfixturevalue("postgres").drop(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     # Asking and sign-in limits out of the way; tests/test_rate_limits.py sets its own.
     roomy = {"ask.address": Limit(1000, 3600), "sign_in.address": Limit(1000, 900)}
     return Settings(
         db_path=tmp_path / "koppi.sqlite3",
+        database_url=database_url,
         secret="test-secret-not-for-production",
         limits={**DEFAULT_LIMITS, **roomy},
     )
@@ -192,11 +305,48 @@ async def ask(client: TestClient, **fields: Any) -> dict[str, Any]:
 
 
 def rows(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Read the database file directly, as an auditor would."""
-    with sqlite3.connect(settings.db_path) as conn:
-        return conn.execute(sql, params).fetchall()
+    """Read (or change) the database directly, not through Koppi, as an auditor would."""
+    if settings.database_url is None:
+        with sqlite3.connect(settings.db_path) as conn:
+            return conn.execute(sql, params).fetchall()
+    url = settings.database_url
+
+    async def read() -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(r) for r in await conn.fetch(placeholders(sql), *params)]
+        finally:
+            await conn.close()
+
+    # The test's own event loop is running: read on the reader thread's loop.
+    return asyncio.run_coroutine_threadsafe(read(), _reader_loop()).result(timeout=60)
+
+
+@functools.cache
+def _reader_loop() -> asyncio.AbstractEventLoop:
+    """One event loop on a thread of its own for the whole run, for direct reads."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="direct-reads", daemon=True).start()
+    return loop
+
+
+def search_rows(settings: Settings) -> list[tuple[Any, ...]]:
+    """The questions' search entries, (question id, what is indexed…), on either engine."""
+    if settings.database_url is None:
+        return rows(settings, "SELECT rowid, words FROM question_stems") + rows(
+            settings, "SELECT rowid, text FROM question_trigrams"
+        )
+    return rows(settings, "SELECT id, CAST(stems AS text), text FROM question_search")
 
 
 def dump(settings: Settings) -> str:
-    with sqlite3.connect(settings.db_path) as conn:
-        return "\n".join(conn.iterdump())
+    """Everything the database holds, as text."""
+    if settings.database_url is None:
+        with sqlite3.connect(settings.db_path) as conn:
+            return "\n".join(conn.iterdump())
+    tables = rows(
+        settings, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    )
+    return "\n".join(
+        repr(row) for (table,) in tables for row in rows(settings, f"SELECT * FROM {table}")
+    )

@@ -44,7 +44,7 @@ def chromium_path() -> str:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -56,6 +56,8 @@ class LiveServer:
             "KOPPI_DEMO": "0",
             "KOPPI_ACCESS_LOG": "1",
         }
+        if database_url:
+            self.env["KOPPI_DATABASE_URL"] = database_url
         self.log = data_dir / "server.log"
 
     def cli(self, *args: str, stdin: str = "") -> None:

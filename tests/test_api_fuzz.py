@@ -52,9 +52,11 @@ signed_in_schema = schema.exclude(method="POST", path="/api/staff/logout")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[LiveServer]:
     """One demo server (staff, questions, directory, usage) without rate limits to throttle."""
-    live = LiveServer(tmp_path_factory.mktemp("fuzz"))
+    live = LiveServer(tmp_path_factory.mktemp("fuzz"), module_database_url)
     live.env.update(KOPPI_DEMO="1", KOPPI_RATE_LIMITS="0", KOPPI_ACCESS_LOG="0")
     with live.running():
         yield live

@@ -15,9 +15,9 @@ QUESTION = "Pääsenkö nuorten työpajaan, vaikka keskeytin ammattikoulun keske
 ANSWER = "Pääset! Työpajaan voi hakeutua Ohjaamon tai työllisyyspalvelujen kautta."
 
 
-def test_ask_moderate_publish_and_read_answer(tmp_path: Path) -> None:
+def test_ask_moderate_publish_and_read_answer(tmp_path: Path, database_url: str | None) -> None:
     shots = output_dir()
-    server = LiveServer(tmp_path)
+    server = LiveServer(tmp_path, database_url)
     server.cli("migrate")
     server.cli(
         "create-staff",

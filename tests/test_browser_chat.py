@@ -5,12 +5,13 @@ a wait into a question, capacity, a server restart, transfer and blocking work f
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from service.settings import Settings
+from tests.conftest import rows
 from tests.live_server import BROWSER_ARGS, LiveServer, chromium_path, output_dir
 from web import DEMO_DIR
 
@@ -39,8 +40,8 @@ class Problems(list[str]):
         return page
 
 
-def _server(tmp_path: Path) -> LiveServer:
-    server = LiveServer(tmp_path)
+def _server(tmp_path: Path, database_url: str | None) -> LiveServer:
+    server = LiveServer(tmp_path, database_url)
     server.cli("migrate")
     server.cli("create-staff", "sanna", "--role", "counsellor", "--name", "Sanna", stdin=PASSWORD)
     return server
@@ -68,10 +69,12 @@ def _messages(page: Page, scope: str, kind: str, text: str) -> Locator:
     return page.locator(f"{scope} .msg-{kind} .msg-text", has_text=text)
 
 
-def test_visitor_and_counsellor_chat_reload_end_and_rate(tmp_path: Path) -> None:
+def test_visitor_and_counsellor_chat_reload_end_and_rate(
+    tmp_path: Path, database_url: str | None
+) -> None:
     shots = output_dir()
     problems = Problems()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
@@ -173,10 +176,14 @@ def test_visitor_and_counsellor_chat_reload_end_and_rate(tmp_path: Path) -> None
     assert problems == []
 
 
-def test_closed_chat_offers_the_ask_form_with_the_text_carried_over(tmp_path: Path) -> None:
+def test_closed_chat_offers_the_ask_form_with_the_text_carried_over(
+    tmp_path: Path, database_url: str | None
+) -> None:
     shots = output_dir()
     problems = Problems()
-    server = _server(tmp_path)  # Sanna exists but is not available: the chat is closed
+    server = _server(
+        tmp_path, database_url
+    )  # Sanna exists but is not available: the chat is closed
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
@@ -216,15 +223,16 @@ def _start(
     return page
 
 
-def test_queue_convert_capacity_and_server_restart(tmp_path: Path) -> None:
+def test_queue_convert_capacity_and_server_restart(
+    tmp_path: Path, database_url: str | None
+) -> None:
     shots = output_dir()
     problems = Problems()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     # Coordinators set these through their API; here the database is set before the start.
-    with sqlite3.connect(tmp_path / "koppi.sqlite3") as db:
-        db.execute("UPDATE staff SET chat_capacity = 1")
-        db.execute("UPDATE chat_settings SET value = 60 WHERE name = 'offer_question_after_s'")
-    db.close()
+    target = Settings(db_path=tmp_path / "koppi.sqlite3", database_url=database_url)
+    rows(target, "UPDATE staff SET chat_capacity = 1")
+    rows(target, "UPDATE chat_settings SET value = 60 WHERE name = 'offer_question_after_s'")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
@@ -342,9 +350,11 @@ def _reply(staff: Page, text: str) -> None:
     expect(box).to_have_value("")
 
 
-def test_writer_names_survive_replays_and_signing_out_ends_the_console(tmp_path: Path) -> None:
+def test_writer_names_survive_replays_and_signing_out_ends_the_console(
+    tmp_path: Path, database_url: str | None
+) -> None:
     problems = Problems()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
@@ -414,9 +424,11 @@ for (const name of ["getItem", "setItem", "removeItem"]) {
 """
 
 
-def test_visitor_chat_works_when_session_storage_refuses(tmp_path: Path) -> None:
+def test_visitor_chat_works_when_session_storage_refuses(
+    tmp_path: Path, database_url: str | None
+) -> None:
     problems = Problems()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
@@ -455,10 +467,11 @@ def test_visitor_chat_works_when_session_storage_refuses(tmp_path: Path) -> None
 
 def test_counsellor_finds_a_service_in_the_console_and_sends_it_as_a_card(
     tmp_path: Path,
+    database_url: str | None,
 ) -> None:
     shots = output_dir()
     problems = Problems()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     server.cli("directory", "import", str(DEMO_DIR / "directory.json"))
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
@@ -486,9 +499,11 @@ def test_counsellor_finds_a_service_in_the_console_and_sends_it_as_a_card(
     assert problems == []
 
 
-def test_personal_details_warning_crisis_help_and_flags_for_staff(tmp_path: Path) -> None:
+def test_personal_details_warning_crisis_help_and_flags_for_staff(
+    tmp_path: Path, database_url: str | None
+) -> None:
     problems = Problems()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:

@@ -24,8 +24,8 @@ BURST = 150  # one message every 20 ms: three seconds
 RELOADS = 3
 
 
-def _server(tmp_path: Path) -> LiveServer:
-    server = LiveServer(tmp_path)
+def _server(tmp_path: Path, database_url: str | None) -> LiveServer:
+    server = LiveServer(tmp_path, database_url)
     server.env["KOPPI_RATE_LIMITS"] = "0"  # fifty messages a second is past any chat limit
     server.cli("migrate")
     server.cli("create-staff", "sanna", "--role", "counsellor", "--name", "Sanna", stdin=PASSWORD)
@@ -88,9 +88,11 @@ def _assert_each_once(page: Page, selector: str, prefix: str) -> None:
     assert sorted(shown) == [f"{prefix} {n:03d}" for n in range(1, BURST + 1)]
 
 
-def test_reloading_either_page_during_a_burst_shows_every_message_once(tmp_path: Path) -> None:
+def test_reloading_either_page_during_a_burst_shows_every_message_once(
+    tmp_path: Path, database_url: str | None
+) -> None:
     shots = output_dir()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     worker = Worker()
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)

@@ -22,8 +22,8 @@ ANSWER = "Ohjaamossa autetaan juuri tällaisissa asioissa, maksutta ja ilman aja
 FIRST = "Hei, etsin jotain paikkaa, josta saisi apua työnhakuun."
 
 
-def _server(tmp_path: Path) -> LiveServer:
-    server = LiveServer(tmp_path)
+def _server(tmp_path: Path, database_url: str | None) -> LiveServer:
+    server = LiveServer(tmp_path, database_url)
     server.cli("migrate")
     server.cli("directory", "import", str(ROOT / "web/demo/directory.json"))
     server.cli(
@@ -75,9 +75,9 @@ async def _answer_with_referral(url: str) -> tuple[int, dict[str, Any]]:
     return question_id, service
 
 
-def test_answer_card_and_directory_pages(tmp_path: Path) -> None:
+def test_answer_card_and_directory_pages(tmp_path: Path, database_url: str | None) -> None:
     shots = output_dir()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     with server.running():
         question_id, service = asyncio.run(_answer_with_referral(server.url))
         name = service["name"]
@@ -162,9 +162,9 @@ class _Counsellor(threading.Thread):
         return [i["chat_id"] for i in payload["items"] if i["status"] == "active"]
 
 
-def test_counsellor_refers_the_visitor_in_chat(tmp_path: Path) -> None:
+def test_counsellor_refers_the_visitor_in_chat(tmp_path: Path, database_url: str | None) -> None:
     shots = output_dir()
-    server = _server(tmp_path)
+    server = _server(tmp_path, database_url)
     with server.running(), sync_playwright() as pw:
         counsellor = _Counsellor(server.url)
         counsellor.start()

@@ -45,8 +45,8 @@ def neutral_site() -> Iterator[str]:
 
 
 @contextmanager
-def koppi(tmp_path: Path, exit_url: str) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path)
+def koppi(tmp_path: Path, database_url: str | None, exit_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path, database_url)
     server.env["KOPPI_QUICK_EXIT_URL"] = exit_url
     server.cli("migrate")
     with server.running():
@@ -54,9 +54,13 @@ def koppi(tmp_path: Path, exit_url: str) -> Iterator[LiveServer]:
 
 
 @contextmanager
-def browsing(tmp_path: Path) -> Iterator[tuple[Page, LiveServer, str]]:
+def browsing(tmp_path: Path, database_url: str | None) -> Iterator[tuple[Page, LiveServer, str]]:
     """A new Chromium tab, Koppi, and the neutral site its quick exit leads to."""
-    with neutral_site() as exit_url, koppi(tmp_path, exit_url) as server, sync_playwright() as pw:
+    with (
+        neutral_site() as exit_url,
+        koppi(tmp_path, database_url, exit_url) as server,
+        sync_playwright() as pw,
+    ):
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
             yield browser.new_context().new_page(), server, exit_url
@@ -81,8 +85,8 @@ def assert_left_for_good(page: Page, server: LiveServer, exit_url: str, entries:
     assert page.evaluate("sessionStorage.length") == 0
 
 
-def test_quick_exit_button_after_asking(tmp_path: Path) -> None:
-    with browsing(tmp_path) as (page, server, exit_url):
+def test_quick_exit_button_after_asking(tmp_path: Path, database_url: str | None) -> None:
+    with browsing(tmp_path, database_url) as (page, server, exit_url):
         requested: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
         page.goto(server.url + "/")
@@ -116,8 +120,8 @@ def test_quick_exit_button_after_asking(tmp_path: Path) -> None:
     assert not others, f"requests to other hosts: {others}"
 
 
-def test_escape_twice_in_the_question_field(tmp_path: Path) -> None:
-    with browsing(tmp_path) as (page, server, exit_url):
+def test_escape_twice_in_the_question_field(tmp_path: Path, database_url: str | None) -> None:
+    with browsing(tmp_path, database_url) as (page, server, exit_url):
         requested: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
         page.goto(server.url + "/")
@@ -145,9 +149,11 @@ def test_escape_twice_in_the_question_field(tmp_path: Path) -> None:
     assert not others, f"requests to other hosts: {others}"
 
 
-def test_the_ask_form_warns_about_a_phone_number_and_shows_crisis_help(tmp_path: Path) -> None:
+def test_the_ask_form_warns_about_a_phone_number_and_shows_crisis_help(
+    tmp_path: Path, database_url: str | None
+) -> None:
     """Through the quick-exit script's form handling: Enter checks again, "Send anyway" sends."""
-    with browsing(tmp_path) as (page, server, exit_url):
+    with browsing(tmp_path, database_url) as (page, server, exit_url):
         page.goto(server.url + "/ask")
         page.select_option("#category", "jaksaminen")
         page.fill("#body", "En jaksa enää, haluan kuolla. Soita 040 123 4567?")

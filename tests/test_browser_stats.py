@@ -32,9 +32,11 @@ OTHER_PAGES_EN = tuple(p + "?lang=en" for p in OTHER_PAGES)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[LiveServer]:
     """One demo server for the module: demo staff, questions, directory and usage history."""
-    live = LiveServer(tmp_path_factory.mktemp("stats"))
+    live = LiveServer(tmp_path_factory.mktemp("stats"), module_database_url)
     live.env["KOPPI_DEMO"] = "1"
     with live.running():
         yield live

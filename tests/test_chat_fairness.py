@@ -32,10 +32,11 @@ def hourly() -> int:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, hourly: int) -> Settings:
+def settings(tmp_path: Path, hourly: int, database_url: str | None) -> Settings:
     """A small hourly allowance per address, so a start wrongly counted shows at once."""
     return Settings(
         db_path=tmp_path / "koppi.sqlite3",
+        database_url=database_url,
         secret="test-secret-not-for-production",
         limits={**DEFAULT_LIMITS, "chat_start.address": Limit(hourly, 3600)},
     )

@@ -11,8 +11,8 @@ from tests.live_server import LiveServer, staff_cookie
 PASSWORD = "restart-test-password"
 
 
-def test_chat_continues_after_a_restart(tmp_path: Path) -> None:
-    server = LiveServer(tmp_path)
+def test_chat_continues_after_a_restart(tmp_path: Path, database_url: str | None) -> None:
+    server = LiveServer(tmp_path, database_url)
     server.cli("migrate")
     server.cli("create-staff", "mikko", "--role", "adviser", "--name", "Mikko", stdin=PASSWORD)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -27,7 +28,7 @@ EVERY_S = 0.02  # the other side writes every 20 ms
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # 50 messages a second for several seconds is far past the chat's per-visitor limit.
-    return Settings(db_path=settings.db_path, secret=settings.secret, rate_limits=False)
+    return dataclasses.replace(settings, rate_limits=False)
 
 
 @pytest.fixture

@@ -104,11 +104,13 @@ async def test_a_token_from_before_sign_in_is_refused_after_it(client: TestClien
 
 
 @pytest.mark.browser
-def test_chromium_asks_and_deletes_through_the_forms(tmp_path: Path) -> None:
+def test_chromium_asks_and_deletes_through_the_forms(
+    tmp_path: Path, database_url: str | None
+) -> None:
     """With scripts, the forms are sent by fetch; without, Chromium sends the form itself.
     Either way our `same-origin` referrer policy lets it name our Origin, which the forms
     need from browsers that send no Sec-Fetch-Site."""
-    server = LiveServer(tmp_path)
+    server = LiveServer(tmp_path, database_url)
     server.cli("migrate")
     sent: dict[bool, list[tuple[str | None, str | None]]] = {True: [], False: []}
     with server.running(), sync_playwright() as pw:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from moderation.directory import DirectoryContext, do_import, export
 from service import keys
 from service.settings import Settings
-from service.storage.db import Database
+from service.storage.db import open_database
 from tests.conftest import FakeClock, ask, csrf_token, rows
 from web import DEMO_DIR
 
@@ -40,11 +39,14 @@ async def demo_directory(app: web.Application, client: TestClient) -> list[dict[
 
 
 async def test_export_import_export_round_trip_is_identical(
-    app: web.Application, demo_directory: list[dict[str, Any]], tmp_path: Path, clock: FakeClock
+    app: web.Application,
+    demo_directory: list[dict[str, Any]],
+    another_database: Callable[[], Settings],
+    clock: FakeClock,
 ) -> None:
     first = await export(app[keys.DB])
     assert len(first) == len(DEMO)
-    empty = Database(tmp_path / "empty" / "koppi.sqlite3")
+    empty = open_database(another_database())
     await empty.open()
     try:
         report = await do_import(DirectoryContext(empty, clock, _nothing), first, acting_staff=None)

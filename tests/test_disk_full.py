@@ -19,8 +19,12 @@ from aiohttp.test_utils import TestClient
 from service import keys
 from service.log_throttle import Throttled
 from service.storage import disk_full
-from service.storage.db import Database
+from service.storage.engines.sqlite import SqliteDatabase as Database
 from tests.chat_clients import Staff, Visitor
+
+# The disk fills through SQLite's page limit; PostgreSQL's disk_full (SQLSTATE 53100) takes the
+# same path through disk_full.is_disk_full (test_only_a_full_disk_counts_as_one).
+pytestmark = pytest.mark.sqlite_only
 
 FI = (
     "Koppi ei pysty tallentamaan juuri nyt. Mitään kirjoittamaasi ei kadonnut, "
@@ -136,4 +140,13 @@ def test_only_a_full_disk_counts_as_one() -> None:
     wrapped.__cause__ = caught.value
     assert disk_full.is_disk_full(wrapped)
     assert not disk_full.is_disk_full(sqlite3.OperationalError("database is locked"))
+
+    class PostgresDiskFull(Exception):
+        sqlstate = "53100"
+
+    assert disk_full.is_disk_full(RuntimeError("wrapped").with_traceback(None)) is False
+    try:
+        raise RuntimeError("batch failed") from PostgresDiskFull("could not extend file")
+    except RuntimeError as exc:
+        assert disk_full.is_disk_full(exc)
     assert not disk_full.is_disk_full(OSError(errno.EACCES, "Permission denied"))

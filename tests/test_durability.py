@@ -6,7 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-from service.storage.db import Database, migrate_path
+from service.storage.engines.sqlite import SqliteDatabase as Database
+from service.storage.engines.sqlite import migrate_path
 
 FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 

@@ -32,10 +32,11 @@ QUESTION = {"body": "Miten haen työpajaan, kun en päässyt opiskelemaan?", "ca
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     """Small limits, so a test reaches them in a few requests."""
     return Settings(
         db_path=tmp_path / "koppi.sqlite3",
+        database_url=database_url,
         secret="test-secret-not-for-production",
         limits={**DEFAULT_LIMITS, **SMALL},
     )

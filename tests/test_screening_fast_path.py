@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from moderation.filters import personal_data
 from moderation.filters.watched_words import _TOKEN_CACHE_SIZE, WatchedWord, Watchlist
 from moderation.screening import Watch
-from service.storage.db import migrate_path
+from service.storage.engines.sqlite import migrate_path
 
 # Plain words, words that begin a default entry's first word or stem like one ("ennen" and "entä"
 # stem to "en"), their inflections, and near misses.

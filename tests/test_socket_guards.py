@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -56,12 +57,7 @@ async def test_a_reserved_event_without_an_acknowledgement_is_dropped(
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return Settings(
-        db_path=settings.db_path,
-        secret=settings.secret,
-        limits=settings.limits,
-        socket_queue_limit=50,
-    )
+    return dataclasses.replace(settings, socket_queue_limit=50)
 
 
 async def _raw_visitor(client: TestClient) -> tuple[aiohttp.ClientWebSocketResponse, str]:

@@ -16,7 +16,7 @@ from service import i18n, keys
 from service.http.private_log import mask_path
 from service.http.render import render
 from service.i18n import N_
-from service.storage import disk_full
+from service.storage import database_down, disk_full
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -131,6 +131,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception as exc:
         if disk_full.is_disk_full(exc):
             return cannot_save(request, exc)
+        if database_down.is_database_down(exc):
+            return cannot_reach(request, exc)
         log.exception("unhandled error on %s %s", request.method, mask_path(request.path))
         message = i18n.gettext("Something went wrong on our side. Please try again.")
         if is_api(request):
@@ -149,6 +151,18 @@ def cannot_save(request: web.Request, exc: BaseException) -> web.Response:
     else:
         response = _error_page(request, HTTPStatus.INSUFFICIENT_STORAGE, message)
     response.headers["Retry-After"] = "60"
+    return response
+
+
+def cannot_reach(request: web.Request, exc: BaseException) -> web.Response:
+    """503 while the database server is away: nothing was written, try again in a moment."""
+    database_down.note(exc)
+    message = i18n.gettext(database_down.CANNOT_REACH)
+    if is_api(request):
+        response = json_error(HTTPStatus.SERVICE_UNAVAILABLE, message)
+    else:
+        response = _error_page(request, HTTPStatus.SERVICE_UNAVAILABLE, message)
+    response.headers["Retry-After"] = str(database_down.RETRY_AFTER_S)
     return response
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from moderation.errors import ActionError, Blocked, PersonalDetails, RateLimited
 from moderation.text import has_lone_surrogate
 from service import i18n
-from service.storage import disk_full
+from service.storage import database_down, disk_full
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,12 @@ def event(
                         return {
                             "error": "unavailable",
                             "message": i18n.gettext(disk_full.CANNOT_SAVE),
+                        }
+                    if database_down.is_database_down(exc):
+                        database_down.note(exc)
+                        return {
+                            "error": "unavailable",
+                            "message": i18n.gettext(database_down.CANNOT_REACH),
                         }
                     log.exception("socket event %s failed", handler.__name__)
                     return {

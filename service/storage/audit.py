@@ -65,7 +65,7 @@ async def page(db: Database, filters: LogFilter, *, limit: int) -> list[Row]:
     source = "audit_log a"
     if filters.action is None and (filters.since is not None or filters.until is not None):
         # Without this hint SQLite walks the whole table by id to skip sorting the range.
-        source = "audit_log a INDEXED BY audit_log_at"
+        source = db.dialect.using_index("audit_log a", "audit_log_at")
     staff_id = None if filters.system else filters.staff_id
     bounds = (
         ("a.action = ?", filters.action),

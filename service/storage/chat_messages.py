@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.clock import from_iso
-from service.storage import disk_full, events
+from service.storage import database_down, disk_full, events
 from service.storage.db import Database, Row, Writer
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,12 @@ GATHER_S = 0.003
 GATHER_ENOUGH = 16  # already this many waiting (a flood): no reason to wait for more
 
 _INSERT_HEAD = "WITH v(n, chat_id, sender, actor, text, at, client_id) AS (VALUES "
+# PostgreSQL gives each VALUES column the type of its typed rows: the first row names them.
+_FIRST_ROW = (
+    "(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT),"
+    " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))"
+)
+_ROW = "(?, ?, ?, ?, ?, ?, ?)"
 # A visitor writes only to their own open chat; staff only to an active chat assigned to them.
 _INSERT_TAIL = """)
 INSERT INTO chat_messages (chat_id, sender, staff_id, text, at, client_id)
@@ -123,8 +129,9 @@ class MessageLog:
                 try:
                     results = await self._write([d for d, _ in live])
                 except Exception as exc:  # every waiting sender hears of the failure
-                    # A full disk fails every batch: the senders' answers count it, once a minute.
-                    if not disk_full.is_disk_full(exc):
+                    # A full disk or an absent database server fails every batch: the senders'
+                    # answers count it in a log line once a minute.
+                    if not (disk_full.is_disk_full(exc) or database_down.is_database_down(exc)):
                         log.exception("storing %d chat messages failed", len(live))
                     for _, future in live:
                         if not future.done():
@@ -143,7 +150,7 @@ class MessageLog:
         params: list[object] = []
         for n, d in enumerate(drafts):
             params += (n, d.chat_id, d.sender, d.actor_id, d.text, d.at, d.client_id)
-        sql = _INSERT_HEAD + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(drafts)) + _INSERT_TAIL
+        sql = _INSERT_HEAD + ",".join([_FIRST_ROW] + [_ROW] * (len(drafts) - 1)) + _INSERT_TAIL
         results: list[Stored | None] = []
         first_replies: dict[int, Draft] = {}
         async with self._db.single_statements() as writer:

@@ -191,7 +191,7 @@ async def recent_handle_times(db: Database | Writer, since: str, limit: int = 20
     A chat left before any staff reply (however many, however fast) says nothing about how long
     a conversation takes, so it does not count."""
     rows = await db.fetch_all(
-        "SELECT (julianday(ended_at) - julianday(assigned_at)) * 86400 FROM chats"
+        f"SELECT {db.dialect.seconds_between('ended_at', 'assigned_at')} FROM chats"
         " WHERE status = 'ended' AND assigned_at IS NOT NULL AND first_reply_at IS NOT NULL"
         " AND ended_at >= ?"
         " ORDER BY ended_at DESC LIMIT ?",

@@ -1,101 +1,169 @@
-"""The SQLite connections, their pragmas, and the numbered-migration runner."""
+"""The storage seam: one API over SQLite and PostgreSQL, and the numbered migrations of each.
+
+Handlers and moderation code get a `Database` and, inside `transaction()`, a `Writer`; they
+never learn which engine runs. SQL is written once with `?` placeholders where both dialects
+accept it; what differs (full-text search, JSON, secure deletion, vacuuming) is asked of the
+engine's `Dialect`. The one-writer rule lives here too: a transaction holds the database's
+single write lock from BEGIN to COMMIT, on either engine, so the moderation code's
+read-then-write steps never race."""
 
 from __future__ import annotations
 
-import asyncio
-import errno
 import importlib.resources
-import logging
-import os
 import re
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import aiosqlite
+from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, Unavailable
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from service.settings import Settings
 
+__all__ = [
+    "ENGINES",
+    "CannotOpen",
+    "Database",
+    "Dialect",
+    "Duplicate",
+    "MigrationFailed",
+    "Row",
+    "Unavailable",
+    "Writer",
+    "migrate_settings",
+    "migrations",
+    "open_database",
+    "schema_version",
+]
+
+ENGINES = ("sqlite", "postgresql")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
-    # FULL flushes the WAL at every commit, so an acknowledged message or question survives an
-    # OS crash or power cut (NORMAL loses the last commits then; a process kill loses nothing
-    # either way). Chat messages are written in group commits: one flush per batch, not per
-    # message.
-    "PRAGMA synchronous=FULL",
-    # Deleted rows are overwritten with zeros at once, in the file and in freed pages, so text
-    # removed by the asker or by retention cannot be read back from the file before a VACUUM.
-    "PRAGMA secure_delete=ON",
-)
-
-Row = sqlite3.Row
 
 
-class MigrationFailed(sqlite3.DatabaseError):
-    """A numbered migration could not be applied; the message names it."""
+class Row(Protocol):
+    """A result row: by column name or position, like a read-only mapping."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
 
 
-def make_private_folder(folder: Path) -> None:
-    """A new data folder is readable by the service's user only: it holds what people wrote."""
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except FileExistsError:  # a file where the folder should be: say so, not "file exists"
-        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
+class Dialect(ABC):
+    """The SQL that differs between the engines; everything else is written once."""
+
+    name: str
+
+    @abstractmethod
+    def json_value(self, column: str, key: str) -> str:
+        """An expression for a JSON text column's top-level `key`: a number, text or NULL;
+        true and false read as 1 and 0, as SQLite's json_extract gives them."""
+
+    @abstractmethod
+    def nocase(self, expr: str) -> str:
+        """`expr` for ordering and comparing without regard to letter case."""
+
+    @abstractmethod
+    def using_index(self, table: str, index: str) -> str:
+        """`table` (with its alias) in a FROM clause, read through `index` where the planner
+        needs telling (SQLite's INDEXED BY; PostgreSQL's planner chooses by itself)."""
+
+    @abstractmethod
+    def json_text(self, column: str, key: str) -> str:
+        """An expression for a JSON text column's top-level `key` when it holds text."""
+
+    @abstractmethod
+    def seconds_between(self, later: str, earlier: str) -> str:
+        """An expression for the seconds between two UTC text times."""
+
+    @abstractmethod
+    def search_hits(
+        self,
+        index: str,
+        terms: Sequence[str],
+        stems: Sequence[str],
+        pieces: Sequence[Sequence[str]],
+    ) -> tuple[str, list[Any]]:
+        """Row ids (one column, `id`) in the `index` search tables matching every term: by its
+        stem as a word prefix, or by any of its `pieces` inside the text."""
+
+    @abstractmethod
+    async def index_document(
+        self, tx: Writer, index: str, rowid: int, stems: str, document: str
+    ) -> None:
+        """Add one row's search entries (the caller removed any old ones)."""
+
+    @abstractmethod
+    async def unindex(self, tx: Writer, index: str, rowid: int) -> None:
+        """Remove one row's search entries."""
+
+    @abstractmethod
+    async def indexed_count(self, tx: Writer, index: str, rowids: Sequence[int]) -> int:
+        """How many search entries these rows have."""
+
+    @abstractmethod
+    async def compact_search(self, tx: Writer) -> None:
+        """Make deleted search entries leave the stored pages, as far as a transaction can."""
 
 
-class Database:
-    """One serialised writer and two readers; writes run inside `transaction()` only.
+class Writer(ABC):
+    """The statements available inside one write transaction."""
 
-    Each aiosqlite connection owns a thread. Searches take tens of milliseconds, so they get a
-    reader of their own (`slow=True`) and never queue ahead of the short lookups that pages
-    need; alternating both kinds over two readers measured worse for the short ones."""
+    dialect: Dialect
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.created = False
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._slow_reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+    @abstractmethod
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; returns the number of rows changed."""
 
+    @abstractmethod
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT into a table with an `id` key; returns the new row's id."""
+
+    @abstractmethod
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        for row in await self.fetch_all(sql, params):
+            return row
+        return None
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+
+class Database(ABC):
+    """An open database: reads anywhere, writes inside `transaction()` only."""
+
+    dialect: Dialect
+    # True when open() created the schema from nothing (a new install: demo content goes in).
+    created: bool = False
+    # Where the data is, for messages: a file path, or a PostgreSQL URL without its password.
+    label: str
+
+    @abstractmethod
     async def open(self) -> None:
-        make_private_folder(self.path.parent)
-        try:
-            self._writer = await _connect(self.path)
-            applied = await migrate(self._writer)
-            self.created = any(name.startswith("0001_") for name in applied)
-            self._reader = await _connect(self.path)
-            self._slow_reader = await _connect(self.path)
-        except BaseException:
-            # Each open connection owns a thread that would keep a failed process running.
-            await self.close()
-            raise
+        """Connect and apply any new migrations; raises CannotOpen or Unavailable."""
 
-    async def close(self) -> None:
-        for conn in (self._slow_reader, self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
-        self._slow_reader = self._reader = self._writer = None
+    @abstractmethod
+    async def close(self) -> None: ...
 
-    def _connection(self, slow: bool) -> aiosqlite.Connection:
-        conn = self._slow_reader if slow else self._reader
-        if conn is None:
-            raise RuntimeError("database is not open")
-        return conn
-
+    @abstractmethod
     async def fetch_all(
         self, sql: str, params: Sequence[Any] = (), *, slow: bool = False
     ) -> list[Row]:
-        return list(await self._connection(slow).execute_fetchall(sql, params))
+        """Rows of a read; `slow` marks a search, kept apart from the short lookups."""
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = await self._connection(False).execute_fetchall(sql, params)
-        for row in rows:
+        for row in await self.fetch_all(sql, params):
             return row
         return None
 
@@ -103,122 +171,33 @@ class Database:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Writer]:
-        """BEGIN IMMEDIATE … COMMIT on the single writer; rolled back on any error."""
-        if self._writer is None:
-            raise RuntimeError("database is not open")
-        async with self._write_lock:
-            conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Writer(conn)
-            except BaseException:
-                await conn.rollback()
-                raise
-            else:
-                await conn.commit()
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Writer]:
+        """The single writer inside BEGIN … COMMIT; rolled back on any error."""
 
-    @asynccontextmanager
-    async def single_statements(self) -> AsyncIterator[Writer]:
-        """The writer with no surrounding transaction: each statement commits by itself.
+    def single_statements(self) -> AbstractAsyncContextManager[Writer]:
+        """The writer for a hot path whose one statement is the whole write. An engine may
+        let each statement commit by itself to save the round trips of BEGIN and COMMIT."""
+        return self.transaction()
 
-        For hot paths where one statement is the whole write: it saves the round trips to the
-        database thread that BEGIN and COMMIT cost."""
-        if self._writer is None:
-            raise RuntimeError("database is not open")
-        async with self._write_lock:
-            yield Writer(self._writer)
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database and empty it; False when a reader kept it
+        from finishing. PostgreSQL recycles its WAL by itself: nothing to do there."""
+        return True
 
+    @abstractmethod
     async def vacuum(self) -> None:
-        """Rebuild the file without free pages, then empty the WAL; VACUUM cannot run inside a
-        transaction, so it takes the write lock and runs on the writer in autocommit."""
-        if self._writer is None:
-            raise RuntimeError("database is not open")
-        async with self._write_lock:
-            await self._writer.execute("VACUUM")
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Give the space of deleted rows back and make their old contents unreadable."""
+
+    @abstractmethod
+    async def backup(self, target: Path) -> str:
+        """Write a consistent copy of the running database to `target`; says what it wrote."""
 
 
-class Writer:
-    """The statements available inside one write transaction."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; returns the number of rows changed."""
-        cursor = await self._conn.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        return count
-
-    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cursor = await self._conn.execute(sql, params)
-        rowid = cursor.lastrowid
-        await cursor.close()
-        if rowid is None:
-            raise RuntimeError("insert gave no row id")
-        return rowid
-
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, rows)
-
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
-
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        for row in await self._conn.execute_fetchall(sql, params):
-            return row
-        return None
-
-    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
-
-def _create_private_file(path: Path) -> None:
-    """Create the database file 0600 before SQLite opens it, whatever the umask or the folder.
-
-    SQLite gives the -wal and -shm files the main file's permissions, so all three stay
-    readable by the service's user only. An existing file keeps the mode its owner gave it."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-
-
-def _probe(path: Path) -> None:
-    """Open and read the file once in plain sqlite3, so a file that cannot be opened fails here.
-
-    When aiosqlite's own connect fails, its worker thread answers after the event loop may be
-    gone and prints a traceback of its own instead of the one-line cause."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA schema_version").fetchone()
-    finally:
-        conn.close()
-
-
-async def _connect(path: Path) -> aiosqlite.Connection:
-    _create_private_file(path)
-    await asyncio.to_thread(_probe, path)
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    try:
-        conn.row_factory = sqlite3.Row
-        for pragma in _PRAGMAS:
-            await conn.execute(pragma)
-    except BaseException:
-        # An open connection's thread would keep the process alive after a failed start.
-        await conn.close()
-        raise
-    return conn
-
-
-def _migrations() -> list[tuple[int, str, str]]:
+def migrations(engine: str) -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) of the engine's migrations, in order."""
     found = []
-    package = importlib.resources.files("service.storage.migrations")
+    package = importlib.resources.files("service.storage.migrations").joinpath(engine)
     for entry in package.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
@@ -226,32 +205,28 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def migrate(conn: aiosqlite.Connection) -> list[str]:
-    """Apply every migration newer than the database's user_version, each in its own transaction."""
-    current = (await (await conn.execute("PRAGMA user_version")).fetchone() or (0,))[0]
-    applied = []
-    for number, name, sql in _migrations():
-        if number <= current:
-            continue
-        # executescript commits implicitly, so the version bump is part of the script itself.
-        try:
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;"
-            )
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                await conn.rollback()
-            raise MigrationFailed(f"migration {name} failed: {exc}") from exc
-        log.info("applied migration %s", name)
-        applied.append(name)
-    return applied
+def schema_version() -> int:
+    """The newest migration number; both engines have every number (tests/test_engines.py)."""
+    return migrations("sqlite")[-1][0]
 
 
-async def migrate_path(path: Path) -> list[str]:
-    """Create or upgrade the database file at `path` (the CLI's `migrate`)."""
-    make_private_folder(path.parent)
-    conn = await _connect(path)
+def open_database(settings: Settings) -> Database:
+    """The database the settings name, not yet opened: PostgreSQL when KOPPI_DATABASE_URL is
+    set, otherwise the SQLite file at KOPPI_DB."""
+    if settings.database_url:
+        from service.storage.engines.postgres import PostgresDatabase
+
+        return PostgresDatabase(settings.database_url)
+    from service.storage.engines.sqlite import SqliteDatabase
+
+    return SqliteDatabase(settings.db_path)
+
+
+async def migrate_settings(settings: Settings) -> tuple[str, list[str]]:
+    """Create or upgrade the database (the CLI's `migrate`): where it is, and what was applied."""
+    db = open_database(settings)
+    await db.open()
     try:
-        return await migrate(conn)
+        return db.label, getattr(db, "applied", [])
     finally:
-        await conn.close()
+        await db.close()

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.directory.hsds import SHAPES, Record, canonical
-from service.storage.db import Database, Row, Writer
+from service.storage.db import Database, Dialect, Row, Writer
 from service.storage.directory_write import CATEGORY_TAXONOMY
 from service.storage.search import SearchQuery
 
 PUBLIC_STATUSES = ("active", "temporarily closed")
 # Bound parameters per IN list, well under SQLite's limit.
 _CHUNK = 500
-_ORDER = "ORDER BY s.name COLLATE NOCASE, s.id"
+_NO_LIMIT = 2**62
 
 Source = Database | Writer
 
@@ -55,7 +55,8 @@ async def _load_chunk(source: Source, ids: Sequence[str]) -> list[Record]:
         source,
         "SELECT s.*, o.name AS o_name, o.description AS o_description, o.email AS o_email,"
         f" o.website AS o_website FROM services s LEFT JOIN organizations o"
-        f" ON o.id = s.organization_id WHERE s.id IN ({marks}) {_ORDER}",
+        f" ON o.id = s.organization_id WHERE s.id IN ({marks})"
+        f" ORDER BY {source.dialect.nocase('s.name')}, s.id",
         ids,
     )
     records: dict[str, Record] = {}
@@ -159,7 +160,9 @@ async def get(source: Source, service_id: str) -> Record | None:
 
 
 async def all_ids(source: Source) -> list[str]:
-    rows = await _rows(source, f"SELECT s.id FROM services s {_ORDER}", ())
+    rows = await _rows(
+        source, f"SELECT s.id FROM services s ORDER BY {source.dialect.nocase('s.name')}, s.id", ()
+    )
     return [row["id"] for row in rows]
 
 
@@ -172,13 +175,13 @@ class Filters:
     statuses: tuple[str, ...] = ()
 
 
-def _where(filters: Filters) -> tuple[str, list[Any], str, list[Any]]:
+def _where(filters: Filters, dialect: Dialect) -> tuple[str, list[Any], str, list[Any]]:
     """(WITH clause, its parameters, WHERE clause, its parameters)."""
     head, head_params = "", list[Any]()
-    where: list[str] = ["1"]
+    where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if filters.query:
-        hits, words = filters.query.hits_sql("service")
+        hits, words = filters.query.hits_sql(dialect, "service")
         head_params = list(words)
         head = f"WITH hits(id) AS MATERIALIZED ({hits}) "
         where.append("s.num IN (SELECT id FROM hits)")
@@ -198,7 +201,7 @@ def _where(filters: Filters) -> tuple[str, list[Any], str, list[Any]]:
 
 
 async def matching_ids(
-    db: Database, filters: Filters, *, limit: int = -1, offset: int = 0
+    db: Database, filters: Filters, *, limit: int | None = None, offset: int = 0
 ) -> tuple[list[str], int]:
     """Ids of a page of matching services in directory order, and how many match in all.
 
@@ -207,15 +210,17 @@ async def matching_ids(
     category filter came on top."""
     if filters.query is not None and not filters.query:
         return [], 0  # a search of only punctuation matches nothing
-    head, head_params, where, params = _where(filters)
+    head, head_params, where, params = _where(filters, db.dialect)
     head = f"{head}{', ' if head else 'WITH '}"
+    # No limit: SQLite's LIMIT -1 and PostgreSQL's LIMIT NULL are each refused by the other.
+    bounds, bound_params = " LIMIT ? OFFSET ?", [_NO_LIMIT if limit is None else limit, offset]
     rows = await db.fetch_all(
         f"{head}matched(id, name) AS MATERIALIZED"
         f" (SELECT s.id, s.name FROM services s WHERE {where})"
-        " SELECT (SELECT count(*) FROM matched) AS total, page.id FROM (SELECT 1)"
-        " LEFT JOIN (SELECT id FROM matched ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?)"
-        " AS page",
-        [*head_params, *params, limit, offset],
+        " SELECT (SELECT count(*) FROM matched) AS total, page.id FROM (SELECT 1) AS one"
+        f" LEFT JOIN (SELECT id FROM matched ORDER BY {db.dialect.nocase('name')}, id{bounds})"
+        " AS page ON 1 = 1",
+        [*head_params, *params, *bound_params],
         slow=filters.query is not None,
     )
     return [row["id"] for row in rows if row["id"] is not None], int(rows[0]["total"])

@@ -19,11 +19,13 @@ _log = Throttled(log, "cannot save: the disk is full")
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """True for SQLITE_FULL and for ENOSPC/EDQUOT, also when wrapped in another exception."""
+    """True for SQLITE_FULL, PostgreSQL's disk_full and ENOSPC/EDQUOT, also when wrapped."""
     seen: BaseException | None = exc
     for _ in range(8):  # a short chain: causes never loop, but a bound costs nothing
         if seen is None:
             return False
+        if getattr(seen, "sqlstate", None) == "53100":  # PostgreSQL's disk_full
+            return True
         if isinstance(seen, sqlite3.Error):
             code = getattr(seen, "sqlite_errorcode", None)
             if code is not None and code & 0xFF == sqlite3.SQLITE_FULL:

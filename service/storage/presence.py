@@ -25,14 +25,16 @@ async def staff_rows(db: Database | Writer, present_cutoff: str) -> list[Row]:
 async def connected(tx: Writer, staff_id: int) -> None:
     await tx.execute(
         "INSERT INTO staff_presence (staff_id, connections) VALUES (?, 1)"
-        " ON CONFLICT (staff_id) DO UPDATE SET connections = connections + 1, away_since = NULL",
+        " ON CONFLICT (staff_id) DO UPDATE SET connections = staff_presence.connections + 1,"
+        " away_since = NULL",
         (staff_id,),
     )
 
 
 async def disconnected(tx: Writer, staff_id: int, at: str) -> None:
     await tx.execute(
-        "UPDATE staff_presence SET connections = max(connections - 1, 0),"
+        "UPDATE staff_presence"
+        " SET connections = CASE WHEN connections > 1 THEN connections - 1 ELSE 0 END,"
         " away_since = CASE WHEN connections <= 1 THEN ? ELSE away_since END"
         " WHERE staff_id = ?",
         (at, staff_id),

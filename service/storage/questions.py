@@ -94,13 +94,19 @@ async def _with_answers(db: Database, questions: list[Question]) -> list[Questio
     by_id = {q.id: q for q in questions}
     marks = ",".join("?" * len(by_id))
     rows = await db.fetch_all(
-        "SELECT a.id, a.question_id, a.body, a.role, a.first_name, a.answered_at,"
-        " (SELECT json_group_array(service_id) FROM"
-        "   (SELECT service_id FROM answer_referrals r WHERE r.answer_id = a.id"
-        "    ORDER BY position)) AS referrals"
+        "SELECT a.id, a.question_id, a.body, a.role, a.first_name, a.answered_at"
         f" FROM answers a WHERE a.question_id IN ({marks}) ORDER BY a.id",
         list(by_id),
     )
+    referrals: dict[int, list[str]] = {}
+    if rows:
+        for ref in await db.fetch_all(
+            "SELECT r.answer_id, r.service_id FROM answer_referrals r"
+            f" JOIN answers a ON a.id = r.answer_id WHERE a.question_id IN ({marks})"
+            " ORDER BY r.answer_id, r.position",
+            list(by_id),
+        ):
+            referrals.setdefault(ref["answer_id"], []).append(ref["service_id"])
     for row in rows:
         by_id[row["question_id"]].answers.append(
             Answer(
@@ -109,7 +115,7 @@ async def _with_answers(db: Database, questions: list[Question]) -> list[Questio
                 row["first_name"],
                 row["answered_at"],
                 row["id"],
-                json.loads(row["referrals"]),
+                referrals.get(row["id"], []),
             )
         )
     return questions
@@ -160,7 +166,7 @@ async def search_published(
     again at 100,000 questions."""
     if not query:
         return [], 0
-    hits, params = query.hits_sql()
+    hits, params = query.hits_sql(db.dialect)
     filters, extra = "q.status = 'published'", []
     if category_id is not None:
         filters += " AND q.category_id = ?"
@@ -177,9 +183,9 @@ async def search_published(
     # The page repeats the filters although `matched` holds them: they let SQLite walk the
     # board index newest first and stop after one page.
     rows = await db.fetch_all(
-        f"{matched} SELECT * FROM (SELECT count(*) AS total FROM matched) LEFT JOIN ("
+        f"{matched} SELECT * FROM (SELECT count(*) AS total FROM matched) AS counted LEFT JOIN ("
         f"{_SELECT} WHERE q.id IN (SELECT id FROM matched) AND {filters}"
-        " ORDER BY q.published_at DESC, q.id DESC LIMIT ? OFFSET ?)",
+        " ORDER BY q.published_at DESC, q.id DESC LIMIT ? OFFSET ?) AS page ON 1 = 1",
         [*params, *extra, *extra, PER_PAGE, (page - 1) * PER_PAGE],
         slow=True,
     )
@@ -290,7 +296,7 @@ async def answer_bodies(tx: Writer, question_id: int) -> list[str]:
 async def mark_answered(tx: Writer, question_id: int, *, at: str, publish: bool) -> None:
     await tx.execute(
         "UPDATE questions SET status = ?, answered_at = COALESCE(answered_at, ?),"
-        " published_at = CASE WHEN ? THEN ? ELSE published_at END,"
+        " published_at = CASE WHEN ? = 1 THEN ? ELSE published_at END,"
         " claimed_by = NULL, claimed_at = NULL WHERE id = ?",
         ("published" if publish else "answered", at, int(publish), at, question_id),
     )

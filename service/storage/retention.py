@@ -100,15 +100,7 @@ async def delete_questions(tx: Writer, ids: list[int]) -> tuple[int, int]:
     if not ids:
         return 0, 0
     marks = _marks(ids)
-    indexed = int(
-        await tx.fetch_value(f"SELECT count(*) FROM question_stems WHERE rowid IN ({marks})", ids)
-        or 0
-    ) + int(
-        await tx.fetch_value(
-            f"SELECT count(*) FROM question_trigrams WHERE rowid IN ({marks})", ids
-        )
-        or 0
-    )
+    indexed = await tx.dialect.indexed_count(tx, "question", ids)
     if indexed:
         for question_id in ids:
             await search.unindex_question(tx, question_id)
@@ -124,23 +116,15 @@ async def delete_visitors(tx: Writer, ids: list[int]) -> int:
 
 
 async def compact_search(tx: Writer) -> None:
-    """Merge the question index's segments so deleted entries leave its stored pages.
-
-    FTS5 only marks an entry deleted until its segments merge; the installed SQLite (3.40)
-    predates FTS5's own 'secure-delete' option (3.42), so an 'optimize' merge does it here and
-    secure_delete zeroes the pages the old segments free."""
-    await tx.execute("INSERT INTO question_stems (question_stems) VALUES ('optimize')")
-    await tx.execute("INSERT INTO question_trigrams (question_trigrams) VALUES ('optimize')")
+    """Deleted search entries leave the index's stored pages (SQLite), or wait for the quiet
+    hours' VACUUM (PostgreSQL: docs/deploy.md)."""
+    await tx.dialect.compact_search(tx)
 
 
 async def checkpoint(db: Database) -> bool:
-    """Copy the WAL into the database file and empty it, so pages overwritten since the last
-    checkpoint leave the disk; False when a reader kept it from finishing (try again later).
-
-    A checkpoint cannot run inside a transaction, so it runs on the writer between them."""
-    async with db.single_statements() as writer:
-        row = await writer.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
-    return row is not None and row[0] == 0
+    """Pages overwritten since the last checkpoint leave the disk's write-ahead log; False when
+    a reader kept it from finishing (try again later)."""
+    return await db.checkpoint()
 
 
 async def get_time(db: Database | Writer, name: str) -> str | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import snowballstemmer
 
-from service.storage.db import Writer
+from service.storage.db import Dialect, Writer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STEMMER = snowballstemmer.stemmer("finnish")
@@ -15,8 +16,6 @@ MAX_TERMS = 8
 _TRIGRAM_MIN = 3
 _GRADATION_MIN = 6
 _GRADATING_END = re.compile(r"[kpt][aeiouyäö]$")
-# The full-text index pairs; their names go into SQL, so only these are accepted.
-_INDEXES = ("question", "service")
 
 
 def words(text: str) -> list[str]:
@@ -31,12 +30,8 @@ def stems(text: str) -> list[str]:
     return _stem_all(words(text))
 
 
-def _quote(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
 class SearchQuery:
-    """A visitor's search text turned into FTS5 expressions; empty when nothing is searchable."""
+    """A visitor's search text as terms and stems; empty when nothing is searchable."""
 
     def __init__(self, text: str) -> None:
         self.terms = list(dict.fromkeys(words(text)))[:MAX_TERMS]
@@ -45,25 +40,15 @@ class SearchQuery:
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    def hits_sql(self, index: str = "question") -> tuple[str, list[str]]:
+    def hits_sql(self, dialect: Dialect, index: str = "question") -> tuple[str, list[Any]]:
         """Row ids where every term matches by stem prefix or, for 3+ letters, as a substring.
 
-        `index` names the pair of tables searched: `<index>_stems` and `<index>_trigrams`."""
-        if index not in _INDEXES:
-            raise ValueError(index)
-        parts: list[str] = []
-        params: list[str] = []
-        for term, stem in zip(self.terms, self.stems, strict=True):
-            branch = f"SELECT rowid AS id FROM {index}_stems WHERE {index}_stems MATCH ?"
-            params.append(_quote(stem) + "*")
-            pieces = [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN]
-            if pieces:
-                branch += (
-                    f" UNION SELECT rowid FROM {index}_trigrams WHERE {index}_trigrams MATCH ?"
-                )
-                params.append(" OR ".join(_quote(p) for p in pieces))
-            parts.append(f"SELECT id FROM ({branch})")
-        return " INTERSECT ".join(parts), params
+        `index` names the search tables: the questions' or the services'."""
+        pieces = [
+            [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN]
+            for term, stem in zip(self.terms, self.stems, strict=True)
+        ]
+        return dialect.search_hits(index, self.terms, self.stems, pieces)
 
 
 def _substrings(term: str, stem: str) -> list[str]:
@@ -85,20 +70,13 @@ def _document(title: str | None, body: str, answers: Iterable[str]) -> str:
 
 
 async def index_document(tx: Writer, index: str, rowid: int, document: str) -> None:
-    """Replace one row's entries in the `index` pair of tables with `document`."""
-    await unindex(tx, index, rowid)
-    await tx.execute(
-        f"INSERT INTO {index}_stems (rowid, words) VALUES (?, ?)",
-        (rowid, " ".join(stems(document))),
-    )
-    await tx.execute(f"INSERT INTO {index}_trigrams (rowid, text) VALUES (?, ?)", (rowid, document))
+    """Replace one row's entries in the `index` search tables with `document`."""
+    await tx.dialect.unindex(tx, index, rowid)
+    await tx.dialect.index_document(tx, index, rowid, " ".join(stems(document)), document)
 
 
 async def unindex(tx: Writer, index: str, rowid: int) -> None:
-    if index not in _INDEXES:
-        raise ValueError(index)
-    await tx.execute(f"DELETE FROM {index}_stems WHERE rowid = ?", (rowid,))
-    await tx.execute(f"DELETE FROM {index}_trigrams WHERE rowid = ?", (rowid,))
+    await tx.dialect.unindex(tx, index, rowid)
 
 
 async def index_question(

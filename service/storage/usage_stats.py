@@ -31,10 +31,10 @@ _KINDS = (
 # Events also counted by one value of their detail: (kind, JSON path, value), such as the chat
 # requests made while the chat was open.
 SPLITS = (
-    (events.CHAT_REQUESTED, "$.open", 1),
-    (events.CHAT_REQUESTED, "$.open", 0),
-    (events.QUESTION_ANSWERED, "$.publish", 0),
-    (events.CHAT_ENDED, "$.by", "timeout"),
+    (events.CHAT_REQUESTED, "open", 1),
+    (events.CHAT_REQUESTED, "open", 0),
+    (events.QUESTION_ANSWERED, "publish", 0),
+    (events.CHAT_ENDED, "by", "timeout"),
 )
 
 
@@ -88,12 +88,18 @@ async def counts(db: Database, f: EventFilter) -> Counts:
     """One pass over the period in index order: a count per kind, with the split values summed
     alongside instead of grouped, which would sort every event of the period."""
     where, params = f.where()
-    sums = "".join(", sum(CASE WHEN kind = ? THEN json_extract(detail, ?) = ? END)" for _ in SPLITS)
+    d = db.dialect
+    sums = "".join(
+        ", count(CASE WHEN kind = ? AND "
+        + (d.json_text("detail", key) if isinstance(value, str) else d.json_value("detail", key))
+        + " = ? THEN 1 END)"
+        for _kind, key, value in SPLITS
+    )
     marks = ", ".join("?" * len(_KINDS))
     rows = await db.fetch_all(
         f"SELECT kind, count(*){sums} FROM usage_events WHERE kind IN ({marks}) AND {where}"
         " GROUP BY kind",
-        [*(item for split in SPLITS for item in split), *_KINDS, *params],
+        [*(item for kind, _key, value in SPLITS for item in (kind, value)), *_KINDS, *params],
         slow=True,
     )
     by_value: dict[tuple[str, object], int] = {}
@@ -112,7 +118,7 @@ async def spreads(
     Nearest rank: the median is the ⌈n/2⌉-th smallest value and p90 the ⌈0.9·n⌉-th, so every
     figure is a time that really occurred. `first_only` leaves out repeated assignments."""
     where, params = f.where()
-    again = " AND json_extract(detail, '$.again') IS NULL" if first_only else ""
+    again = f" AND {db.dialect.json_value('detail', 'again')} IS NULL" if first_only else ""
     chosen = f"FROM usage_events WHERE kind = ? AND seconds IS NOT NULL AND {where}{again}"
     if not by_staff:
         return await _overall_spread(db, chosen, [kind, *params])
@@ -121,7 +127,7 @@ async def spreads(
         " row_number() OVER (PARTITION BY staff_id ORDER BY seconds) AS rn,"
         f" count(*) OVER (PARTITION BY staff_id) AS n {chosen})"
         " SELECT grp, n, max(CASE WHEN rn = (n + 1) / 2 THEN seconds END),"
-        " max(CASE WHEN rn = (9 * n + 9) / 10 THEN seconds END) FROM s GROUP BY grp",
+        " max(CASE WHEN rn = (9 * n + 9) / 10 THEN seconds END) FROM s GROUP BY grp, n",
         [kind, *params],
         slow=True,
     )
@@ -139,7 +145,7 @@ async def _overall_spread(
     median, p90 = (n + 1) // 2, (9 * n + 9) // 10
     [(middle, high)] = await db.fetch_all(
         "SELECT max(CASE WHEN rn = ? THEN seconds END), max(CASE WHEN rn = ? THEN seconds END)"
-        f" FROM (SELECT seconds, row_number() OVER (ORDER BY seconds) AS rn {chosen})",
+        f" FROM (SELECT seconds, row_number() OVER (ORDER BY seconds) AS rn {chosen}) AS ranked",
         [median, p90, *params],
         slow=True,
     )
@@ -167,9 +173,9 @@ async def asked_with_first_answer(db: Database, f: EventFilter) -> list[Row]:
         "  AND b.subject_id = q.subject_id) AS answered_at"
         f" FROM usage_events q WHERE q.kind = 'question_asked' AND {where})"
         # Most questions have an answer, so the second look-up is made only for the others.
-        " SELECT asked_at, answered_at, CASE WHEN answered_at IS NULL THEN EXISTS (SELECT 1"
+        " SELECT asked_at, answered_at, CASE WHEN answered_at IS NULL AND EXISTS (SELECT 1"
         "  FROM usage_events c WHERE c.kind IN ('question_rejected', 'question_deleted')"
-        "  AND c.subject_id = a.subject_id) ELSE 0 END AS closed FROM a",
+        "  AND c.subject_id = a.subject_id) THEN 1 ELSE 0 END AS closed FROM a",
         params,
         slow=True,
     )
@@ -179,8 +185,9 @@ async def requests_by_hour(db: Database, f: EventFilter) -> list[Row]:
     """Chat contact attempts per UTC hour ('YYYY-MM-DDTHH') and whether the chat was open."""
     where, params = f.where()
     return await db.fetch_all(
-        "SELECT substr(at, 1, 13) AS hour, json_extract(detail, '$.open') AS open, count(*) AS n"
-        f" FROM usage_events WHERE kind = 'chat_requested' AND {where} GROUP BY hour, open",
+        f"SELECT substr(at, 1, 13) AS hour, {db.dialect.json_value('detail', 'open')} AS open,"
+        f" count(*) AS n FROM usage_events WHERE kind = 'chat_requested' AND {where}"
+        " GROUP BY 1, 2",
         params,
         slow=True,
     )
@@ -190,15 +197,17 @@ async def availability(db: Database, f: EventFilter) -> tuple[list[Row], list[Ro
     """Who was available when the period began, and every change during it, in order."""
     where, params = f.where(by_topic=False)
     # Latest by time, not by id: leaving and outages are recorded after the fact.
+    on_duty = db.dialect.json_value("detail", "on")
     before = await db.fetch_all(
-        "SELECT staff_id, on_duty FROM (SELECT staff_id, json_extract(detail, '$.on') AS on_duty,"
+        f"SELECT staff_id, on_duty FROM (SELECT staff_id, {on_duty} AS on_duty,"
         " row_number() OVER (PARTITION BY staff_id ORDER BY at DESC, id DESC) AS latest"
-        " FROM usage_events WHERE kind = 'staff_availability' AND at < ?) WHERE latest = 1",
+        " FROM usage_events WHERE kind = 'staff_availability' AND at < ?) AS ranked"
+        " WHERE latest = 1",
         (f.start,),
         slow=True,
     )
     changes = await db.fetch_all(
-        "SELECT staff_id, at, json_extract(detail, '$.on') AS on_duty FROM usage_events"
+        f"SELECT staff_id, at, {on_duty} AS on_duty FROM usage_events"
         f" WHERE kind = 'staff_availability' AND {where} ORDER BY at, id",
         params,
         slow=True,
@@ -210,9 +219,9 @@ async def referrals(db: Database, f: EventFilter) -> tuple[list[Row], list[Row]]
     """Referral counts per service id and per category, most first."""
     where, params = f.where()
     by_service = await db.fetch_all(
-        "SELECT json_extract(detail, '$.service_id') AS service_id, count(*) AS n"
+        f"SELECT {db.dialect.json_text('detail', 'service_id')} AS service_id, count(*) AS n"
         f" FROM usage_events WHERE kind = 'referral_made' AND {where}"
-        " GROUP BY service_id ORDER BY n DESC, service_id",
+        " GROUP BY 1 ORDER BY n DESC, service_id",
         params,
         slow=True,
     )
@@ -227,12 +236,13 @@ async def referrals(db: Database, f: EventFilter) -> tuple[list[Row], list[Row]]
 
 async def ratings(db: Database, f: EventFilter) -> Row | None:
     where, params = f.where()
+    helped, score = (db.dialect.json_value("detail", key) for key in ("helped", "score"))
     return await db.fetch_one(
         "SELECT count(*) AS rated,"
-        " sum(json_extract(detail, '$.helped') = 1) AS helped,"
-        " count(json_extract(detail, '$.helped')) AS said,"
-        " avg(json_extract(detail, '$.score')) AS mean_score,"
-        " count(json_extract(detail, '$.score')) AS scored"
+        f" count(CASE WHEN {helped} = 1 THEN 1 END) AS helped,"
+        f" count({helped}) AS said,"
+        f" avg({score}) AS mean_score,"
+        f" count({score}) AS scored"
         f" FROM usage_events WHERE kind = 'chat_rated' AND {where}",
         params,
     )

@@ -1,0 +1,406 @@
+"""SQLite: one file, one serialised writer and two readers, FTS5 for search.
+
+The embedded default: no server to run. Each aiosqlite connection owns a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from service.storage.db import Database, Dialect, Row, Writer, migrations
+from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, describe
+
+log = logging.getLogger(__name__)
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    # FULL flushes the WAL at every commit, so an acknowledged message or question survives an
+    # OS crash or power cut (NORMAL loses the last commits then; a process kill loses nothing
+    # either way). Chat messages are written in group commits: one flush per batch, not per
+    # message.
+    "PRAGMA synchronous=FULL",
+    # Deleted rows are overwritten with zeros at once, in the file and in freed pages, so text
+    # removed by the asker or by retention cannot be read back from the file before a VACUUM.
+    "PRAGMA secure_delete=ON",
+)
+# The full-text index pairs; their names go into SQL, so only these are accepted.
+_INDEXES = ("question", "service")
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _index(name: str) -> str:
+    if name not in _INDEXES:
+        raise ValueError(name)
+    return name
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+
+    def json_value(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{key}')"
+
+    def nocase(self, expr: str) -> str:
+        return f"{expr} COLLATE NOCASE"
+
+    def using_index(self, table: str, index: str) -> str:
+        return f"{table} INDEXED BY {index}"
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{key}')"
+
+    def seconds_between(self, later: str, earlier: str) -> str:
+        return f"((julianday({later}) - julianday({earlier})) * 86400)"
+
+    def search_hits(
+        self,
+        index: str,
+        terms: Sequence[str],
+        stems: Sequence[str],
+        pieces: Sequence[Sequence[str]],
+    ) -> tuple[str, list[Any]]:
+        """FTS5: the stem as a prefix in `<index>_stems`, a piece in `<index>_trigrams`."""
+        _index(index)
+        parts: list[str] = []
+        params: list[Any] = []
+        for stem, found_in in zip(stems, pieces, strict=True):
+            branch = f"SELECT rowid AS id FROM {index}_stems WHERE {index}_stems MATCH ?"
+            params.append(_quote(stem) + "*")
+            if found_in:
+                branch += (
+                    f" UNION SELECT rowid FROM {index}_trigrams WHERE {index}_trigrams MATCH ?"
+                )
+                params.append(" OR ".join(_quote(p) for p in found_in))
+            parts.append(f"SELECT id FROM ({branch})")
+        del terms  # FTS5 matches stems with diacritics removed: the term adds nothing
+        return " INTERSECT ".join(parts), params
+
+    async def index_document(
+        self, tx: Writer, index: str, rowid: int, stems: str, document: str
+    ) -> None:
+        _index(index)
+        await tx.execute(f"INSERT INTO {index}_stems (rowid, words) VALUES (?, ?)", (rowid, stems))
+        await tx.execute(
+            f"INSERT INTO {index}_trigrams (rowid, text) VALUES (?, ?)", (rowid, document)
+        )
+
+    async def unindex(self, tx: Writer, index: str, rowid: int) -> None:
+        _index(index)
+        await tx.execute(f"DELETE FROM {index}_stems WHERE rowid = ?", (rowid,))
+        await tx.execute(f"DELETE FROM {index}_trigrams WHERE rowid = ?", (rowid,))
+
+    async def indexed_count(self, tx: Writer, index: str, rowids: Sequence[int]) -> int:
+        _index(index)
+        total = 0
+        for table in (f"{index}_stems", f"{index}_trigrams"):
+            total += int(
+                await tx.fetch_value(
+                    f"SELECT count(*) FROM {table} WHERE rowid IN ({_marks(rowids)})", rowids
+                )
+                or 0
+            )
+        return total
+
+    async def compact_search(self, tx: Writer) -> None:
+        """FTS5 only marks an entry deleted until its segments merge; the installed SQLite
+        (3.40) predates FTS5's own 'secure-delete' option (3.42), so an 'optimize' merge does it
+        here and secure_delete zeroes the pages the old segments free."""
+        await tx.execute("INSERT INTO question_stems (question_stems) VALUES ('optimize')")
+        await tx.execute("INSERT INTO question_trigrams (question_trigrams) VALUES ('optimize')")
+
+
+DIALECT = SqliteDialect()
+
+
+def make_private_folder(folder: Path) -> None:
+    """A new data folder is readable by the service's user only: it holds what people wrote."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:  # a file where the folder should be: say so, not "file exists"
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
+
+
+def _translated(exc: sqlite3.Error) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+        return Duplicate(str(exc))
+    return exc
+
+
+class SqliteDatabase(Database):
+    """One serialised writer and two readers; writes run inside `transaction()` only.
+
+    Searches take tens of milliseconds, so they get a reader of their own (`slow=True`) and
+    never queue ahead of the short lookups that pages need; alternating both kinds over two
+    readers measured worse for the short ones."""
+
+    dialect = DIALECT
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.label = str(path)
+        self.created = False
+        self.applied: list[str] = []
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._slow_reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        try:
+            make_private_folder(self.path.parent)
+            self._writer = await _connect(self.path)
+            self.applied = await migrate(self._writer)
+            self.created = any(name.startswith("0001_") for name in self.applied)
+            self._reader = await _connect(self.path)
+            self._slow_reader = await _connect(self.path)
+        except BaseException as exc:
+            # Each open connection owns a thread that would keep a failed process running.
+            await self.close()
+            if isinstance(exc, (OSError, sqlite3.Error, MigrationFailed)):
+                raise CannotOpen(f"cannot open the database {self.path}: {describe(exc)}") from exc
+            raise
+
+    async def close(self) -> None:
+        for conn in (self._slow_reader, self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._slow_reader = self._reader = self._writer = None
+
+    def _connection(self, slow: bool) -> aiosqlite.Connection:
+        conn = self._slow_reader if slow else self._reader
+        if conn is None:
+            raise RuntimeError("database is not open")
+        return conn
+
+    async def fetch_all(
+        self, sql: str, params: Sequence[Any] = (), *, slow: bool = False
+    ) -> list[Row]:
+        return list(await self._connection(slow).execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        for row in await self._connection(False).execute_fetchall(sql, params):
+            return row  # type: ignore[no-any-return]
+        return None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Writer]:
+        """BEGIN IMMEDIATE … COMMIT on the single writer; rolled back on any error."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteWriter(conn)
+            except BaseException:
+                await conn.rollback()
+                raise
+            else:
+                await conn.commit()
+
+    @asynccontextmanager
+    async def single_statements(self) -> AsyncIterator[Writer]:
+        """The writer with no surrounding transaction: each statement commits by itself.
+
+        For hot paths where one statement is the whole write: it saves the round trips to the
+        database thread that BEGIN and COMMIT cost."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            yield SqliteWriter(self._writer)
+
+    async def vacuum(self) -> None:
+        """Rebuild the file without free pages, then empty the WAL; VACUUM cannot run inside a
+        transaction, so it takes the write lock and runs on the writer in autocommit."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            await self._writer.execute("VACUUM")
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and empty it, so pages overwritten since the
+        last checkpoint leave the disk; False when a reader kept it from finishing.
+
+        A checkpoint cannot run inside a transaction, so it runs on the writer between them."""
+        async with self.single_statements() as writer:
+            row = await writer.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+        return row is not None and row[0] == 0
+
+    async def backup(self, target: Path) -> str:
+        """SQLite's online backup API, page by page while the service keeps writing: the copy
+        is the database as of one moment, never a torn file copy."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        await asyncio.to_thread(backup_file, self.path, target)
+        return f"SQLite backup of {self.path} written to {target}"
+
+
+def backup_file(source: Path, target: Path) -> None:
+    """Copy the database at `source` into a new private file at `target` (online backup)."""
+    _create_private_file(target, exclusive=True)
+    src = sqlite3.connect(source)
+    try:
+        dest = sqlite3.connect(target)
+        try:
+            # All pages in one step: one read snapshot, which a busy writer cannot restart.
+            src.backup(dest)
+            dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        finally:
+            dest.close()
+    finally:
+        src.close()
+
+
+class SqliteWriter(Writer):
+    dialect = DIALECT
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        try:
+            cursor = await self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _translated(exc) from exc
+        count = cursor.rowcount
+        await cursor.close()
+        return count
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        try:
+            cursor = await self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _translated(exc) from exc
+        rowid = cursor.lastrowid
+        await cursor.close()
+        if rowid is None:
+            raise RuntimeError("insert gave no row id")
+        return rowid
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            await self._conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise _translated(exc) from exc
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise _translated(exc) from exc
+
+
+def _create_private_file(path: Path, *, exclusive: bool = False) -> None:
+    """Create the database file 0600 before SQLite opens it, whatever the umask or the folder.
+
+    SQLite gives the -wal and -shm files the main file's permissions, so all three stay
+    readable by the service's user only. An existing file keeps the mode its owner gave it,
+    unless `exclusive` asks for a new file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if exclusive:
+            raise
+        return
+    os.close(fd)
+
+
+def _probe(path: Path) -> None:
+    """Open and read the file once in plain sqlite3, so a file that cannot be opened fails here.
+
+    When aiosqlite's own connect fails, its worker thread answers after the event loop may be
+    gone and prints a traceback of its own instead of the one-line cause."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    finally:
+        conn.close()
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    _create_private_file(path)
+    await asyncio.to_thread(_probe, path)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+    except BaseException:
+        # An open connection's thread would keep the process alive after a failed start.
+        await conn.close()
+        raise
+    return conn
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script as single statements: each ends where SQLite says one is complete,
+    so a semicolon inside a string or a comment does not cut a statement."""
+    found: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                found.append(pending)
+            pending = ""
+    return found
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    row = await (await conn.execute("PRAGMA user_version")).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection) -> list[str]:
+    """Apply every migration newer than the database's user_version, each in its own
+    transaction. BEGIN IMMEDIATE takes the file's write lock, so a second process starting at
+    the same time waits, then finds the version already raised and applies nothing twice."""
+    applied = []
+    for number, name, sql in migrations("sqlite"):
+        if number <= await _user_version(conn):
+            continue
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            if number <= await _user_version(conn):  # applied while this one waited
+                await conn.rollback()
+                continue
+            for statement in _statements(sql):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version={number}")
+            await conn.commit()
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                await conn.rollback()
+            raise MigrationFailed(f"migration {name} failed: {exc}") from exc
+        log.info("applied migration %s", name)
+        applied.append(name)
+    return applied
+
+
+async def migrate_path(path: Path) -> list[str]:
+    """Create or upgrade the database file at `path`."""
+    make_private_folder(path.parent)
+    conn = await _connect(path)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
