@@ -105,6 +105,28 @@ class LiveServer:
         raise RuntimeError("server did not start: " + self.log.read_text())
 
 
+def run_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m service …` with `env`, as an operator runs it; the exit status is checked by
+    the test."""
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "service", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    """A refusal says why in one `koppi:` line on standard error, exit 1: no traceback."""
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("koppi: "), done.stderr
+    return lines[0]
+
+
 async def staff_cookie(base: str, username: str, password: str) -> str:
     """Sign in over the JSON API, as a console would; the session cookie to send."""
     async with aiohttp.ClientSession() as session:

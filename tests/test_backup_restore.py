@@ -8,7 +8,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -19,7 +18,7 @@ import aiohttp
 
 from service.settings import Settings
 from tests.conftest import dump, rows
-from tests.live_server import ROOT, LiveServer, staff_cookie
+from tests.live_server import LiveServer, one_error_line, run_command, staff_cookie
 
 PASSWORD = "backup-test-password"
 PUBLISHED = [
@@ -39,23 +38,7 @@ def server_for(settings: Settings) -> LiveServer:
 
 
 def koppi(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-m", "service", *args],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    """A refusal says why in one line: no traceback."""
-    assert done.returncode == 1, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("koppi: "), done.stderr
-    return lines[0]
+    return run_command(server.env, *args)
 
 
 def is_empty(settings: Settings) -> bool:

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
 from service.storage import audit
+from service.storage.engines import sqlite as sqlite_engine
 from tests.conftest import FakeClock, add_staff, ask, csrf_token, rows, sign_in, staff_id
 
 StaffClient = Callable[..., Awaitable[TestClient]]
@@ -321,6 +322,8 @@ async def test_audit_pages_by_id_fifty_at_a_time(
 
 class SqlSpy:
     """Stands in for the database to catch the SQL a storage function would run."""
+
+    dialect = sqlite_engine.DIALECT
 
     def __init__(self) -> None:
         self.sql: list[str] = []

@@ -20,7 +20,7 @@ from service.storage.db import migrations
 from service.storage.engines.postgres import placeholders
 from tests.chat_clients import Visitor
 from tests.conftest import PostgresDatabases, ask, rows, url
-from tests.live_server import ROOT, free_port
+from tests.live_server import ROOT, free_port, run_command
 from tests.postgres_cluster import running_cluster, server_bin
 
 
@@ -45,15 +45,7 @@ def _cli(tmp_path: Path, *args: str, database_url: str) -> subprocess.CompletedP
         "KOPPI_DATABASE_URL": database_url,
         "KOPPI_PORT": str(free_port()),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_command(env, *args)
 
 
 def _one_line(stderr: str) -> str:
@@ -114,6 +106,11 @@ def test_two_processes_starting_at_once_apply_each_migration_once(
     assert rows(settings, "SELECT count(*) FROM categories") == [(7,)]
 
 
+def _nothing_lost(text: str) -> bool:
+    """The outage message, in the English or the Finnish the request was answered in."""
+    return "nothing you wrote was lost" in text or "Mitään kirjoittamaasi ei kadonnut" in text
+
+
 @pytest.mark.skipif(server_bin() is None, reason="PostgreSQL's server is not installed")
 async def test_postgresql_going_away_answers_503_and_the_pool_comes_back(
     aiohttp_client: Any, tmp_path: Path
@@ -130,16 +127,17 @@ async def test_postgresql_going_away_answers_503_and_the_pool_comes_back(
             await asyncio.to_thread(cluster.stop, "fast")
             listing = await client.get("/api/questions?q=katkosta")
             assert listing.status == 503
-            assert "nothing you wrote was lost" in (await listing.json())["error"]
+            assert _nothing_lost((await listing.json())["error"])
             assert listing.headers["Retry-After"] == "5"
             asking = await client.post(
                 "/api/questions", json={"body": "Katkon aikana", "category": "muu"}
             )
             assert asking.status == 503
             page = await client.get("/?q=katkosta")
-            assert page.status == 503 and "nothing you wrote was lost" in await page.text()
+            assert page.status == 503 and _nothing_lost(await page.text())
             ack = await visitor.start("Hei, onko ketään paikalla?")
             assert ack["error"] == "unavailable", ack
+            assert _nothing_lost(ack["message"])
             await asyncio.to_thread(cluster.start)
             for _ in range(100):
                 again = await client.get("/api/questions?q=katkosta")

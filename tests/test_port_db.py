@@ -9,7 +9,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,8 @@ import pytest
 from service.settings import Settings
 from tests.chat_clients import Staff, Visitor
 from tests.conftest import PostgresDatabases, dump
-from tests.live_server import ROOT, LiveServer, staff_cookie
+from tests.live_server import LiveServer, run_command, staff_cookie
+from tests.live_server import one_error_line as refusal_line
 
 pytestmark = pytest.mark.postgresql
 
@@ -57,24 +57,13 @@ def koppi(db: Path, *args: str, url: str | None = None) -> subprocess.CompletedP
     env |= {"KOPPI_DB": str(db), "KOPPI_SECRET": "port-test-secret"}
     if url:
         env["KOPPI_DATABASE_URL"] = url
-    return subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-m", "service", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_command(env, *args)
 
 
 def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    """A refusal says why in one line, after nothing else: no traceback, no stray log."""
-    assert done.returncode == 1, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("koppi: "), done.stderr
+    """One `koppi:` line, after nothing else: no traceback, no stray log."""
     assert done.stdout == ""
-    return lines[0]
+    return refusal_line(done)
 
 
 async def call(

@@ -14,7 +14,6 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, Unavailable
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from service.settings import Settings
 
 __all__ = [
-    "ENGINES",
     "CannotOpen",
     "Database",
     "Dialect",
@@ -38,7 +36,6 @@ __all__ = [
     "schema_version",
 ]
 
-ENGINES = ("sqlite", "postgresql")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -61,8 +58,8 @@ class Dialect(ABC):
 
     @abstractmethod
     def json_value(self, column: str, key: str) -> str:
-        """An expression for a JSON text column's top-level `key`: a number, text or NULL;
-        true and false read as 1 and 0, as SQLite's json_extract gives them."""
+        """An expression for a JSON text column's top-level `key` when it holds a number or a
+        boolean (true and false read as 1 and 0, as SQLite's json_extract gives them)."""
 
     @abstractmethod
     def nocase(self, expr: str) -> str:
@@ -187,11 +184,7 @@ class Database(ABC):
 
     @abstractmethod
     async def vacuum(self) -> None:
-        """Give the space of deleted rows back and make their old contents unreadable."""
-
-    @abstractmethod
-    async def backup(self, target: Path) -> str:
-        """Write a consistent copy of the running database to `target`; says what it wrote."""
+        """Clear deleted rows out of their pages (SQLite rebuilds the file; PostgreSQL VACUUMs)."""
 
 
 def migrations(engine: str) -> list[tuple[int, str, str]]:

@@ -197,28 +197,31 @@ class PostgresDatabase(Database):
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
-        try:
-            self._pool = await asyncpg.create_pool(
-                self.url,
-                min_size=1,
-                max_size=self._max,
-                init=_prepare_connection,
-                timeout=10,
-                # Every commit waits for its WAL flush: an acknowledged message is on disk.
-                server_settings={"synchronous_commit": "on", "application_name": "koppi"},
-            )
-        except LOST as exc:
-            raise Unavailable(f"cannot reach PostgreSQL at {where(self.url)}: {exc}") from exc
-        except asyncpg.PostgresError as exc:
-            raise Unavailable(f"PostgreSQL at {where(self.url)} refused: {exc}") from exc
+        # create_pool connects nothing (no floor); the first connection, for the migrations,
+        # is where an unreachable server or a refused login shows.
+        self._pool = await asyncpg.create_pool(
+            self.url,
+            # No floor to keep up: while the server is away the pool would retry it with a
+            # traceback in the log each time. Idle connections stay open instead.
+            min_size=0,
+            max_size=self._max,
+            max_inactive_connection_lifetime=0,
+            init=_prepare_connection,
+            timeout=10,
+            # Every commit waits for its WAL flush: an acknowledged message is on disk.
+            server_settings={"synchronous_commit": "on", "application_name": "koppi"},
+        )
         try:
             async with self._pool.acquire() as conn:
                 self.applied = await migrate(conn)
-        except MigrationFailed as exc:
+        except BaseException as exc:
             await self.close()
-            raise CannotOpen(f"cannot open the database {self.label}: {exc}") from exc
-        except BaseException:
-            await self.close()
+            if isinstance(exc, MigrationFailed):
+                raise CannotOpen(f"cannot open the database {self.label}: {exc}") from exc
+            if isinstance(exc, LOST):
+                raise Unavailable(f"cannot reach PostgreSQL at {where(self.url)}: {exc}") from exc
+            if isinstance(exc, asyncpg.PostgresError):
+                raise Unavailable(f"PostgreSQL at {where(self.url)} refused: {exc}") from exc
             raise
         self.created = any(name.startswith("0001_") for name in self.applied)
 
@@ -280,10 +283,6 @@ class PostgresDatabase(Database):
             await self.pool.execute("VACUUM (ANALYZE)")
         except Exception as exc:
             raise _translated(exc, self.label) from exc
-
-    async def backup(self, target: Path) -> str:
-        """pg_dump's custom format, one consistent snapshot while the service keeps writing."""
-        return await asyncio.to_thread(dump, self.url, target)
 
 
 class PostgresWriter(Writer):

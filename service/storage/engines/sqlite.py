@@ -245,14 +245,6 @@ class SqliteDatabase(Database):
             row = await writer.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
         return row is not None and row[0] == 0
 
-    async def backup(self, target: Path) -> str:
-        """SQLite's online backup API, page by page while the service keeps writing: the copy
-        is the database as of one moment, never a torn file copy."""
-        if self._writer is None:
-            raise RuntimeError("database is not open")
-        await asyncio.to_thread(backup_file, self.path, target)
-        return f"SQLite backup of {self.path} written to {target}"
-
 
 def backup_file(source: Path, target: Path) -> None:
     """Copy the database at `source` into a new private file at `target` (online backup)."""
