@@ -1,11 +1,14 @@
-"""Baseline servers for the board benchmark: a bare text handler and bare jinja2 + sqlite3."""
+"""Baseline servers for the board benchmark: a bare text handler, and bare jinja2 pages that read
+the newest rows with blocking sqlite3 or with an asyncpg pool."""
 
 from __future__ import annotations
 
 import argparse
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import jinja2
 from aiohttp import web
 
@@ -56,16 +59,46 @@ def jinja_app(db_path: Path) -> web.Application:
     return app
 
 
+def jinja_pg_app(url: str) -> web.Application:
+    """The same page from PostgreSQL: one query on a small asyncpg pool per request."""
+    template = jinja2.Environment(autoescape=True).from_string(PAGE)
+    pool_key = web.AppKey("pool", asyncpg.Pool)
+
+    async def latest(request: web.Request) -> web.Response:
+        rows = await request.app[pool_key].fetch(LATEST_SQL)
+        body = template.render(questions=rows)
+        return web.Response(text=body, content_type="text/html")
+
+    async def pool(app: web.Application) -> AsyncIterator[None]:
+        # Every connection opened before the load: none is made while wrk measures.
+        async with asyncpg.create_pool(url, min_size=10, max_size=10) as opened:
+            app[pool_key] = opened
+            yield
+
+    app = web.Application()
+    app.router.add_get("/", latest)
+    app.cleanup_ctx.append(pool)
+    return app
+
+
 def main() -> None:
     """Serve one baseline on 127.0.0.1 until terminated."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kind", choices=("text", "jinja"))
+    parser.add_argument("kind", choices=("text", "jinja", "jinja-pg"))
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--db", type=Path)
+    parser.add_argument("--db", type=Path, help="the SQLite file (jinja)")
+    parser.add_argument("--url", help="the postgresql:// URL (jinja-pg)")
     args = parser.parse_args()
     if args.kind == "jinja" and args.db is None:
         parser.error("jinja needs --db")
-    app = text_app() if args.kind == "text" else jinja_app(args.db)
+    if args.kind == "jinja-pg" and args.url is None:
+        parser.error("jinja-pg needs --url")
+    if args.kind == "text":
+        app = text_app()
+    elif args.kind == "jinja":
+        app = jinja_app(args.db)
+    else:
+        app = jinja_pg_app(args.url)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
 
 

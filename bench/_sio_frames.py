@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import aiohttp
+from _engines import cluster_cpu_seconds
 
 T = TypeVar("T")
 TEXT = aiohttp.WSMsgType.TEXT
@@ -419,7 +420,9 @@ async def drain(tally: Tally) -> None:
     tally.drained = None
 
 
-def summary(phase: Phase, server: float, loop: float, client: float, busy: float) -> dict[str, Any]:
+def summary(
+    phase: Phase, server: float, loop: float, db: float, client: float, busy: float
+) -> dict[str, Any]:
     """The figures of one phase, latencies in ms and CPU (seconds given) as % of one core."""
     seconds = phase.stop - phase.start
     rtts = sorted(phase.rtts)
@@ -443,25 +446,33 @@ def summary(phase: Phase, server: float, loop: float, client: float, busy: float
         "slowest": [(round(at - phase.start, 3), round(rtt * 1000, 2)) for rtt, at in slowest],
         "server_cpu_pct": 100 * server / seconds,
         "server_loop_cpu_pct": 100 * loop / seconds,
+        "db_cpu_pct": 100 * db / seconds,
         "client_cpu_pct": 100 * client / seconds,
-        "other_cpu_pct": 100 * max(0.0, busy - server - client) / seconds,
+        "other_cpu_pct": 100 * max(0.0, busy - server - db - client) / seconds,
     }
 
 
-def cpu_readings(pid: int) -> tuple[float, float, float, float]:
-    """CPU seconds so far: server, its main thread, this client, and the whole machine."""
-    return cpu_seconds(pid), cpu_seconds(pid, pid), own_cpu_seconds(), machine_busy_seconds()
+def cpu_readings(pid: int, db_pid: int | None) -> tuple[float, float, float, float, float]:
+    """CPU seconds so far: server, its main thread, the database server (PostgreSQL's
+    processes; 0 without one), this client, and the whole machine."""
+    db = cluster_cpu_seconds(db_pid) if db_pid else 0.0
+    return cpu_seconds(pid), cpu_seconds(pid, pid), db, own_cpu_seconds(), machine_busy_seconds()
 
 
 async def measure(
-    visitors: Sequence[Visitor], tally: Tally, pid: int, name: str, seconds: float, flood: bool
+    visitors: Sequence[Visitor],
+    tally: Tally,
+    pids: tuple[int, int | None],
+    name: str,
+    seconds: float,
+    flood: bool,
 ) -> dict[str, Any]:
     """Run one phase (paced or flood) and read the server's CPU around exactly that window."""
     start = _perf() + 0.05
     phase = Phase(name, start, start + seconds)
     tally.phase, tally.flood = phase, flood
     await asyncio.sleep(start - _perf())
-    before = cpu_readings(pid)
+    before = cpu_readings(*pids)
     if flood:
         for visitor in visitors:
             await visitor.send()
@@ -469,7 +480,7 @@ async def measure(
     else:
         await paced(visitors, start, phase.stop, 1.0)
         await asyncio.sleep(max(0.0, phase.stop - _perf()))
-    used = [after - was for after, was in zip(cpu_readings(pid), before, strict=True)]
+    used = [after - was for after, was in zip(cpu_readings(*pids), before, strict=True)]
     tally.flood = False
     await drain(tally)
     tally.phase, tally.outstanding = None, 0
@@ -523,14 +534,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu_ready = cpu_seconds(args.server_pid)
         staff_setup_bytes = sum(s.sock.received for s in staff)
         rss_connected = rss_kb(args.server_pid)
-        await measure(visitors, tally, args.server_pid, "warm-up", args.warmup, flood=False)
+        pids = (args.server_pid, args.db_pid)
+        await measure(visitors, tally, pids, "warm-up", args.warmup, flood=False)
         rss_after = rss_kb(args.server_pid)
-        paced_figures = await measure(
-            visitors, tally, args.server_pid, "paced", args.duration, flood=False
-        )
-        flood_figures = await measure(
-            visitors, tally, args.server_pid, "flood", args.flood, flood=True
-        )
+        paced_figures = await measure(visitors, tally, pids, "paced", args.duration, flood=False)
+        flood_figures = await measure(visitors, tally, pids, "flood", args.flood, flood=True)
         rss_end = rss_kb(args.server_pid)
         for sock in [s.sock for s in staff] + [v.sock for v in visitors]:
             if sock.task is not None:
@@ -563,6 +571,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT")
     parser.add_argument("--server-pid", type=int, required=True)
+    parser.add_argument(
+        "--db-pid", type=int, help="PostgreSQL's postmaster: its processes' CPU is the db column"
+    )
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--duration", type=float, default=10.0)

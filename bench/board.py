@@ -1,6 +1,7 @@
 """Load-test the public board against bare aiohttp baselines on a generated 100k-question database.
 
 Run: .venv/bin/python bench/board.py [--questions 100000] [--duration 10] [--connections 50]
+     [--engine sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 import _corpus
+import _engines
 import _wrk
 import aiohttp
 
@@ -63,6 +65,8 @@ PROBE_TIMEOUT = 120.0
 TARGET_SHARE = 40.0
 TARGET_P99_MS = 30.0
 TARGET_SEARCH_P95_MS = 50.0
+# Which targets each engine is held to; the rest of its figures are shown for information.
+TARGETS_BY_ENGINE = {"sqlite": {"share", "p99", "search"}, "postgresql": {"share", "search"}}
 
 Probe = tuple[str, str, float | None]
 
@@ -83,12 +87,21 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Ports:
-    """Where the service and the two baselines listen."""
+class Baselines:
+    """Where the bare servers listen; `jinja_pg` only when PostgreSQL is measured."""
 
-    service: int
     text: int
     jinja: int
+    jinja_pg: int | None
+
+
+@dataclass
+class EngineRun:
+    """What one engine's service measured: wrk rows, sequential searches and the probes."""
+
+    results: dict[str, _wrk.WrkResult]
+    search_ms: list[float]
+    probes: list[Probe]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -97,6 +110,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--questions", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=50)
+    _engines.add_option(parser)
     args = parser.parse_args(argv)
     if args.questions < 2 * CACHED_QUESTIONS or args.duration < 1:
         parser.error(f"need --questions >= {2 * CACHED_QUESTIONS} and --duration >= 1")
@@ -134,8 +148,9 @@ async def timed(label: str, step: Callable[[], Awaitable[Any]]) -> Any:
     return result
 
 
-def service_env(db_path: Path, port: int) -> dict[str, str]:
-    """Environment for `python -m service` on the benchmark database."""
+def service_env(db_path: Path, port: int, database_url: str | None = None) -> dict[str, str]:
+    """Environment for `python -m service` on the benchmark database: the SQLite file, or the
+    PostgreSQL database at `database_url` (db_path's folder stays the data folder)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPI_")}
     env.update(
         KOPPI_DB=str(db_path),
@@ -143,6 +158,8 @@ def service_env(db_path: Path, port: int) -> dict[str, str]:
         KOPPI_PORT=str(port),
         KOPPI_SECRET=secrets.token_urlsafe(32),
     )
+    if database_url:
+        env["KOPPI_DATABASE_URL"] = database_url
     return env
 
 
@@ -243,19 +260,29 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def start_servers(stack: ExitStack, db_path: Path, logs: Path) -> Ports:
-    """The real service and both baselines, each on its own free port."""
-    ports = Ports(free_port(), free_port(), free_port())
+def start_baselines(stack: ExitStack, db_path: Path, pg_url: str | None, logs: Path) -> Baselines:
+    """The bare servers, each on its own free port: text, jinja + sqlite3 and, with a
+    PostgreSQL database, jinja + asyncpg."""
+    ports = Baselines(free_port(), free_port(), free_port() if pg_url else None)
     python, bare = sys.executable, str(BENCH_DIR / "_bare_servers.py")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPI_")}
-    koppi_env = service_env(db_path, ports.service)
-    koppi = [python, "-m", "service", "serve"]
     text = [python, bare, "text", "--port", str(ports.text)]
     jinja = [python, bare, "jinja", "--port", str(ports.jinja), "--db", str(db_path)]
-    stack.enter_context(server("koppi", koppi, koppi_env, ports.service, logs))
     stack.enter_context(server("bare-text", text, env, ports.text, logs))
     stack.enter_context(server("bare-jinja", jinja, env, ports.jinja, logs))
+    if pg_url and ports.jinja_pg:
+        jinja_pg = [python, bare, "jinja-pg", "--port", str(ports.jinja_pg), "--url", pg_url]
+        stack.enter_context(server("bare-jinja-pg", jinja_pg, env, ports.jinja_pg, logs))
     return ports
+
+
+def start_koppi(stack: ExitStack, db_path: Path, pg_url: str | None, logs: Path) -> int:
+    """The real service on the SQLite file or, given its URL, on PostgreSQL; its port."""
+    port = free_port()
+    name = "koppi-postgresql" if pg_url else "koppi-sqlite"
+    argv = [sys.executable, "-m", "service", "serve"]
+    stack.enter_context(server(name, argv, service_env(db_path, port, pg_url), port, logs))
+    return port
 
 
 # What to measure.
@@ -266,18 +293,27 @@ def search_path(text: str) -> str:
     return "/?q=" + quote(text)
 
 
-def targets(ports: Ports, question_ids: Sequence[int], words: Sequence[str]) -> list[Target]:
-    """Every page to load: baselines, cached pages, then uncached pages and searches."""
-    cached_ids, uncached_ids = question_ids[:CACHED_QUESTIONS], question_ids[CACHED_QUESTIONS:]
-    return [
+def baseline_targets(ports: Baselines) -> list[Target]:
+    """The bare servers' pages, measured once for both engines."""
+    found = [
         Target("bare text", ports.text, ("/",)),
         Target("bare jinja+sqlite3", ports.jinja, ("/",)),
-        Target("board first page", ports.service, ("/",)),
-        Target("category page", ports.service, ("/?category=tyonhaku",)),
-        Target("question page", ports.service, tuple(f"/q/{i}" for i in cached_ids)),
-        Target("question, uncached", ports.service, tuple(f"/q/{i}" for i in uncached_ids), False),
-        Target("search, popular", ports.service, tuple(map(search_path, POPULAR_SEARCHES))),
-        Target("search, uncached", ports.service, tuple(map(search_path, words)), False),
+    ]
+    if ports.jinja_pg:
+        found.append(Target("bare jinja+asyncpg", ports.jinja_pg, ("/",)))
+    return found
+
+
+def koppi_targets(port: int, question_ids: Sequence[int], words: Sequence[str]) -> list[Target]:
+    """Koppi's pages: cached pages, then uncached pages and searches."""
+    cached_ids, uncached_ids = question_ids[:CACHED_QUESTIONS], question_ids[CACHED_QUESTIONS:]
+    return [
+        Target("board first page", port, ("/",)),
+        Target("category page", port, ("/?category=tyonhaku",)),
+        Target("question page", port, tuple(f"/q/{i}" for i in cached_ids)),
+        Target("question, uncached", port, tuple(f"/q/{i}" for i in uncached_ids), False),
+        Target("search, popular", port, tuple(map(search_path, POPULAR_SEARCHES))),
+        Target("search, uncached", port, tuple(map(search_path, words)), False),
     ]
 
 
@@ -373,84 +409,159 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_table(results: dict[str, _wrk.WrkResult], args: argparse.Namespace) -> None:
-    """The wrk figures, one row per page."""
+def _row(r: _wrk.WrkResult | None) -> str:
+    """req/s, p50, p90, p99 and errors of one wrk run, or blanks."""
+    if r is None:
+        return "".join(f"{'-':>8}" for _ in range(5))
+    return f"{r.rps:>8.0f}{r.p50:>8.2f}{r.p90:>8.2f}{r.p99:>8.2f}{r.errors:>8}"
+
+
+def print_table(
+    baselines: dict[str, _wrk.WrkResult], runs: dict[str, EngineRun], args: argparse.Namespace
+) -> None:
+    """The wrk figures: the bare servers once, then Koppi's pages with the engines side by side."""
     print(f"\nwrk: {_wrk.THREADS} threads, {args.connections} connections, {args.duration} s each")
-    header = ("req/s", "p50 ms", "p90 ms", "p99 ms", "requests", "errors")
-    print(f"{'name':<22}" + "".join(f"{h:>10}" for h in header))
-    for name, r in results.items():
-        print(
-            f"{name:<22}{r.rps:>10.0f}{r.p50:>10.2f}{r.p90:>10.2f}{r.p99:>10.2f}"
-            f"{r.requests:>10}{r.errors:>10}"
-        )
+    header = ("req/s", "p50 ms", "p90 ms", "p99 ms", "errors")
+    print(f"{'bare server':<22}" + "".join(f"{h:>8}" for h in header) + f"{'requests':>10}")
+    for name, r in baselines.items():
+        print(f"{name:<22}{_row(r)}{r.requests:>10}")
+    engines = list(runs)
+    print(f"\n{'':<22}" + _engines.header(engines, 40 + 2))
+    print(f"{'Koppi page':<22}" + f"{''.join(f'{h:>8}' for h in header)}  " * len(engines))
+    for name in next(iter(runs.values())).results:
+        print(f"{name:<22}" + "".join(f"{_row(runs[e].results.get(name))}  " for e in engines))
 
 
-def print_searches(search_ms: Sequence[float], probes: Sequence[Probe]) -> None:
-    """The sequential uncached search timings and the one-off probes."""
-    p50, p95 = percentile(search_ms, 50), percentile(search_ms, 95)
-    print(f"\nsearch, {len(search_ms)} sequential requests for distinct words (uncached):")
-    print(f"  p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(search_ms):.1f} ms")
+def _ms_or_timeout(ms: float | None) -> str:
+    return f"{ms:.1f} ms" if ms is not None else f"> {PROBE_TIMEOUT:.0f} s"
+
+
+def print_searches(runs: dict[str, EngineRun]) -> None:
+    """The sequential uncached search timings and the one-off probes, per engine."""
+    engines = list(runs)
+    count = len(next(iter(runs.values())).search_ms)
+    print(f"\nsearch, {count} sequential requests for distinct words (uncached)")
+    print(f"{'':<46}" + "".join(f"{_engines.LABELS[e]:>24}" for e in engines))
+    for label, pct in (("p50", 50), ("p95", 95), ("max", 100)):
+        cells = []
+        for e in engines:
+            ms = runs[e].search_ms
+            cells.append(f"{max(ms) if pct == 100 else percentile(ms, pct):>21.1f} ms")
+        print(f"  {label:<44}" + "".join(cells))
     print("search query shapes, one uncached request each (not in the p95 sample):")
-    for label, text, ms in probes:
-        shown = f"{ms:.1f} ms" if ms is not None else f"> {PROBE_TIMEOUT:.0f} s (timed out)"
-        print(f"  {label:<16} {text!r:<28} {shown}")
-    for label, text in PROBES[len(probes) :]:
-        print(f"  {label:<16} {text!r:<28} skipped: the service is still busy")
+    for n, (label, text) in enumerate(PROBES):
+        cells = []
+        for e in engines:
+            probes = runs[e].probes
+            shown = _ms_or_timeout(probes[n][2]) if n < len(probes) else "skipped (busy)"
+            cells.append(f"{shown:>24}")
+        print(f"  {label:<16} {text!r:<27}" + "".join(cells))
+
+
+def _cell(engine: str, kind: str, ok: bool, shown: str) -> str:
+    """PASS/FAIL and the value, or just the value where the engine has no such target."""
+    mark = verdict(ok) if kind in TARGETS_BY_ENGINE[engine] else "info"
+    return f"{mark} {shown}"
 
 
 def print_targets(
-    results: dict[str, _wrk.WrkResult], search_ms: Sequence[float], count: int
+    baselines: dict[str, _wrk.WrkResult], runs: dict[str, EngineRun], count: int
 ) -> None:
-    """Each target with its measured value and PASS/FAIL."""
-    share = 100 * results["board first page"].rps / results["bare text"].rps
-    p95 = percentile(search_ms, 95)
-    print("\ntargets")
-    print(
-        f"  [{verdict(share >= TARGET_SHARE)}] board first page >= {TARGET_SHARE:.0f}% "
-        f"of bare handler req/s: {share:.1f}%"
-    )
-    for name, r in results.items():
-        if not name.startswith("bare"):
-            print(
-                f"  [{verdict(r.p99 < TARGET_P99_MS)}] {name} p99 < {TARGET_P99_MS:.0f} ms: "
-                f"{r.p99:.2f} ms"
-            )
-    print(
-        f"  [{verdict(p95 < TARGET_SEARCH_P95_MS)}] search p95 < {TARGET_SEARCH_P95_MS:.0f} ms "
-        f"at {count} questions: {p95:.1f} ms"
-    )
+    """Each target with each engine's value and PASS/FAIL ("info" where it is not a target)."""
+    engines = list(runs)
+    bare = baselines["bare text"].rps
+    lines: list[tuple[str, list[str]]] = []
+    cells = []
+    for e in engines:
+        share = 100 * runs[e].results["board first page"].rps / bare
+        cells.append(_cell(e, "share", share >= TARGET_SHARE, f"{share:.1f}%"))
+    lines.append((f"board first page >= {TARGET_SHARE:.0f}% of bare text req/s", cells))
+    for name in runs[engines[0]].results:
+        cells = []
+        for e in engines:
+            p99 = runs[e].results[name].p99
+            cells.append(_cell(e, "p99", p99 < TARGET_P99_MS, f"{p99:.2f} ms"))
+        lines.append((f"{name} p99 < {TARGET_P99_MS:.0f} ms", cells))
+    cells = []
+    for e in engines:
+        p95 = percentile(runs[e].search_ms, 95)
+        cells.append(_cell(e, "search", p95 < TARGET_SEARCH_P95_MS, f"{p95:.1f} ms"))
+    lines.append((f"search p95 < {TARGET_SEARCH_P95_MS:.0f} ms at {count} questions", cells))
+    print("\ntargets (info: not a target on that engine)")
+    print(f"{'':<50}" + "".join(f"{_engines.LABELS[e]:>16}" for e in engines))
+    for label, row in lines:
+        print(f"  {label:<48}" + "".join(f"{c:>16}" for c in row))
 
 
-def measure(wrk: str, args: argparse.Namespace, folder: Path, stack: ExitStack) -> None:
-    """Serve the generated database, run every measurement and print the report."""
-    db_path = build_database(folder, args.questions)
-    ports = start_servers(stack, db_path, folder)
-    ids = sample_question_ids(db_path, CACHED_QUESTIONS + UNCACHED_QUESTIONS)
+def measure_baselines(
+    wrk: str, ports: Baselines, args: argparse.Namespace, folder: Path
+) -> dict[str, _wrk.WrkResult]:
+    """wrk against each bare server, once for every engine."""
+    results: dict[str, _wrk.WrkResult] = {}
+    for target in baseline_targets(ports):
+        warm_up(target)
+        print(f"wrk {target.name} …", flush=True)
+        results[target.name] = load(wrk, target, args, folder)
+    return results
+
+
+def measure_koppi(
+    wrk: str, port: int, ids: Sequence[int], args: argparse.Namespace, folder: Path
+) -> EngineRun:
+    """Every measurement of one running service: searches, wrk per page, then the probes."""
     words = _corpus.vocabulary()
-    pages = targets(ports, ids, words)
+    pages = koppi_targets(port, ids, words)
     for target in pages:
         warm_up(target)
-    flush_search_cache(ports.service)
-    search_ms = asyncio.run(timed_searches(ports.service, words[:DIRECT_SEARCHES]))
+    flush_search_cache(port)
+    search_ms = asyncio.run(timed_searches(port, words[:DIRECT_SEARCHES]))
     results: dict[str, _wrk.WrkResult] = {}
     for target in pages:
         if target.cached:
             warm_up(target)  # again: an earlier run may have pushed its pages out
         else:
-            flush_search_cache(ports.service)
+            flush_search_cache(port)
         print(f"wrk {target.name} …", flush=True)
         results[target.name] = load(wrk, target, args, folder)
-        settle(ports.service)
+        settle(port)
     print("probing search query shapes …", flush=True)
-    probes = asyncio.run(probe_searches(ports.service))
+    probes = asyncio.run(probe_searches(port))
+    return EngineRun(results, search_ms, probes)
+
+
+def measure(wrk: str, args: argparse.Namespace, folder: Path, stack: ExitStack) -> None:
+    """Build the corpus once (ported to PostgreSQL when asked), measure the bare servers, then
+    each engine's service in turn on the same data, and print the report."""
+    engines = _engines.chosen(args)
+    db_path = build_database(folder, args.questions)
+    pg_url = pg_version = None
+    if "postgresql" in engines:
+        cluster = _engines.start_cluster(stack)
+        pg_version = _engines.version(cluster)
+        pg_url = _engines.new_database(cluster, "koppi_board")
+        _engines.port_db(db_path, pg_url, cluster)
+    ids = sample_question_ids(db_path, CACHED_QUESTIONS + UNCACHED_QUESTIONS)
+    baselines = measure_baselines(
+        wrk, start_baselines(stack, db_path, pg_url, folder), args, folder
+    )
+    runs: dict[str, EngineRun] = {}
+    for engine in engines:
+        print(f"Koppi on {_engines.LABELS[engine]} …", flush=True)
+        with ExitStack() as koppi:
+            url = pg_url if engine == "postgresql" else None
+            runs[engine] = measure_koppi(
+                wrk, start_koppi(koppi, db_path, url, folder), ids, args, folder
+            )
+    versions = f"SQLite {sqlite3.sqlite_version}" + (
+        f", PostgreSQL {pg_version}" if pg_version else ""
+    )
     print(
         f"\nKoppi board benchmark ({revision()}): {args.questions} questions, "
-        f"{os.cpu_count()} CPUs, SQLite {sqlite3.sqlite_version}, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"{os.cpu_count()} CPUs, {versions}, load average {os.getloadavg()[0]:.1f}"
     )
-    print_table(results, args)
-    print_searches(search_ms, probes)
-    print_targets(results, search_ms, args.questions)
+    print_table(baselines, runs, args)
+    print_searches(runs)
+    print_targets(baselines, runs, args.questions)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:

@@ -1,6 +1,7 @@
 """Load-test Koppi's live chat beside a bare python-socketio relay and a raw aiohttp ws relay.
 
 Run: .venv/bin/python bench/chat.py [--pairs 100,500] [--duration 10] [--flood 5] [--quick]
+     [--engine sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -19,19 +20,21 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 from unittest.mock import patch
 
-from board import BENCH_DIR, HOST, READY_SECONDS, free_port, migrate, revision, service_env, stop
+import _engines
+from board import BENCH_DIR, HOST, READY_SECONDS, free_port, revision, service_env, stop
 
 from service import passwords
 from service.auth import create_staff
 from service.clock import system_clock
-from service.storage.db import Database
+from service.settings import Settings
+from service.storage.db import open_database
 
 CLIENT_SECONDS = 900.0  # one client run, sign-ins and set-up included
 STAFF_USER = "bench"
@@ -44,19 +47,36 @@ TARGET_CONNECTIONS = 1000
 BUSY_PCT = 40.0  # CPU used by other work during a window above which its row is flagged
 
 
+PG_TEMPLATE = "koppi_chat_template"
+# Which Koppi targets each engine is held to; its other figures are shown for information.
+TARGETS_BY_ENGINE = {"sqlite": {"p99", "cpu", "flood", "rss"}, "postgresql": {"p99"}}
+
+
 @dataclass(frozen=True)
 class Server:
-    """One server under test: its label and how to start it."""
+    """One server under test: its label and, for Koppi, the storage engine it runs on."""
 
     key: str
     label: str
+    engine: str | None = None
 
 
 SERVERS = {
     "raw": Server("raw", "raw aiohttp ws relay"),
     "sio": Server("sio", "python-socketio relay"),
-    "koppi": Server("koppi", "Koppi"),
+    **{
+        f"koppi-{e}": Server(f"koppi-{e}", f"Koppi, {_engines.LABELS[e]}", e)
+        for e in _engines.ENGINES
+    },
 }
+
+
+@dataclass
+class Templates:
+    """The staff accounts every Koppi run starts from, on each engine measured."""
+
+    sqlite: Path | None = None
+    cluster: _engines.Cluster | None = None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -73,6 +93,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--warmup", type=float, default=3.0, help="seconds at 1 msg/s, not measured"
     )
     parser.add_argument("--servers", default="raw,sio,koppi", help="any of raw, sio, koppi")
+    _engines.add_option(parser)
     parser.add_argument(
         "--quick", action="store_true", help="100 pairs, 3 s paced, 2 s flood, 1 s warm-up"
     )
@@ -86,8 +107,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     if not args.pairs or min(args.pairs) < 1:
         parser.error("need at least one pair")
-    if unknown := set(args.servers) - set(SERVERS):
+    if unknown := set(args.servers) - {"raw", "sio", "koppi"}:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
+    # Koppi once per engine, SQLite first, after the relays.
+    args.servers = [s for s in args.servers if s != "koppi"] + [
+        f"koppi-{e}" for e in _engines.chosen(args) if "koppi" in args.servers
+    ]
     if args.duration < 1 or args.flood < 1 or args.warmup < 0:
         parser.error("need --duration >= 1, --flood >= 1 and --warmup >= 0")
     return args
@@ -96,14 +121,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # Koppi's database: staff accounts made once with Koppi's own code, copied for each run.
 
 
-def koppi_env(db_path: Path, port: int) -> dict[str, str]:
+def koppi_env(db_path: Path, port: int, database_url: str | None = None) -> dict[str, str]:
     """Environment for `python -m service` with demo content and the visitor rate limit off."""
-    env = service_env(db_path, port)
+    env = service_env(db_path, port, database_url)
     env.update(KOPPI_DEMO="0", KOPPI_RATE_LIMITS="0")
     return env
 
 
-async def _create_accounts(db_path: Path, count: int, password: str) -> None:
+async def _create_accounts(settings: Settings, count: int, password: str) -> None:
     """`count` advisers named bench0 … made by Koppi's create_staff, sharing one argon2 hash."""
     # Each hash costs about 140 ms of CPU here (64 MiB of memory to touch): hashing the shared
     # password once instead of `count` times saves a minute. Sign-in still verifies it.
@@ -113,8 +138,8 @@ async def _create_accounts(db_path: Path, count: int, password: str) -> None:
         """The shared hash, in place of a fresh one per account."""
         return shared
 
-    db = Database(db_path)
-    await db.open()
+    db = open_database(settings)
+    await db.open()  # migrates the new database
     try:
         with patch.object(passwords, "hash_async", hash_once):
             for n in range(count):
@@ -130,14 +155,28 @@ async def _create_accounts(db_path: Path, count: int, password: str) -> None:
         await db.close()
 
 
-def build_template(folder: Path, count: int, password: str) -> Path:
-    """A migrated database with `count` staff accounts, made with Koppi's CLI and code."""
-    db_path = folder / "template.sqlite3"
-    started = time.perf_counter()
-    migrate(db_path)
-    asyncio.run(_create_accounts(db_path, count, password))
-    print(f"created {count} staff accounts in {time.perf_counter() - started:.1f} s", flush=True)
-    return db_path
+def build_templates(
+    folder: Path, engines: Sequence[str], count: int, password: str, stack: ExitStack
+) -> Templates:
+    """Per engine, a migrated database with `count` staff accounts made with Koppi's code: a
+    SQLite file, or a PostgreSQL database that each run's database is created from."""
+    found = Templates()
+    for engine in engines:
+        started = time.perf_counter()
+        if engine == "sqlite":
+            found.sqlite = folder / "template.sqlite3"
+            settings = Settings(db_path=found.sqlite)
+        else:
+            found.cluster = _engines.start_cluster(stack)
+            url = _engines.new_database(found.cluster, PG_TEMPLATE)
+            settings = Settings(db_path=folder / "pg-template" / "unused", database_url=url)
+        asyncio.run(_create_accounts(settings, count, password))
+        print(
+            f"created {count} staff accounts on {_engines.LABELS[engine]} in"
+            f" {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+    return found
 
 
 def fresh_copy(template: Path, target: Path) -> Path:
@@ -185,27 +224,40 @@ def running(argv: list[str], env: dict[str, str], port: int, log_path: Path) -> 
 
 
 def server_command(
-    server: Server, port: int, folder: Path, pairs: int, template: Path | None
+    server: Server, port: int, folder: Path, pairs: int, templates: Templates
 ) -> tuple[list[str], dict[str, str]]:
     """The argv and environment that start `server` on `port`."""
     python = sys.executable
-    if server.key == "koppi":
-        assert template is not None
-        db_path = fresh_copy(template, folder / f"koppi-{pairs}.sqlite3")
+    if server.engine == "sqlite":
+        assert templates.sqlite is not None
+        db_path = fresh_copy(templates.sqlite, folder / f"koppi-{pairs}.sqlite3")
         return [python, "-m", "service", "serve"], koppi_env(db_path, port)
+    if server.engine == "postgresql":
+        assert templates.cluster is not None
+        url = _engines.new_database(templates.cluster, f"koppi_chat_{pairs}", PG_TEMPLATE)
+        data = folder / f"koppi-pg-{pairs}" / "unused.sqlite3"  # the data folder only
+        return [python, "-m", "service", "serve"], koppi_env(data, port, url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPI_")}
     return [python, str(BENCH_DIR / "_chat_relays.py"), server.key, "--port", str(port)], env
 
 
 def load(
-    server: Server, pid: int, port: int, pairs: int, args: argparse.Namespace, password: str
+    server: Server,
+    pid: int,
+    port: int,
+    pairs: int,
+    args: argparse.Namespace,
+    password: str,
+    templates: Templates,
 ) -> dict[str, Any]:
     """One run of the load client in its own process; its JSON report (or {"error": …})."""
     argv = [sys.executable, str(BENCH_DIR / "_sio_frames.py"), "--url", f"http://{HOST}:{port}"]
     argv += ["--server-pid", str(pid), "--pairs", str(pairs), "--warmup", str(args.warmup)]
     argv += ["--duration", str(args.duration), "--flood", str(args.flood)]
-    if server.key == "koppi":
+    if server.engine:
         argv += ["--staff-user", STAFF_USER, "--staff-password", password]
+    if server.engine == "postgresql" and templates.cluster is not None:
+        argv += ["--db-pid", str(_engines.postmaster_pid(templates.cluster))]
     try:
         done = subprocess.run(
             argv,
@@ -232,11 +284,17 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _us_per_rt(p: dict[str, Any]) -> float:
+    """Server CPU per round trip, the database server's included (PostgreSQL's processes)."""
+    rtps = p["round_trips_per_s"]
+    return 1e4 * (p["server_cpu_pct"] + p["db_cpu_pct"]) / rtps if rtps else float("nan")
+
+
 def print_table(results: dict[tuple[str, int], dict[str, Any]], phase: str, title: str) -> None:
     """One row per server and pair count for the `paced` or `flood` phase."""
     print(f"\n{title}")
-    header = "pairs conns p50_ms p99_ms max_ms msgs/s srv_CPU loop client other µs/rt RSS/conn"
-    header += " lost errors"
+    header = "pairs conns p50_ms p99_ms max_ms msgs/s srv_CPU loop db client other µs/rt"
+    header += " RSS/conn lost errors"
     print(f"{'server':<22}" + "".join(f"{h.replace('_', ' '):>9}" for h in header.split()))
     for (key, pairs), r in results.items():
         name = SERVERS[key].label
@@ -244,14 +302,13 @@ def print_table(results: dict[tuple[str, int], dict[str, Any]], phase: str, titl
             print(f"{name:<22}{pairs:>9}  failed: {r['error'].splitlines()[0][:90]}")
             continue
         p = r[phase]
-        rtps = p["round_trips_per_s"]
-        us_per_rt = 1e4 * p["server_cpu_pct"] / rtps if rtps else float("nan")
+        db = f"{p['db_cpu_pct']:>8.1f}%" if SERVERS[key].engine == "postgresql" else f"{'-':>9}"
         print(
             f"{name:<22}{pairs:>9}{r['connections']:>9}{_ms(p['rtt_p50_ms']):>9}"
             f"{_ms(p['rtt_p99_ms']):>9}{_ms(p['rtt_max_ms']):>9}{p['messages_per_s']:>9.0f}"
-            f"{p['server_cpu_pct']:>8.1f}%{p['server_loop_cpu_pct']:>8.1f}%"
+            f"{p['server_cpu_pct']:>8.1f}%{p['server_loop_cpu_pct']:>8.1f}%{db}"
             f"{p['client_cpu_pct']:>8.1f}%{p['other_cpu_pct']:>8.1f}"
-            f"{'!' if p['other_cpu_pct'] > BUSY_PCT else '%'}{us_per_rt:>9.0f}"
+            f"{'!' if p['other_cpu_pct'] > BUSY_PCT else '%'}{_us_per_rt(p):>9.0f}"
             f"{r['rss_per_connection_kb']:>7.1f}KB{p['lost']:>9}{r['errors']:>9}"
         )
 
@@ -272,9 +329,9 @@ def print_notes(results: dict[tuple[str, int], dict[str, Any]]) -> None:
             + ". Those figures are not the server's own: run again on a quiet machine."
         )
     for (key, pairs), r in results.items():
-        if key == "koppi" and "error" not in r:
+        if SERVERS[key].engine and "error" not in r:
             slow = ", ".join(f"{ms:.0f} ms at {at:.2f} s" for at, ms in r["paced"]["slowest"])
-            print(f"Koppi's slowest round trips at 1 msg/s, {pairs} pairs: {slow}")
+            print(f"{SERVERS[key].label}'s slowest round trips at 1 msg/s, {pairs} pairs: {slow}")
 
 
 def verdict(ok: bool) -> str:
@@ -282,62 +339,104 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_targets(
-    results: dict[tuple[str, int], dict[str, Any]], pair_counts: Sequence[int]
-) -> None:
-    """Koppi's figures against the targets, PASS/FAIL each."""
-    print("\ntargets")
-    koppi = {n: r for (key, n), r in results.items() if key == "koppi" and "error" not in r}
+def _cell(engine: str, kind: str, ok: bool, shown: str) -> str:
+    """PASS/FAIL and the value, or just the value where the engine has no such target."""
+    mark = verdict(ok) if kind in TARGETS_BY_ENGINE[engine] else "info"
+    return f"{mark} {shown}"
+
+
+def _target_lines(
+    results: dict[tuple[str, int], dict[str, Any]],
+    engine: str,
+    pair_counts: Sequence[int],
+) -> dict[str, str]:
+    """One engine's cell per target line; a line it has no figure for is left out."""
+    koppi = {
+        n: r for (key, n), r in results.items() if key == f"koppi-{engine}" and "error" not in r
+    }
     if not koppi:
-        print("  Koppi was not measured")
-        return
-    wanted = TARGET_CONNECTIONS // 2
-    n = wanted if wanted in koppi else max(koppi)
+        return {}
+    n = TARGET_CONNECTIONS // 2 if TARGET_CONNECTIONS // 2 in koppi else max(koppi)
     r = koppi[n]
     at = f"at {r['connections']} connections"
     if r["connections"] != TARGET_CONNECTIONS:
         at += f" (the target is set at {TARGET_CONNECTIONS})"
-    p99, cpu = r["paced"]["rtt_p99_ms"], r["paced"]["server_cpu_pct"]
-    ok = p99 is not None and p99 <= TARGET_P99_MS
-    print(f"  [{verdict(ok)}] rtt p99 <= {TARGET_P99_MS:.0f} ms at 1 msg/s {at}: {_ms(p99)} ms")
-    print(
-        f"  [{verdict(cpu <= TARGET_CPU_PCT)}] server CPU <= {TARGET_CPU_PCT:.0f}% of a core "
-        f"at 1 msg/s {at}: {cpu:.1f}%"
-    )
+    paced = r["paced"]
+    p99 = paced["rtt_p99_ms"]
+    cpu = paced["server_cpu_pct"]
+    lines = {
+        f"rtt p99 <= {TARGET_P99_MS:.0f} ms at 1 msg/s {at}": _cell(
+            engine, "p99", p99 is not None and p99 <= TARGET_P99_MS, f"{_ms(p99)} ms"
+        ),
+        f"server CPU <= {TARGET_CPU_PCT:.0f}% of a core at 1 msg/s {at}": _cell(
+            engine, "cpu", cpu <= TARGET_CPU_PCT, f"{cpu:.1f}%"
+        ),
+    }
+    if engine == "postgresql":
+        both = cpu + paced["db_cpu_pct"]
+        lines[f"server + PostgreSQL CPU at 1 msg/s {at}"] = f"info {both:.1f}%"
     for pairs in pair_counts:
         raw = results.get(("raw", pairs))
         if pairs not in koppi or raw is None or "error" in raw:
             continue
         mine, theirs = koppi[pairs]["flood"], raw["flood"]
         share = 100 * mine["messages_per_s"] / theirs["messages_per_s"]
-        print(
-            f"  [{verdict(share >= TARGET_FLOOD_SHARE)}] flood msgs/s >= {TARGET_FLOOD_SHARE:.0f}% "
-            f"of the raw websocket relay at {pairs} pairs: {share:.1f}% "
-            f"({mine['messages_per_s']:.0f} vs {theirs['messages_per_s']:.0f}; raw relay's "
-            f"client at {theirs['client_cpu_pct']:.0f}% CPU)"
+        label = (
+            f"flood msgs/s >= {TARGET_FLOOD_SHARE:.0f}% of the raw relay at {pairs} pairs"
+            f" (raw: {theirs['messages_per_s']:.0f}, its client {theirs['client_cpu_pct']:.0f}%)"
+        )
+        lines[label] = _cell(
+            engine,
+            "flood",
+            share >= TARGET_FLOOD_SHARE,
+            f"{share:.1f}% {mine['messages_per_s']:.0f}",
         )
     for _pairs, r in sorted(koppi.items()):
         kb = r["rss_per_connection_kb"]
-        print(
-            f"  [{verdict(kb <= TARGET_RSS_KB)}] server memory <= {TARGET_RSS_KB:.0f} KB per "
-            f"connection at {r['connections']} connections: {kb:.1f} KB"
+        label = (
+            f"server memory <= {TARGET_RSS_KB:.0f} KB per connection at"
+            f" {r['connections']} connections"
         )
+        lines[label] = _cell(engine, "rss", kb <= TARGET_RSS_KB, f"{kb:.1f} KB")
+    return lines
 
 
-def print_report(results: dict[tuple[str, int], dict[str, Any]], args: argparse.Namespace) -> None:
+def print_targets(results: dict[tuple[str, int], dict[str, Any]], args: argparse.Namespace) -> None:
+    """Koppi's figures against the targets, the engines side by side, PASS/FAIL each."""
+    engines = _engines.chosen(args)
+    columns = {e: _target_lines(results, e, args.pairs) for e in engines}
+    measured = [e for e in engines if columns[e]]
+    print("\ntargets (info: not a target on that engine)")
+    if not measured:
+        print("  Koppi was not measured")
+        return
+    # The engine with the most lines first: a line only one engine has keeps its place.
+    fullest = sorted(measured, key=lambda e: -len(columns[e]))
+    labels = list(dict.fromkeys(label for e in fullest for label in columns[e]))
+    width = max(len(label) for label in labels) + 2
+    print(f"{'':<{width + 2}}" + "".join(f"{_engines.LABELS[e]:>18}" for e in measured))
+    for label in labels:
+        cells = "".join(f"{columns[e].get(label, '-'):>18}" for e in measured)
+        print(f"  {label:<{width}}{cells}")
+
+
+def print_report(
+    results: dict[tuple[str, int], dict[str, Any]], args: argparse.Namespace, versions: str
+) -> None:
     """Both phase tables and the targets."""
     print(
         f"\nKoppi chat benchmark ({revision()}): {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}, SQLite {sqlite3.sqlite_version}"
+        f"load average {os.getloadavg()[0]:.1f}, {versions}"
     )
     print(
         "round trip = visitor send -> staff receives -> staff echoes -> visitor receives; "
         "msgs/s counts chat messages both ways (2 per round trip)\n"
         "CPU in % of one core over the window: srv = the whole server process, loop = its "
-        "main thread, client = the load client, other = the rest of the machine (kernel "
-        "softirq and anything else running)\n"
-        "µs/rt = server CPU per round trip; RSS/conn = server RSS growth while the sockets "
-        "connected and warmed up, per connection"
+        "main thread, db = PostgreSQL's server processes (SQLite runs inside srv), client = "
+        "the load client, other = the rest of the machine (kernel softirq and anything else "
+        "running)\n"
+        "µs/rt = server CPU (srv + db) per round trip; RSS/conn = server RSS growth while the "
+        "sockets connected and warmed up, per connection"
     )
     print_table(
         results,
@@ -348,7 +447,7 @@ def print_report(results: dict[tuple[str, int], dict[str, Any]], args: argparse.
         results, "flood", f"flood: each visitor sends again when its echo arrives, {args.flood:g} s"
     )
     print_notes(results)
-    print_targets(results, args.pairs)
+    print_targets(results, args)
 
 
 def print_log_tail(log_path: Path, lines: int = 40) -> None:
@@ -358,46 +457,53 @@ def print_log_tail(log_path: Path, lines: int = 40) -> None:
         print("  the server's log ended with:\n    " + "\n    ".join(tail), flush=True)
 
 
-def measure(args: argparse.Namespace, folder: Path) -> None:
+def print_progress(result: dict[str, Any], started: float) -> None:
+    """Set-up times and memory of one finished run."""
+    base = result["rss_before_kb"]
+    print(
+        f"  sign-in {result['sign_in_s']:.1f} s; staff connected and available in "
+        f"{result['staff_connect_s']:.1f} s (server CPU "
+        f"{result['staff_connect_cpu_s']:.1f} s), visitors connected and assigned in "
+        f"{result['visitor_start_s']:.1f} s (server CPU "
+        f"{result['visitor_start_cpu_s']:.1f} s); staff sockets received "
+        f"{result['staff_setup_bytes'] / 1e6:.1f} MB in set-up; whole run "
+        f"{time.perf_counter() - started:.0f} s\n "
+        f" server RSS {base / 1024:.0f} MB before the sockets, "
+        f"+{(result['rss_connected_kb'] - base) / 1024:.1f} MB connected, "
+        f"+{(result['rss_after_kb'] - base) / 1024:.1f} MB after warm-up, "
+        f"+{(result['rss_end_kb'] - base) / 1024:.1f} MB at the end",
+        flush=True,
+    )
+    if result["errors"]:
+        print(f"  {result['errors']} error acks, first: {result['first_error']}")
+
+
+def measure(args: argparse.Namespace, folder: Path, stack: ExitStack) -> None:
     """Run every server at every pair count, one at a time, and print the report."""
     password = secrets.token_urlsafe(12)
-    template = None
-    if "koppi" in args.servers:
-        template = build_template(folder, max(args.pairs), password)
+    engines = [e for key in args.servers if (e := SERVERS[key].engine)]
+    templates = build_templates(folder, engines, max(args.pairs), password, stack)
+    versions = f"SQLite {sqlite3.sqlite_version}"
+    if templates.cluster is not None:
+        versions += f", PostgreSQL {_engines.version(templates.cluster)}"
     results: dict[tuple[str, int], dict[str, Any]] = {}
     for pairs in args.pairs:
         for key in args.servers:
             server = SERVERS[key]
             port = free_port()
-            argv, env = server_command(server, port, folder, pairs, template)
+            argv, env = server_command(server, port, folder, pairs, templates)
             print(f"{server.label}, {pairs} pairs …", flush=True)
             started = time.perf_counter()
             log_path = folder / f"{key}-{pairs}.log"
             with running(argv, env, port, log_path) as pid:
-                result = load(server, pid, port, pairs, args, password)
+                result = load(server, pid, port, pairs, args, password, templates)
             results[(key, pairs)] = result
             if "error" in result:
                 print(f"  failed: {result['error']}", flush=True)
                 print_log_tail(log_path)
             else:
-                base = result["rss_before_kb"]
-                print(
-                    f"  sign-in {result['sign_in_s']:.1f} s; staff connected and available in "
-                    f"{result['staff_connect_s']:.1f} s (server CPU "
-                    f"{result['staff_connect_cpu_s']:.1f} s), visitors connected and assigned in "
-                    f"{result['visitor_start_s']:.1f} s (server CPU "
-                    f"{result['visitor_start_cpu_s']:.1f} s); staff sockets received "
-                    f"{result['staff_setup_bytes'] / 1e6:.1f} MB in set-up; whole run "
-                    f"{time.perf_counter() - started:.0f} s\n "
-                    f" server RSS {base / 1024:.0f} MB before the sockets, "
-                    f"+{(result['rss_connected_kb'] - base) / 1024:.1f} MB connected, "
-                    f"+{(result['rss_after_kb'] - base) / 1024:.1f} MB after warm-up, "
-                    f"+{(result['rss_end_kb'] - base) / 1024:.1f} MB at the end",
-                    flush=True,
-                )
-                if result["errors"]:
-                    print(f"  {result['errors']} error acks, first: {result['first_error']}")
-    print_report(results, args)
+                print_progress(result, started)
+    print_report(results, args, versions)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -410,8 +516,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args()
     try:
-        with tempfile.TemporaryDirectory(prefix="koppi-chat-bench-") as tmp:
-            measure(args, Path(tmp))
+        with tempfile.TemporaryDirectory(prefix="koppi-chat-bench-") as tmp, ExitStack() as stack:
+            measure(args, Path(tmp), stack)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

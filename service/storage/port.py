@@ -301,6 +301,9 @@ async def _copy_all(
                 raise PortRefused(
                     f"table {table}: {found} rows in PostgreSQL, {expected} in SQLite{_NOTHING}"
                 )
+    # The planner's statistics now, not when autovacuum gets round to the new tables: the first
+    # searches after a port would otherwise run on guesses.
+    await conn.execute("ANALYZE")
     # Only after the commit: a failed copy reports nothing as copied.
     for table, count in counts.items():
         say(f"{table}: {count} rows")

@@ -169,7 +169,7 @@ class PostgresDialect(Dialect):
 
     async def compact_search(self, tx: Writer) -> None:
         """Nothing a transaction can do: deleted index entries and rows stay in their pages
-        until VACUUM, which the quiet-hours upkeep runs (docs/deploy.md)."""
+        until VACUUM, which the quiet-hours upkeep runs (docs/postgresql.md)."""
 
 
 DIALECT = PostgresDialect()
