@@ -6,7 +6,6 @@ import asyncio
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from service.storage.db import open_database
 from service.storage.errors import Unavailable
 from tests.chat_clients import Staff, Visitor
 from tests.conftest import FakeClock, ask, rows, search_rows
+from tests.live_server import run_command
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,15 +241,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KOPPI_DB": str(settings.db_path), "KOPPI_SECRET": "test-secret"}
     if settings.database_url:
         env["KOPPI_DATABASE_URL"] = settings.database_url
-    return subprocess.run(
-        [sys.executable, "-m", "service", "retention", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_command(env, "retention", *args)
 
 
 async def test_command_line_dry_run_then_real_sweep(settings: Settings) -> None:

@@ -108,7 +108,23 @@ class Dialect(ABC):
         """Make deleted search entries leave the stored pages, as far as a transaction can."""
 
 
-class Writer(ABC):
+class _Reads(ABC):
+    """One row, or one value, from a read: the same on a Database and inside a transaction."""
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        for row in await self.fetch_all(sql, params):
+            return row
+        return None
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+
+class Writer(_Reads):
     """The statements available inside one write transaction."""
 
     dialect: Dialect
@@ -127,17 +143,8 @@ class Writer(ABC):
     @abstractmethod
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        for row in await self.fetch_all(sql, params):
-            return row
-        return None
 
-    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
-
-class Database(ABC):
+class Database(_Reads):
     """An open database: reads anywhere, writes inside `transaction()` only."""
 
     dialect: Dialect
@@ -158,15 +165,6 @@ class Database(ABC):
         self, sql: str, params: Sequence[Any] = (), *, slow: bool = False
     ) -> list[Row]:
         """Rows of a read; `slow` marks a search, kept apart from the short lookups."""
-
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        for row in await self.fetch_all(sql, params):
-            return row
-        return None
-
-    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Writer]:
