@@ -6,7 +6,10 @@ PostgreSQL: pg_dump's custom format, restored by pg_restore in one transaction."
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import asyncpg
@@ -30,24 +33,50 @@ class RestoreRefused(StorageError):
     """The target holds data, or the file is not a Koppi backup; nothing was changed."""
 
 
+def _pg_tool(name: str) -> str:
+    """pg_dump or pg_restore: on the PATH, or the newest of Debian's versioned folders."""
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if versions:
+        return str(versions[-1])
+    raise Unavailable(
+        f"{name} was not found: install PostgreSQL's client tools (Debian: postgresql-client)"
+    )
+
+
+def _run_pg_tool(name: str, *args: str) -> None:
+    """Run pg_dump or pg_restore; its complaint, however many lines, becomes one line."""
+    try:
+        subprocess.run(  # noqa: S603 - our own arguments; the URL comes from the operator
+            [_pg_tool(name), *args], check=True, capture_output=True, text=True
+        )
+    except subprocess.CalledProcessError as exc:
+        raise Unavailable(f"{name} failed: {' '.join(exc.stderr.split())}") from exc
+
+
 def backup(settings: Settings, target: Path) -> str:
     if target.exists() or target.is_symlink():
         raise BackupRefused(f"{target} exists already; a backup never overwrites a file")
     try:
         if settings.database_url:
-            return postgres.dump(settings.database_url, target)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+            url = settings.database_url
+            _run_pg_tool("pg_dump", "--format=custom", "--no-owner", "--file", str(target), url)
+            return f"pg_dump custom-format backup of {postgres.where(url)} written to {target}"
         if not settings.db_path.is_file():
             raise CannotOpen(f"there is no database at {settings.db_path} (KOPPI_DB)")
         backup_file(settings.db_path, target)
     except FileExistsError as exc:  # created by someone else between the check and the write
         raise BackupRefused(f"{target} exists already; a backup never overwrites a file") from exc
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, Unavailable) as exc:
         # Created by us a moment ago (it did not exist): a partial file is no backup.
         target.unlink(missing_ok=True)
+        if isinstance(exc, Unavailable):
+            raise
         raise BackupRefused(f"backup to {target} failed: {describe(exc)}") from exc
-    except StorageError as exc:
-        target.unlink(missing_ok=True)
-        raise type(exc)(" ".join(str(exc).split())) from exc  # pg_dump's lines, as one
     return f"SQLite backup of {settings.db_path} written to {target}"
 
 
@@ -129,17 +158,23 @@ def restore(settings: Settings, source: Path) -> str:
     if settings.database_url:
         _check_pg_backup(source)
         asyncio.run(_refuse_unless_empty(settings.database_url))
+        label = postgres.where(settings.database_url)
         try:
-            return postgres.restore(settings.database_url, source)
-        except OSError as exc:  # pg_restore is not installed
-            raise Unavailable(f"restore failed: {describe(exc)}") from exc
-        except StorageError as exc:
+            _run_pg_tool(
+                "pg_restore",
+                "--no-owner",
+                "--single-transaction",
+                "--exit-on-error",
+                "--dbname",
+                settings.database_url,
+                str(source),
+            )
+        except Unavailable as exc:
             # pg_restore ran in one transaction: its failure left the database empty.
-            said = " ".join(str(exc).split())
             raise RestoreRefused(
-                f"{source} could not be restored ({said});"
-                f" {postgres.where(settings.database_url)} is as empty as before"
+                f"{source} could not be restored ({exc}); {label} is as empty as before"
             ) from exc
+        return f"{source} restored into {label}"
     target = settings.db_path
     found = _sqlite_holds_something(target)
     if found:

@@ -14,7 +14,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, Unavailable
 
@@ -28,6 +28,7 @@ __all__ = [
     "Duplicate",
     "MigrationFailed",
     "Row",
+    "SearchTerm",
     "Unavailable",
     "Writer",
     "migrate_settings",
@@ -49,6 +50,15 @@ class Row(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
     def __len__(self) -> int: ...
+
+
+class SearchTerm(NamedTuple):
+    """One word of a search: as typed (lower case), its Snowball stem, and the pieces to look
+    for inside words (parts of compounds, a stem before consonant gradation)."""
+
+    term: str
+    stem: str
+    pieces: Sequence[str]
 
 
 class Dialect(ABC):
@@ -79,20 +89,12 @@ class Dialect(ABC):
         """An expression for the seconds between two UTC text times."""
 
     @abstractmethod
-    def search_hits(
-        self,
-        index: str,
-        terms: Sequence[str],
-        stems: Sequence[str],
-        pieces: Sequence[Sequence[str]],
-    ) -> tuple[str, list[Any]]:
+    def search_hits(self, index: str, terms: Sequence[SearchTerm]) -> tuple[str, list[Any]]:
         """Row ids (one column, `id`) in the `index` search tables matching every term: by its
-        stem as a word prefix, or by any of its `pieces` inside the text."""
+        stem as a word prefix, or by any of its pieces inside the text."""
 
     @abstractmethod
-    async def index_document(
-        self, tx: Writer, index: str, rowid: int, stems: str, document: str
-    ) -> None:
+    async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
         """Add one row's search entries (the caller removed any old ones)."""
 
     @abstractmethod
@@ -152,6 +154,8 @@ class Database(_Reads):
     created: bool = False
     # Where the data is, for messages: a file path, or a PostgreSQL URL without its password.
     label: str
+    # The migrations open() applied, by file name.
+    applied: list[str]
 
     @abstractmethod
     async def open(self) -> None:
@@ -218,6 +222,6 @@ async def migrate_settings(settings: Settings) -> tuple[str, list[str]]:
     db = open_database(settings)
     await db.open()
     try:
-        return db.label, getattr(db, "applied", [])
+        return db.label, db.applied
     finally:
         await db.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import snowballstemmer
 
-from service.storage.db import Dialect, Writer
+from service.storage.db import Dialect, SearchTerm, Writer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STEMMER = snowballstemmer.stemmer("finnish")
@@ -44,11 +44,11 @@ class SearchQuery:
         """Row ids where every term matches by stem prefix or, for 3+ letters, as a substring.
 
         `index` names the search tables: the questions' or the services'."""
-        pieces = [
-            [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN]
+        terms = [
+            SearchTerm(term, stem, [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN])
             for term, stem in zip(self.terms, self.stems, strict=True)
         ]
-        return dialect.search_hits(index, self.terms, self.stems, pieces)
+        return dialect.search_hits(index, terms)
 
 
 def _substrings(term: str, stem: str) -> list[str]:
@@ -72,7 +72,7 @@ def _document(title: str | None, body: str, answers: Iterable[str]) -> str:
 async def index_document(tx: Writer, index: str, rowid: int, document: str) -> None:
     """Replace one row's entries in the `index` search tables with `document`."""
     await tx.dialect.unindex(tx, index, rowid)
-    await tx.dialect.index_document(tx, index, rowid, " ".join(stems(document)), document)
+    await tx.dialect.index_document(tx, index, rowid, document)
 
 
 async def unindex(tx: Writer, index: str, rowid: int) -> None:

@@ -12,17 +12,14 @@ import contextlib
 import functools
 import logging
 import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from service.storage.db import Database, Dialect, Row, Writer, migrations
+from service.storage.db import Database, Dialect, Row, SearchTerm, Writer, migrations
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, Unavailable
 
 log = logging.getLogger(__name__)
@@ -122,35 +119,26 @@ class PostgresDialect(Dialect):
             f"EXTRACT(EPOCH FROM (CAST({later} AS timestamptz) - CAST({earlier} AS timestamptz)))"
         )
 
-    def search_hits(
-        self,
-        index: str,
-        terms: Sequence[str],
-        stems: Sequence[str],
-        pieces: Sequence[Sequence[str]],
-    ) -> tuple[str, list[Any]]:
-        """The `finnish` Snowball configuration (with accents folded: koppi_finnish) matches the
-        term's stem as a word prefix; pg_trgm's index finds a piece inside the lower-cased text."""
+    def search_hits(self, index: str, terms: Sequence[SearchTerm]) -> tuple[str, list[Any]]:
+        """The `finnish` Snowball configuration (with accents folded: koppi_finnish) stems the
+        term itself and matches it as a word prefix; pg_trgm's index finds a piece inside the
+        lower-cased text."""
         table = f"{_index(index)}_search"
         parts: list[str] = []
         params: list[Any] = []
-        for term, found_in in zip(terms, pieces, strict=True):
+        for word in terms:
             branch = (
                 f"SELECT id FROM {table} WHERE stems @@"
                 " to_tsquery('koppi_finnish', quote_literal(CAST(? AS text)) || ':*')"
             )
-            params.append(term)
-            for piece in found_in:
+            params.append(word.term)
+            for piece in word.pieces:
                 branch += f" UNION SELECT id FROM {table} WHERE text LIKE ?"
                 params.append(f"%{_like_escaped(piece)}%")
             parts.append(f"SELECT id FROM ({branch}) AS b{len(parts)}")
-        del stems  # PostgreSQL stems the term itself, with the same Snowball algorithm
         return " INTERSECT ".join(parts), params
 
-    async def index_document(
-        self, tx: Writer, index: str, rowid: int, stems: str, document: str
-    ) -> None:
-        del stems
+    async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
         await tx.execute(
             f"INSERT INTO {_index(index)}_search (id, stems, text)"
             " VALUES (?, to_tsvector('koppi_finnish', CAST(? AS text)), ?)",
@@ -371,56 +359,3 @@ async def refuse_unless_empty(
             f"{label} is not empty (it has {len(tables)} tables: {shown});"
             f" {what} only into an empty database, and changed nothing there"
         )
-
-
-def _pg_tool(name: str) -> str:
-    """pg_dump or pg_restore: on the PATH, or the newest of Debian's versioned folders."""
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    if versions:
-        return str(versions[-1])
-    raise FileNotFoundError(
-        f"{name} was not found: install PostgreSQL's client tools (Debian: postgresql-client)"
-    )
-
-
-def dump(url: str, target: Path) -> str:
-    """`pg_dump --format=custom` of the database at `url` into `target`."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-    try:
-        subprocess.run(  # noqa: S603 - our own arguments; the URL comes from the operator
-            [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), url],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        target.unlink(missing_ok=True)
-        raise Unavailable(f"pg_dump failed: {exc.stderr.strip()}") from exc
-    return f"pg_dump custom-format backup of {where(url)} written to {target}"
-
-
-def restore(url: str, source: Path) -> str:
-    """`pg_restore` of a custom-format file into the (empty) database at `url`, in one
-    transaction: a failure leaves the database as empty as it was."""
-    try:
-        subprocess.run(  # noqa: S603 - our own arguments; the URL comes from the operator
-            [
-                _pg_tool("pg_restore"),
-                "--no-owner",
-                "--single-transaction",
-                "--exit-on-error",
-                "--dbname",
-                url,
-                str(source),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        raise Unavailable(f"pg_restore failed: {exc.stderr.strip()}") from exc
-    return f"{source} restored into {where(url)}"

@@ -16,7 +16,8 @@ from typing import Any
 
 import aiosqlite
 
-from service.storage.db import Database, Dialect, Row, Writer, migrations
+from service.storage import search
+from service.storage.db import Database, Dialect, Row, SearchTerm, Writer, migrations
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, describe
 
 log = logging.getLogger(__name__)
@@ -70,34 +71,27 @@ class SqliteDialect(Dialect):
     def seconds_between(self, later: str, earlier: str) -> str:
         return f"((julianday({later}) - julianday({earlier})) * 86400)"
 
-    def search_hits(
-        self,
-        index: str,
-        terms: Sequence[str],
-        stems: Sequence[str],
-        pieces: Sequence[Sequence[str]],
-    ) -> tuple[str, list[Any]]:
-        """FTS5: the stem as a prefix in `<index>_stems`, a piece in `<index>_trigrams`."""
+    def search_hits(self, index: str, terms: Sequence[SearchTerm]) -> tuple[str, list[Any]]:
+        """FTS5: the stem as a prefix in `<index>_stems`, a piece in `<index>_trigrams`.
+        FTS5 removes diacritics from the stems on both sides, so the stem is enough."""
         _index(index)
         parts: list[str] = []
         params: list[Any] = []
-        for stem, found_in in zip(stems, pieces, strict=True):
+        for word in terms:
             branch = f"SELECT rowid AS id FROM {index}_stems WHERE {index}_stems MATCH ?"
-            params.append(_quote(stem) + "*")
-            if found_in:
+            params.append(_quote(word.stem) + "*")
+            if word.pieces:
                 branch += (
                     f" UNION SELECT rowid FROM {index}_trigrams WHERE {index}_trigrams MATCH ?"
                 )
-                params.append(" OR ".join(_quote(p) for p in found_in))
+                params.append(" OR ".join(_quote(p) for p in word.pieces))
             parts.append(f"SELECT id FROM ({branch})")
-        del terms  # FTS5 matches stems with diacritics removed: the term adds nothing
         return " INTERSECT ".join(parts), params
 
-    async def index_document(
-        self, tx: Writer, index: str, rowid: int, stems: str, document: str
-    ) -> None:
+    async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
         _index(index)
-        await tx.execute(f"INSERT INTO {index}_stems (rowid, words) VALUES (?, ?)", (rowid, stems))
+        words = " ".join(search.stems(document))
+        await tx.execute(f"INSERT INTO {index}_stems (rowid, words) VALUES (?, ?)", (rowid, words))
         await tx.execute(
             f"INSERT INTO {index}_trigrams (rowid, text) VALUES (?, ?)", (rowid, document)
         )
@@ -194,11 +188,6 @@ class SqliteDatabase(Database):
         self, sql: str, params: Sequence[Any] = (), *, slow: bool = False
     ) -> list[Row]:
         return list(await self._connection(slow).execute_fetchall(sql, params))
-
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        for row in await self._connection(False).execute_fetchall(sql, params):
-            return row  # type: ignore[no-any-return]
-        return None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
