@@ -34,8 +34,9 @@ bench: $(STAMP) system-deps
 	$(PY) bench/stats.py
 	$(PY) bench/screening.py
 
-# Headless Chromium for the browser tests, wrk for the benchmarks and PostgreSQL's server for the
-# suite's second engine, from Debian.
+# Headless Chromium for the browser tests, wrk for the benchmarks, PostgreSQL's server for the
+# suite's second engine, redis-server for the several-process tests, nginx and openssl for the
+# deployment tests (tests/test_deploy.py), from Debian.
 system-deps:
 	@sh .ci/system-deps.sh
 

@@ -6,6 +6,10 @@ server's `start`/automatic assignment, chats at a fixed rate and then as fast as
 back, and prints one JSON object with the figures on standard output. python-socketio's own
 client costs as much CPU as the server per message, so it would hide the server's tail.
 
+Several server processes: visitors connect to `--url` and staff sign in and connect at
+`--staff-url`, so every message crosses from one process to the other; CPU and memory are summed
+over every pid in `--server-pid`, and Redis's CPU (`--redis-pid`) is a figure of its own.
+
 Round trip: a visitor `send` (with ack) → the staff socket's `message` → the staff `send` echoes
 the text (with ack) → the visitor's `message` from staff. Only that round trip is timed.
 """
@@ -79,6 +83,61 @@ def own_cpu_seconds() -> float:
     """User + system CPU seconds of this client process."""
     times = os.times()
     return times.user + times.system
+
+
+def servers_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds of every server process together."""
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def servers_rss_kb(pids: Sequence[int]) -> int:
+    """Resident set size of every server process together, in KiB."""
+    return sum(rss_kb(pid) for pid in pids)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The processes whose CPU is read: the server's (one or several), PostgreSQL's postmaster
+    and Redis, the last two when the server uses them."""
+
+    servers: tuple[int, ...]
+    db: int | None = None
+    redis: int | None = None
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """CPU seconds used so far (or, after `since`, over a window)."""
+
+    servers: tuple[float, ...]  # each server process, all its threads
+    loops: tuple[float, ...]  # each server process's main thread (its event loop)
+    db: float  # PostgreSQL's processes; 0 without it
+    redis: float  # redis-server; 0 without it
+    client: float  # this load client
+    busy: float  # the whole machine
+
+    @classmethod
+    def now(cls, watched: Watched) -> CpuReading:
+        """Read every figure from /proc."""
+        return cls(
+            servers=tuple(cpu_seconds(pid) for pid in watched.servers),
+            loops=tuple(cpu_seconds(pid, pid) for pid in watched.servers),
+            db=cluster_cpu_seconds(watched.db) if watched.db else 0.0,
+            redis=cpu_seconds(watched.redis) if watched.redis else 0.0,
+            client=own_cpu_seconds(),
+            busy=machine_busy_seconds(),
+        )
+
+    def since(self, before: CpuReading) -> CpuReading:
+        """What was used between `before` and this reading."""
+        return CpuReading(
+            servers=tuple(a - b for a, b in zip(self.servers, before.servers, strict=True)),
+            loops=tuple(a - b for a, b in zip(self.loops, before.loops, strict=True)),
+            db=self.db - before.db,
+            redis=self.redis - before.redis,
+            client=self.client - before.client,
+            busy=self.busy - before.busy,
+        )
 
 
 # Sockets.
@@ -420,11 +479,11 @@ async def drain(tally: Tally) -> None:
     tally.drained = None
 
 
-def summary(
-    phase: Phase, server: float, loop: float, db: float, client: float, busy: float
-) -> dict[str, Any]:
+def summary(phase: Phase, used: CpuReading) -> dict[str, Any]:
     """The figures of one phase, latencies in ms and CPU (seconds given) as % of one core."""
     seconds = phase.stop - phase.start
+    server = sum(used.servers)
+    measured = server + used.db + used.redis + used.client
     rtts = sorted(phase.rtts)
     slowest = sorted(zip(phase.rtts, phase.sent_at, strict=True), reverse=True)[:SLOWEST]
 
@@ -444,25 +503,21 @@ def summary(
         "rtt_max_ms": rtts[-1] * 1000 if rtts else None,
         # When the slowest round trips were sent (s into the window) and how long they took.
         "slowest": [(round(at - phase.start, 3), round(rtt * 1000, 2)) for rtt, at in slowest],
+        # Every server process together, then each (in --server-pid order).
         "server_cpu_pct": 100 * server / seconds,
-        "server_loop_cpu_pct": 100 * loop / seconds,
-        "db_cpu_pct": 100 * db / seconds,
-        "client_cpu_pct": 100 * client / seconds,
-        "other_cpu_pct": 100 * max(0.0, busy - server - db - client) / seconds,
+        "server_cpu_pct_each": [100 * s / seconds for s in used.servers],
+        "server_loop_cpu_pct": 100 * sum(used.loops) / seconds,
+        "db_cpu_pct": 100 * used.db / seconds,
+        "redis_cpu_pct": 100 * used.redis / seconds,
+        "client_cpu_pct": 100 * used.client / seconds,
+        "other_cpu_pct": 100 * max(0.0, used.busy - measured) / seconds,
     }
-
-
-def cpu_readings(pid: int, db_pid: int | None) -> tuple[float, float, float, float, float]:
-    """CPU seconds so far: server, its main thread, the database server (PostgreSQL's
-    processes; 0 without one), this client, and the whole machine."""
-    db = cluster_cpu_seconds(db_pid) if db_pid else 0.0
-    return cpu_seconds(pid), cpu_seconds(pid, pid), db, own_cpu_seconds(), machine_busy_seconds()
 
 
 async def measure(
     visitors: Sequence[Visitor],
     tally: Tally,
-    pids: tuple[int, int | None],
+    watched: Watched,
     name: str,
     seconds: float,
     flood: bool,
@@ -472,7 +527,7 @@ async def measure(
     phase = Phase(name, start, start + seconds)
     tally.phase, tally.flood = phase, flood
     await asyncio.sleep(start - _perf())
-    before = cpu_readings(*pids)
+    before = CpuReading.now(watched)
     if flood:
         for visitor in visitors:
             await visitor.send()
@@ -480,19 +535,27 @@ async def measure(
     else:
         await paced(visitors, start, phase.stop, 1.0)
         await asyncio.sleep(max(0.0, phase.stop - _perf()))
-    used = [after - was for after, was in zip(cpu_readings(*pids), before, strict=True)]
+    used = CpuReading.now(watched).since(before)
     tally.flood = False
     await drain(tally)
     tally.phase, tally.outstanding = None, 0
     for visitor in visitors:
         visitor.pending.clear()
-    return summary(phase, *used)
+    return summary(phase, used)
+
+
+def socket_url(base: str) -> str:
+    """The Engine.IO websocket address of the server at `base` (http://host:port)."""
+    return base.replace("http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket"
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Set up the pairs, warm up, measure the paced and flood phases, and report."""
     base = args.url.rstrip("/")
-    url = base.replace("http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket"
+    staff_base = (args.staff_url or args.url).rstrip("/")
+    url, staff_url = socket_url(base), socket_url(staff_base)
+    pids = args.server_pid
+    watched = Watched(pids, args.db_pid, args.redis_pid)
     tally = Tally(args.pairs)
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
@@ -507,7 +570,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     LOGIN_LIMIT,
                     [
                         partial(
-                            sign_in, session, base, f"{args.staff_user}{n}", args.staff_password
+                            sign_in,
+                            session,
+                            staff_base,
+                            f"{args.staff_user}{n}",
+                            args.staff_password,
                         )
                         for n in range(args.pairs)
                     ],
@@ -515,13 +582,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         signed_in = _perf()
         await asyncio.sleep(0.5)
-        rss_before = rss_kb(args.server_pid)
-        cpu_signed_in = cpu_seconds(args.server_pid)
+        rss_before = servers_rss_kb(pids)
+        cpu_signed_in = servers_cpu_seconds(pids)
         staff = await gather_limited(
-            CONNECT_LIMIT, [partial(open_staff, session, url, tally, c) for c in cookies]
+            CONNECT_LIMIT, [partial(open_staff, session, staff_url, tally, c) for c in cookies]
         )
         staff_ready = _perf()
-        cpu_staff_ready = cpu_seconds(args.server_pid)
+        cpu_staff_ready = servers_cpu_seconds(pids)
         visitors = await gather_limited(
             CONNECT_LIMIT,
             [partial(open_visitor, session, url, tally, n) for n in range(args.pairs)],
@@ -531,15 +598,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         except TimeoutError:
             raise SetupError(f"only {tally.assigned} of {args.pairs} chats were assigned") from None
         ready = _perf()
-        cpu_ready = cpu_seconds(args.server_pid)
+        cpu_ready = servers_cpu_seconds(pids)
         staff_setup_bytes = sum(s.sock.received for s in staff)
-        rss_connected = rss_kb(args.server_pid)
-        pids = (args.server_pid, args.db_pid)
-        await measure(visitors, tally, pids, "warm-up", args.warmup, flood=False)
-        rss_after = rss_kb(args.server_pid)
-        paced_figures = await measure(visitors, tally, pids, "paced", args.duration, flood=False)
-        flood_figures = await measure(visitors, tally, pids, "flood", args.flood, flood=True)
-        rss_end = rss_kb(args.server_pid)
+        rss_connected = servers_rss_kb(pids)
+        await measure(visitors, tally, watched, "warm-up", args.warmup, flood=False)
+        rss_after = servers_rss_kb(pids)
+        paced_figures = await measure(visitors, tally, watched, "paced", args.duration, flood=False)
+        flood_figures = await measure(visitors, tally, watched, "flood", args.flood, flood=True)
+        rss_end = servers_rss_kb(pids)
         for sock in [s.sock for s in staff] + [v.sock for v in visitors]:
             if sock.task is not None:
                 sock.task.cancel()
@@ -547,6 +613,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "pairs": args.pairs,
         "connections": connections,
+        "server_processes": len(pids),
         "sign_in_s": signed_in - began,
         "connect_s": ready - signed_in,
         "staff_connect_s": staff_ready - signed_in,
@@ -569,11 +636,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line options (bench/chat.py passes all of them)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT")
-    parser.add_argument("--server-pid", type=int, required=True)
+    parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT (visitors)")
+    parser.add_argument(
+        "--staff-url", help="where staff sign in and connect (default: --url), another process"
+    )
+    parser.add_argument(
+        "--server-pid",
+        type=_pids,
+        required=True,
+        help="the server's pid, or several comma-separated: CPU and memory are their sum",
+    )
     parser.add_argument(
         "--db-pid", type=int, help="PostgreSQL's postmaster: its processes' CPU is the db column"
     )
+    parser.add_argument("--redis-pid", type=int, help="redis-server: its CPU is the redis column")
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--duration", type=float, default=10.0)
@@ -581,6 +657,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--staff-user", help="sign in as <prefix>0 … <prefix>N-1 (Koppi)")
     parser.add_argument("--staff-password", default="")
     return parser.parse_args(argv)
+
+
+def _pids(text: str) -> tuple[int, ...]:
+    """Comma-separated process ids, at least one."""
+    try:
+        pids = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("pids are whole numbers separated by commas") from None
+    if not pids:
+        raise argparse.ArgumentTypeError("give at least one pid")
+    return pids
 
 
 def main() -> int:

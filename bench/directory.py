@@ -91,10 +91,6 @@ QUERIES = [
 ]  # fmt: skip
 
 
-async def _noop() -> None:
-    pass
-
-
 def _fresh_ids(value: Any) -> Any:
     """Copy of a record with every id replaced, keeping references (organization_id) consistent."""
     mapping: dict[str, str] = {}
@@ -231,7 +227,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
         db = SqliteDatabase(db_path)
         await db.open()
         try:
-            ctx = DirectoryContext(db, system_clock, _noop)
+            ctx = DirectoryContext(db, system_clock)
             result = await timed(
                 f"import {len(records)} services",
                 lambda: do_import(ctx, records, acting_staff=None),

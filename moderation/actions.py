@@ -122,7 +122,7 @@ async def do_claim(ctx: ModerationContext, question_id: int, *, acting_staff: St
         await _audit(ctx, tx, acting_staff, "claim", question_id)
         if fresh:
             await _event(ctx, tx, events.QUESTION_CLAIMED, state, acting_staff, waited=True)
-    await ctx.after_commit(Change(question_id))
+        tx.announce(Change(question_id))
 
 
 async def do_release(
@@ -134,7 +134,7 @@ async def do_release(
         await _actionable(ctx, tx, question_id, acting_staff)
         await questions.set_claim(tx, question_id, None, None)
         await _audit(ctx, tx, acting_staff, "release", question_id)
-    await ctx.after_commit(Change(question_id))
+        tx.announce(Change(question_id))
 
 
 UNSET: object = object()
@@ -180,7 +180,7 @@ async def do_edit(
         )
         await questions.set_claim(tx, question_id, acting_staff.id, ctx.now_iso())
         await _audit(ctx, tx, acting_staff, "edit", question_id, fields=changed)
-    await ctx.after_commit(Change(question_id))
+        tx.announce(Change(question_id))
 
 
 MASKED = N_("[removed]")
@@ -238,7 +238,7 @@ async def do_mask(
         await questions.set_claim(tx, question_id, acting_staff.id, ctx.now_iso())
         kinds = sorted({f.kind for hits in found.values() for f in hits})
         await _audit(ctx, tx, acting_staff, "mask", question_id, kinds=kinds)
-    await ctx.after_commit(Change(question_id))
+        tx.announce(Change(question_id))
 
 
 async def do_answer(
@@ -316,7 +316,7 @@ async def do_answer(
             subject_id=question_id,
             staff_id=acting_staff.id,
         )
-    await ctx.after_commit(Change(question_id, board=publish))
+        tx.announce(Change(question_id, board=publish))
 
 
 async def do_reject(
@@ -331,4 +331,4 @@ async def do_reject(
         await questions.mark_rejected(tx, question_id, at=now, reason=text)
         await _audit(ctx, tx, acting_staff, "reject", question_id)
         await _event(ctx, tx, events.QUESTION_REJECTED, state, acting_staff, waited=True)
-    await ctx.after_commit(Change(question_id))
+        tx.announce(Change(question_id))

@@ -99,9 +99,9 @@ async def do_add_category(
                 position=fields.position,
             )
             await _audit(ctx, tx, acting_staff, "category_add", category_id)
+            tx.announce(_BOARD_CHANGED)
     except Duplicate:  # added by someone else in the meantime
         raise taken from None
-    await ctx.after_commit(_BOARD_CHANGED)
     return category_id
 
 
@@ -122,7 +122,7 @@ async def do_edit_category(
         ):
             raise NotFound(_("No such category."))
         await _audit(ctx, tx, acting_staff, "category_edit", category_id)
-    await ctx.after_commit(_BOARD_CHANGED)
+        tx.announce(_BOARD_CHANGED)
 
 
 async def do_set_active(
@@ -134,4 +134,4 @@ async def do_set_active(
             raise NotFound(_("No such category."))
         action = "category_reactivate" if active else "category_deactivate"
         await _audit(ctx, tx, acting_staff, action, category_id)
-    await ctx.after_commit(_BOARD_CHANGED)
+        tx.announce(_BOARD_CHANGED)

@@ -138,7 +138,7 @@ async def do_configure(ctx: ChatContext, config: ChatConfig, *, acting_staff: St
         await ctx.audit(
             tx, acting_staff, "chat_configure", "chat_settings", None, **config_json(config)
         )
-    await ctx.after_commit(ChatChange())
+        tx.announce(ChatChange())
 
 
 async def do_set_capacity(
@@ -156,7 +156,7 @@ async def do_set_capacity(
         if not await presence.set_capacity(tx, staff_id, seats):
             raise NotFound(_("No counsellor or adviser with that number."))
         await ctx.audit(tx, acting_staff, "chat_capacity", "staff", staff_id, capacity=seats)
-    await ctx.after_commit(ChatChange(staff=(staff_id,)))
+        tx.announce(ChatChange(staff=(staff_id,)))
 
 
 def _canned_fields(data: dict[str, object]) -> tuple[str, str, int]:

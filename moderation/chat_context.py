@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from moderation.screening import Watch
+from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.storage import audit
 from service.storage.chat_messages import MessageLog
@@ -16,9 +16,10 @@ from service.storage.staff import StaffMember
 STAFF_GRACE = timedelta(minutes=2)
 
 
+@change_kind("chat")
 @dataclass(frozen=True)
 class ChatChange:
-    """Told to the realtime layer after a commit.
+    """Announced by a transaction, told to every process's realtime layer after the commit.
 
     `chats` changed state (assigned, ended, back in the queue); `staff` need a fresh list of
     their own chats besides those chats' staff; `ended` are the chats this change ended (told
@@ -29,6 +30,8 @@ class ChatChange:
     staff: tuple[int, ...] = ()
     ended: tuple[int, ...] = ()
     questions: bool = False
+    # False when only `staff`'s own chat lists changed (a visitor came or went): no queue push.
+    queue: bool = True
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,12 @@ class ChatContext:
     db: Database
     clock: Clock
     messages: MessageLog
-    after_commit: Callable[[ChatChange], Awaitable[None]]
     idle: timedelta = timedelta(minutes=10)
     watch: Watch = field(default_factory=Watch)
+    # This process, for the sockets it holds (presence is kept per process), and how long
+    # another process may go without a beat before it is taken for dead.
+    process: str = "main"
+    process_dead_after: timedelta = timedelta(seconds=45)
 
     def now_iso(self) -> str:
         return to_iso(self.clock())
@@ -65,6 +71,10 @@ class ChatContext:
             target_id=target_id,
             detail=detail or None,
         )
+
+    def dead_cutoff(self) -> str:
+        """Processes whose last beat is older than this have stopped."""
+        return self.ago_iso(self.process_dead_after)
 
     def present_cutoff(self) -> str:
         """Staff whose last socket closed after this moment still count as present."""

@@ -77,7 +77,7 @@ async def assign_and_notify(ctx: ChatContext, change: ChatChange) -> None:
     """Run automatic assignment after something freed room or brought someone on duty."""
     async with ctx.db.transaction() as tx:
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(ChatChange(chats=change.chats + tuple(assigned), staff=change.staff))
+        tx.announce(ChatChange(chats=change.chats + tuple(assigned), staff=change.staff))
 
 
 async def do_accept(ctx: ChatContext, chat_id: int | None, *, acting_staff: StaffMember) -> int:
@@ -111,5 +111,5 @@ async def do_accept(ctx: ChatContext, chat_id: int | None, *, acting_staff: Staf
             )
         await _assign(ctx, tx, chat, acting_staff.id)
         await ctx.audit(tx, acting_staff, "chat_accept", "chat", chat["id"])
-    await ctx.after_commit(ChatChange(chats=(chat["id"],)))
+        tx.announce(ChatChange(chats=(chat["id"],)))
     return int(chat["id"])

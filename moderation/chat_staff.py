@@ -71,15 +71,15 @@ async def end_chat(
 
 async def staff_connected(ctx: ChatContext, staff: StaffMember) -> None:
     async with ctx.db.transaction() as tx:
-        await presence.connected(tx, staff.id)
+        await presence.connected(tx, staff.id, ctx.process)
     await assign_and_notify(ctx, ChatChange())
 
 
 async def staff_disconnected(ctx: ChatContext, staff: StaffMember) -> None:
     """A brief absence keeps the chats; `return_absent_staff_chats` acts after two minutes."""
     async with ctx.db.transaction() as tx:
-        await presence.disconnected(tx, staff.id, ctx.now_iso())
-    await ctx.after_commit(ChatChange())
+        await presence.disconnected(tx, staff.id, ctx.process, ctx.now_iso())
+        tx.announce(ChatChange())
 
 
 async def availability_event(
@@ -106,7 +106,7 @@ async def do_set_available(ctx: ChatContext, on: object, *, acting_staff: StaffM
         await presence.set_available(tx, acting_staff.id, on)
         await availability_event(ctx, tx, acting_staff.id, on=on)
         assigned = await assign_waiting(ctx, tx) if on else []
-    await ctx.after_commit(ChatChange(chats=tuple(assigned)))
+        tx.announce(ChatChange(chats=tuple(assigned)))
 
 
 async def do_transfer(
@@ -157,7 +157,7 @@ async def do_transfer(
             to_role=to_role,
         )
         assigned = await assign_waiting(ctx, tx) if to_role is not None else []
-    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
+        tx.announce(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
 
 
 async def _transfer_to_colleague(
@@ -214,7 +214,7 @@ async def do_end(
         await chats.wrap_up(tx, chat["id"], category=found.slug, outcome=str(outcome))
         await ctx.audit(tx, acting_staff, "chat_end", "chat", chat["id"], outcome=outcome)
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(_closing_change(chat["id"], assigned, acting_staff, ended=ended))
+        tx.announce(_closing_change(chat["id"], assigned, acting_staff, ended=ended))
 
 
 async def do_block(
@@ -242,4 +242,4 @@ async def do_block(
             tx, acting_staff, "chat_block", "chat", chat["id"], hours=block_hours, reason=text
         )
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(_closing_change(chat["id"], assigned, acting_staff, ended=ended))
+        tx.announce(_closing_change(chat["id"], assigned, acting_staff, ended=ended))

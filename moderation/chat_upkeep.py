@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+
 from moderation.chat_context import ChatChange, ChatContext
 from moderation.chat_routing import assign_waiting
 from moderation.chat_staff import availability_event, end_chat
-from service.storage import chats, presence
+from service.storage import chats, presence, processes
 from service.storage.db import Writer
+from service.storage.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 
 async def after_restart(ctx: ChatContext) -> None:
-    """No socket survives a restart: everyone's absence starts counting from now.
+    """This process starts. While other processes run, the service never stopped: nothing to
+    do (a predecessor's sockets are forgotten when the leader finds its beat stopped).
 
-    Nobody could be reached while the service was down, so whoever was available goes off duty
-    at the last heartbeat and, if they had the console open, back on now: the statistics do not
-    count the outage as staffed."""
+    When none runs, the whole service was down and no socket survived: everyone's absence starts
+    counting from now. Nobody could be reached meanwhile, so whoever was available goes off
+    duty at the last heartbeat and, if they had the console open, back on now: the statistics
+    do not count the outage as staffed."""
     now = ctx.now_iso()
     async with ctx.db.transaction() as tx:
+        await processes.register(tx, ctx.process, now)
+        if await processes.others_alive(tx, ctx.process, ctx.dead_cutoff()):
+            return
+        await processes.forget_others(tx, ctx.process)
         stopped = await presence.last_beat(tx)
         for staff_id, connected in await presence.available_at_stop(tx):
             if stopped is not None:
@@ -35,6 +46,10 @@ async def tick(ctx: ChatContext) -> ChatChange:
     ended: list[int] = []
     staff: list[int] = []
     async with ctx.db.transaction() as tx:
+        await processes.beat(tx, ctx.process, ctx.now_iso())
+        # A process killed without a goodbye: its sockets closed at its last beat.
+        for process, last_beat in await processes.dead(tx, ctx.process, ctx.dead_cutoff()):
+            await processes.forget(tx, process, last_beat)
         for staff_id in await presence.absent_with_chats(tx, ctx.present_cutoff()):
             staff.append(staff_id)
             changed += await _return_chats(tx, staff_id)
@@ -52,9 +67,28 @@ async def tick(ctx: ChatContext) -> ChatChange:
             if chat["assigned_to"] is not None:
                 staff.append(chat["assigned_to"])
         changed += await assign_waiting(ctx, tx)
-    change = ChatChange(chats=tuple(changed), staff=tuple(staff), ended=tuple(ended))
-    await ctx.after_commit(change)
+        change = ChatChange(chats=tuple(changed), staff=tuple(staff), ended=tuple(ended))
+        tx.announce(change)
     return change
+
+
+async def beat(ctx: ChatContext) -> None:
+    """This process is alive (every process beats; the leader's tick also finds dead ones)."""
+    async with ctx.db.transaction() as tx:
+        await processes.beat(tx, ctx.process, ctx.now_iso())
+
+
+async def leaving(ctx: ChatContext) -> None:
+    """A clean stop while other processes serve: whatever sockets this process still counts
+    close now (staff connected elsewhere stay present). The last process to stop leaves its
+    rows to `after_restart`, which knows the whole service was down. Best effort: the
+    database may be what is stopping."""
+    try:
+        async with ctx.db.transaction() as tx:
+            if await processes.others_alive(tx, ctx.process, ctx.dead_cutoff()):
+                await processes.forget(tx, ctx.process, ctx.now_iso())
+    except StorageError:
+        log.warning("could not record this process's sockets as closed; the leader will")
 
 
 async def _return_chats(tx: Writer, staff_id: int) -> list[int]:
@@ -74,4 +108,4 @@ async def signed_out(ctx: ChatContext, staff_id: int) -> None:
             await availability_event(ctx, tx, staff_id, on=False)
         returned = await _return_chats(tx, staff_id)
         returned += await assign_waiting(ctx, tx)
-    await ctx.after_commit(ChatChange(chats=tuple(returned), staff=(staff_id,)))
+        tx.announce(ChatChange(chats=tuple(returned), staff=(staff_id,)))

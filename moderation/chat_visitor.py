@@ -21,7 +21,7 @@ from moderation.screening import Screening, admit
 from moderation.text import QUESTION_MAX, QUESTION_MIN, require_int, require_text
 from service.i18n import N_
 from service.i18n import gettext as _
-from service.storage import categories, chat_messages, chats, events, visitors
+from service.storage import categories, chat_messages, chats, events, processes, visitors
 from service.storage.db import Row, Writer
 
 MESSAGE_MAX = 2000
@@ -75,9 +75,9 @@ async def mark_urgent(ctx: ChatContext, chat_id: int) -> None:
     """A crisis word in a later message: the chat goes first in the queue and on staff lists."""
     async with ctx.db.transaction() as tx:
         changed = await chats.mark_urgent(tx, chat_id)
-    if changed is not None:
-        staff = () if changed["assigned_to"] is None else (changed["assigned_to"],)
-        await ctx.after_commit(ChatChange(staff=staff))
+        if changed is not None:
+            staff = () if changed["assigned_to"] is None else (changed["assigned_to"],)
+            tx.announce(ChatChange(staff=staff))
 
 
 def message_text(value: object) -> str:
@@ -170,10 +170,10 @@ async def start(
             subject_id=chat_id or None,
             detail={"open": is_open, **({"urgent": True} if crisis and is_open else {})},
         )
-        assigned = await assign_waiting(ctx, tx) if is_open else []
+        if is_open:
+            tx.announce(ChatChange(chats=(chat_id, *await assign_waiting(ctx, tx))))
     if not is_open:
         raise Closed(_("The chat is closed right now."))
-    await ctx.after_commit(ChatChange(chats=(chat_id, *assigned)))
     return Started(chat_id, message_id, visitor_id, crisis)
 
 
@@ -206,7 +206,7 @@ async def end(ctx: ChatContext, visitor_id: int | None) -> Ended | None:
             return None
         await end_chat(ctx, tx, chat, by="visitor")
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],)))
+        tx.announce(ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],)))
     return Ended(chat["id"], untaken=chat["first_assigned_at"] is None)
 
 
@@ -255,13 +255,18 @@ async def convert(ctx: ChatContext, visitor_id: int | None) -> intake.Submitted:
         await chats.wrap_up(tx, chat["id"], category=chat["category_slug"], outcome="question")
         await chats.link_question(tx, chat["id"], submitted.question_id)
         assigned = await assign_waiting(ctx, tx)
-    await ctx.after_commit(
-        ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],), questions=True)
-    )
+        tx.announce(ChatChange(chats=(chat["id"], *assigned), ended=(chat["id"],), questions=True))
     return submitted
 
 
-async def visitor_presence(ctx: ChatContext, visitor_id: int, *, here: bool) -> list[int]:
-    """Record that the visitor's last socket closed (or one opened); returns their open chats."""
+async def visitor_presence(ctx: ChatContext, visitor_id: int, *, here: bool) -> None:
+    """Record that the visitor's first socket on this process opened, or its last one here
+    closed; they are away when no process holds a socket of theirs. Their staff hear of it."""
     async with ctx.db.transaction() as tx:
-        return await chats.visitor_away(tx, visitor_id, None if here else ctx.now_iso())
+        if here:
+            await processes.opened(tx, ctx.process, processes.VISITOR, visitor_id)
+        elif not await processes.closed(tx, ctx.process, processes.VISITOR, visitor_id):
+            return  # still connected through another process
+        staff = await chats.visitor_away(tx, visitor_id, None if here else ctx.now_iso())
+        if staff:
+            tx.announce(ChatChange(staff=tuple(dict.fromkeys(staff)), queue=False))

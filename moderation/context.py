@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from moderation.screening import Watch
+from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.storage.db import Database
 
 
+@change_kind("board")
 @dataclass(frozen=True)
 class Change:
-    """Told to the realtime layer and page cache after a commit: which question changed, if
-    one did, and whether the public board's pages must be rendered again."""
+    """Announced by a transaction, told to every process after the commit: which question
+    changed, if one did, and whether the public board's pages must be rendered again."""
 
     question_id: int | None = None
     board: bool = False
@@ -24,7 +25,6 @@ class Change:
 class ModerationContext:
     db: Database
     clock: Clock
-    after_commit: Callable[[Change], Awaitable[None]]
     claim_idle: timedelta = timedelta(minutes=30)
     watch: Watch = field(default_factory=Watch)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Forbidden, Invalid
+from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.directory.hsds import FieldError, RecordErrors, parse_service, record_id
 from service.directory.opening import Turns
@@ -22,13 +22,22 @@ from service.storage.staff import StaffMember
 MAX_RECORDS = 20_000
 
 
+@change_kind("directory")
+@dataclass(frozen=True)
+class DirectoryChanged:
+    """Services changed: every process reads the schedules again and forgets cached pages
+    (answers carry referral cards drawn from the directory)."""
+
+
+DIRECTORY_CHANGED = DirectoryChanged()
+
+
 @dataclass
 class DirectoryContext:
     """What directory steps need from the running service; `turns` feeds cached pages' keys."""
 
     db: Database
     clock: Clock
-    after_change: Callable[[], Awaitable[None]]
     turns: Turns = field(default_factory=Turns)
 
     def now(self) -> datetime:
@@ -131,9 +140,8 @@ async def do_import(
             target_id=None,
             detail=report.counts,
         )
-    if report.count("created") or report.count("updated"):
-        await ctx.refresh()
-        await ctx.after_change()
+        if report.count("created") or report.count("updated"):
+            tx.announce(DIRECTORY_CHANGED)
     return report
 
 

@@ -88,7 +88,7 @@ async def submit(ctx: ModerationContext, draft: QuestionDraft, screening: Screen
     """Store the question and its code hash; the code itself is returned once and never kept."""
     async with ctx.db.transaction() as tx:
         submitted = await store(tx, draft, at=ctx.now_iso(), screening=screening)
-    await ctx.after_commit(Change(submitted.question_id))
+        tx.announce(Change(submitted.question_id))
     return submitted
 
 
@@ -153,5 +153,5 @@ async def delete_by_code(ctx: ModerationContext, code: str) -> bool:
             subject_id=row["id"],
             detail={"status": row["status"]},
         )
-    await ctx.after_commit(Change(row["id"], board=row["status"] == "published"))
+        tx.announce(Change(row["id"], board=row["status"] == "published"))
     return True

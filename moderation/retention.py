@@ -7,11 +7,11 @@ rejection. Published questions stay; usage events hold no text and stay."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from service import background
 from service.clock import LOCAL_ZONE, Clock, to_iso
@@ -22,7 +22,6 @@ from service.storage.db import Database
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction, so the single writer is never held for long
-FIRST_DELAY_S = 30.0  # the first sweep waits until start-up has settled
 # How often the checkpoint task looks for deleted search entries still in the WAL: an asker's
 # deleted question leaves the disk within this, well inside the minute the README promises.
 CHECKPOINT_EVERY_S = 20.0
@@ -146,6 +145,8 @@ async def sweep(db: Database, now: datetime, policy: Policy, *, dry_run: bool = 
             )
     if swept.total:
         log.info("retention: %s", ", ".join(swept.lines()))
+    else:
+        log.info("retention: nothing has expired")
     return swept
 
 
@@ -169,9 +170,11 @@ async def checkpoint_forever(db: Database, clock: Clock, *, every_s: float) -> N
     """Look for deleted search entries every `every_s`; a failure is logged and retried."""
     while True:
         await asyncio.sleep(every_s)
+        background.record_run()
         try:
             await checkpoint_if_due(db, clock())
         except Exception:
+            background.record_failure()
             log.exception("checkpoint after a deletion failed; trying again")
 
 
@@ -199,27 +202,30 @@ async def run_forever(
     """Sweep shortly after start and then every `every_s`; a failure is logged and retried."""
     await asyncio.sleep(first_delay_s)
     while True:
+        background.record_run()
         try:
             await sweep(db, clock(), policy)
             await vacuum_if_due(db, clock())
         except Exception:
+            background.record_failure()
             log.exception("retention sweep failed; trying again at the next interval")
         await asyncio.sleep(every_s)
 
 
-@contextlib.asynccontextmanager
-async def running(db: Database, clock: Clock, settings: Settings) -> AsyncIterator[None]:
-    """The sweep's background task for as long as the app runs (the app's cleanup_ctx)."""
-    sweeping = run_forever(
-        db,
-        clock,
-        Policy.from_settings(settings),
-        every_s=settings.retention_every_minutes * 60.0,
-        first_delay_s=FIRST_DELAY_S,
-    )
-    checkpoints = checkpoint_forever(db, clock, every_s=CHECKPOINT_EVERY_S)
-    async with (
-        background.running(sweeping, "retention"),
-        background.running(checkpoints, "checkpoint"),
-    ):
-        yield
+def duties(
+    db: Database, clock: Clock, settings: Settings
+) -> list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]:
+    """The sweep (with the nightly vacuum) and the checkpoint, for the one leading process."""
+    return [
+        (
+            "retention",
+            lambda: run_forever(
+                db,
+                clock,
+                Policy.from_settings(settings),
+                every_s=settings.retention_every_minutes * 60.0,
+                first_delay_s=settings.retention_first_delay_seconds,
+            ),
+        ),
+        ("checkpoint", lambda: checkpoint_forever(db, clock, every_s=CHECKPOINT_EVERY_S)),
+    ]

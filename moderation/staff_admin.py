@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.text import optional_text
 from service import passwords
+from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.i18n import gettext as _
 from service.storage import audit, staff
@@ -24,10 +24,12 @@ USERNAME = re.compile(r"[A-Za-z0-9._-]{3,40}")
 FIRST_NAME_MAX = 40
 
 
+@change_kind("staff")
 @dataclass(frozen=True)
 class StaffChange:
-    """Told to the realtime layer after a commit: close the member's console sockets, and with
-    `signed_out` also take them off the chat as if they had signed out."""
+    """Told to every process after a commit: close the member's console sockets (wherever they
+    are connected), and with `signed_out` also take them off the chat as if they had signed
+    out."""
 
     staff_id: int
     signed_out: bool = False
@@ -37,7 +39,6 @@ class StaffChange:
 class StaffContext:
     db: Database
     clock: Clock
-    after_commit: Callable[[StaffChange], Awaitable[None]]
 
     def now_iso(self) -> str:
         return to_iso(self.clock())
@@ -154,8 +155,9 @@ async def do_set_role(
         await ctx.audit(
             tx, acting_staff, "staff_role", staff_id, role=new_role, previous=target.role
         )
-    # The console re-reads the role on its next connect; a non-answering role leaves the chat.
-    await ctx.after_commit(StaffChange(staff_id, signed_out=new_role not in ANSWERING_ROLES))
+        # The console re-reads the role on its next connect; a non-answering role leaves the
+        # chat.
+        tx.announce(StaffChange(staff_id, signed_out=new_role not in ANSWERING_ROLES))
 
 
 async def do_set_active(
@@ -174,8 +176,8 @@ async def do_set_active(
             await staff.delete_sessions(tx, staff_id)
         action = "staff_reactivate" if active else "staff_deactivate"
         await ctx.audit(tx, acting_staff, action, staff_id)
-    if not active:
-        await ctx.after_commit(StaffChange(staff_id, signed_out=True))
+        if not active:
+            tx.announce(StaffChange(staff_id, signed_out=True))
 
 
 async def do_reset_password(
@@ -192,5 +194,5 @@ async def do_reset_password(
         await staff.set_password_hash(tx, staff_id, password_hash)
         await staff.delete_sessions(tx, staff_id)
         await ctx.audit(tx, acting_staff, "staff_password_reset", staff_id)
-    await ctx.after_commit(StaffChange(staff_id, signed_out=True))
+        tx.announce(StaffChange(staff_id, signed_out=True))
     return target, password

@@ -95,8 +95,9 @@ def optional_text(value: object, field: str, *, maximum: int) -> str | None:
     return text or None
 
 
-def has_lone_surrogate(value: object) -> bool:
-    """JSON escapes such as \\ud800 decode to text SQLite cannot store.
+def has_unstorable_text(value: object) -> bool:
+    """JSON escapes such as \\ud800 decode to text SQLite cannot store, and \\u0000 to text
+    PostgreSQL refuses.
 
     Runs on every socket event: a loop over a stack instead of recursion, and ASCII text (most
     keys and many messages) is passed without encoding it."""
@@ -104,6 +105,8 @@ def has_lone_surrogate(value: object) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
+            if "\x00" in item:
+                return True
             if not item.isascii():
                 try:
                     item.encode("utf-8")

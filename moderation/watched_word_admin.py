@@ -1,20 +1,20 @@
 """Coordinators manage the watched words: add, change the action, deactivate, reactivate, delete.
 
 A word is configuration that nothing refers to, so deleting is allowed; the audit row keeps its
-phrase. Each change is one transaction with one audit row, and after the commit the context's
-`after_change` is awaited so the running service can reload the words it matches against."""
+phrase. Each change is one transaction with one audit row; it announces `WatchlistChanged`, so
+every process of the running service reloads the words it matches against after the commit."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.filters.watched_words import MAX_PHRASE_CHARS, MAX_PHRASE_WORDS, MIN_WORD_LETTERS
 from moderation.text import clean
+from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.i18n import gettext as _
 from service.storage import audit
@@ -36,10 +36,18 @@ class WatchlistContext:
 
     db: Database
     clock: Clock
-    after_change: Callable[[], Awaitable[None]]
 
     def now_iso(self) -> str:
         return to_iso(self.clock())
+
+
+@change_kind("watchlist")
+@dataclass(frozen=True)
+class WatchlistChanged:
+    """The watched words changed: every process loads them again."""
+
+
+WATCHLIST_CHANGED = WatchlistChanged()
 
 
 @dataclass(frozen=True)
@@ -163,9 +171,9 @@ async def do_add_word(
             )
             word = words.Word(word_id, new.phrase, new.lang, new.action)
             await _audit(ctx, tx, acting_staff, "watched_word_add", word)
+            tx.announce(WATCHLIST_CHANGED)
     except Duplicate:  # added by someone else in the meantime
         raise taken from None
-    await ctx.after_change()
     return word_id
 
 
@@ -180,7 +188,7 @@ async def do_change_word(
         await words.set_action(tx, word_id, action)
         changed = words.Word(word.id, word.phrase, word.lang, action, word.active)
         await _audit(ctx, tx, acting_staff, "watched_word_action", changed, previous=word.action)
-    await ctx.after_change()
+        tx.announce(WATCHLIST_CHANGED)
 
 
 async def do_set_word_active(
@@ -192,7 +200,7 @@ async def do_set_word_active(
         await words.set_active(tx, word_id, active)
         action = "watched_word_reactivate" if active else "watched_word_deactivate"
         await _audit(ctx, tx, acting_staff, action, word)
-    await ctx.after_change()
+        tx.announce(WATCHLIST_CHANGED)
 
 
 async def do_delete_word(ctx: WatchlistContext, word_id: int, *, acting_staff: StaffMember) -> None:
@@ -201,4 +209,4 @@ async def do_delete_word(ctx: WatchlistContext, word_id: int, *, acting_staff: S
         word = await _existing(tx, word_id)
         await words.delete(tx, word_id)
         await _audit(ctx, tx, acting_staff, "watched_word_delete", word)
-    await ctx.after_change()
+        tx.announce(WATCHLIST_CHANGED)

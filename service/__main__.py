@@ -100,10 +100,6 @@ def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _no_pages_to_refresh() -> None:
-    """A running service notices the import within its housekeeping interval."""
-
-
 def _directory_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         data = json.loads(Path(args.file).read_text(encoding="utf-8"))
@@ -111,7 +107,9 @@ def _directory_import(settings: Settings, args: argparse.Namespace) -> int:
         raise ValueError(f"{args.file}: not a readable JSON file ({exc})") from None
 
     async def run(db: Database) -> directory.ImportReport:
-        ctx = directory.DirectoryContext(db, system_clock, _no_pages_to_refresh)
+        # No change bus here: the running service's leader notices the import within its
+        # housekeeping interval and tells every process.
+        ctx = directory.DirectoryContext(db, system_clock)
         return await directory.do_import(ctx, data, acting_staff=None)
 
     try:

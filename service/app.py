@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
 
 from moderation import chat_upkeep, retention
-from moderation.chat_context import ChatContext
+from moderation.chat_context import ChatChange, ChatContext
 from moderation.context import Change, ModerationContext
-from moderation.directory import DirectoryContext
+from moderation.directory import DIRECTORY_CHANGED, DirectoryChanged, DirectoryContext
 from moderation.filters.watched_words import WatchedWord
 from moderation.screening import Watch
-from moderation.watched_word_admin import WatchlistContext
+from moderation.staff_admin import StaffChange
+from moderation.watched_word_admin import WatchlistChanged, WatchlistContext
 from service import background, demo, keys, log_privacy
+from service.auth import SessionEnded
+from service.changes import ChangeBus, change_bus
 from service.client_address import AddressKeys
 from service.clock import Clock, system_clock
 from service.http import (
@@ -36,6 +40,7 @@ from service.http import (
     directory,
     directory_admin,
     followup,
+    health,
     middleware,
     privacy,
     rate_limit,
@@ -45,13 +50,16 @@ from service.http.crisis import CrisisContacts
 from service.http.page_cache import PageCache
 from service.http.render import create_environment
 from service.http.staff_session import staff_identity
-from service.rate_limits import RateLimiter
+from service.leadership import Leadership
+from service.metrics import attach_metrics, request_timing
+from service.rate_limits import rate_limiter
 from service.realtime.chat_hub import ChatHub, tick_forever
+from service.realtime.redis_manager import RedisManager, socket_manager
 from service.realtime.server import SocketServer
 from service.realtime.staff_console import StaffConsole
 from service.realtime.visitor_chat import VisitorChat
 from service.settings import Settings
-from service.storage import watched_words
+from service.storage import presence, watched_words
 from service.storage.chat_messages import MessageLog
 from service.storage.db import open_database
 from web import STATIC_DIR
@@ -68,6 +76,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         middlewares=[
             middleware.passing_sockets(m)
             for m in (
+                request_timing,
                 middleware.language,
                 middleware.security_headers,
                 middleware.errors,
@@ -79,9 +88,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         client_max_size=MAX_BODY,
     )
     db = open_database(settings)
+    # Changes a transaction announces reach every process after the commit (service/changes.py).
+    bus = change_bus(settings.redis_url)
+    db.on_commit = bus.publish
+    app[keys.BUS] = bus
+    # This process among several, in the presence tables: a restart is a new process.
+    process = uuid.uuid4().hex[:16]
     cache = PageCache()
     search_cache = PageCache(max_entries=256)
     app[keys.SETTINGS] = settings
+    app[keys.METRICS] = attach_metrics(app)
     app[keys.CLOCK] = clock
     app[keys.DB] = db
     app[keys.TEMPLATES] = create_environment()
@@ -91,11 +107,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     app[keys.PAGE_CACHE] = cache
     app[keys.SEARCH_CACHE] = search_cache
 
-    limiter = RateLimiter(
-        settings.limits,
-        enabled=settings.rate_limits,
-        max_waiting=settings.max_waiting_per_address,
-    )
+    limiter = rate_limiter(settings)
+    app.cleanup_ctx.append(limiter.running)
     addresses = AddressKeys(settings.secret, trust_forwarded=settings.trust_forwarded)
     app[keys.RATE_LIMITER] = limiter
     app[keys.ADDRESS_KEYS] = addresses
@@ -106,55 +119,37 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         logger=False,
         engineio_logger=False,
         max_http_buffer_size=MAX_SOCKET_MESSAGE,
+        client_manager=socket_manager(settings.redis_url),
     )
     app[keys.SIO] = sio
-
-    def forget_pages() -> None:
-        cache.invalidate()
-        search_cache.invalidate()
-
-    async def after_commit(change: Change) -> None:
-        if change.board:
-            forget_pages()
-        await app[keys.STAFF_CONSOLE].push_questions()
-
-    async def after_directory_change() -> None:
-        # Answers on cached pages carry referral cards drawn from the directory.
-        forget_pages()
 
     watch = Watch()
     ctx = ModerationContext(
         watch=watch,
         db=db,
         clock=clock,
-        after_commit=after_commit,
         claim_idle=timedelta(minutes=settings.claim_idle_minutes),
     )
     app[keys.MODERATION] = ctx
-    app[keys.DIRECTORY] = DirectoryContext(db, clock, after_directory_change)
-
-    async def after_watchlist_change() -> None:
-        """Asking and chat read the words from memory: load them again after every change."""
-        watch.replace(
-            WatchedWord(w.id, w.phrase, w.lang, w.action)
-            for w in await watched_words.list_active(db)
-        )
-
-    app[keys.WATCHLIST] = WatchlistContext(db, clock, after_watchlist_change)
-    hub = ChatHub(sio)
+    app[keys.DIRECTORY] = DirectoryContext(db, clock)
+    app[keys.WATCHLIST] = WatchlistContext(db, clock)
+    hub = ChatHub(sio, crossing=settings.redis_url is not None)
     chat_ctx = ChatContext(
         watch=watch,
         db=db,
         clock=clock,
         messages=MessageLog(db),
-        after_commit=hub.changed,
         idle=timedelta(minutes=settings.chat_idle_minutes),
+        process=process,
+        # Three missed beats: 45 s with the default tick.
+        process_dead_after=timedelta(seconds=3 * settings.chat_tick_seconds),
     )
     console = StaffConsole(ctx, chat_ctx, hub)
     hub.attach(chat_ctx, console)
     app[keys.STAFF_CONSOLE] = console
     app[keys.CHAT] = chat_ctx
     app[keys.CHAT_HUB] = hub
+    _listen_for_changes(app, bus)
     sio.register_namespace(console)
     sio.register_namespace(
         VisitorChat(chat_ctx, hub, limiter=limiter, addresses=addresses, crisis=app[keys.CRISIS])
@@ -162,6 +157,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
     sio.attach(app)
 
     for module in (
+        health,
         board,
         ask,
         followup,
@@ -184,10 +180,12 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         app.add_routes(module.routes())
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.router.add_get("/robots.txt", _robots)
+    app.cleanup_ctx.append(_change_bus)
+    if settings.redis_url is not None:
+        app.cleanup_ctx.append(_shared_address_salt)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_chat_tasks)
-    app.cleanup_ctx.append(_directory_watch)
-    app.cleanup_ctx.append(_retention)
+    app.cleanup_ctx.append(_leader_work)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -197,7 +195,12 @@ async def _close_sockets(app: web.Application) -> None:
     Clients reconnect and resume where they were once the service is back."""
     sio = app[keys.SIO]
     await sio.shutdown()
-    for sock in list(sio.eio.sockets.values()):
+    for sid, sock in list(sio.eio.sockets.items()):
+        # A browser ignores engine.io's close packet and would go on writing to a process that
+        # is stopping (until its ping times out, 45 s): the connection itself is dropped, so it
+        # reconnects at once, through the proxy to another process. Looked up before close(),
+        # which forgets the socket's request.
+        sio.eio.abort_connection(sid)
         await sock.close(wait=False)
 
 
@@ -218,47 +221,169 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             await demo.load_directory(app[keys.DIRECTORY])
             demo.print_logins(settings.data_dir)
         await app[keys.DIRECTORY].refresh()
-        await app[keys.WATCHLIST].after_change()
+        await _reload_watched_words(app)
+        await _listen_to_other_processes(app)
         yield
     finally:
+        await app[keys.BUS].stop_listening()
+        if isinstance(app[keys.SIO].manager, RedisManager):
+            await app[keys.SIO].manager.close()
         await db.close()
 
 
+def _listen_for_changes(app: web.Application, bus: ChangeBus) -> None:
+    """What each announced change means for this process: caches, words, sockets."""
+    hub = app[keys.CHAT_HUB]
+    console = app[keys.STAFF_CONSOLE]
+
+    def forget_pages() -> None:
+        app[keys.PAGE_CACHE].invalidate()
+        app[keys.SEARCH_CACHE].invalidate()
+
+    async def board_changed(change: Change) -> None:
+        if change.board:
+            forget_pages()
+        await console.push_questions()
+
+    async def directory_changed(_change: DirectoryChanged) -> None:
+        # Answers on cached pages carry referral cards drawn from the directory.
+        await app[keys.DIRECTORY].refresh()
+        forget_pages()
+
+    async def watchlist_changed(_change: WatchlistChanged) -> None:
+        await _reload_watched_words(app)
+
+    async def staff_changed(change: StaffChange) -> None:
+        await console.close_staff(change.staff_id)
+        if change.signed_out:
+            # Every process runs it; it is idempotent (only the first finds anything to do).
+            await chat_upkeep.signed_out(app[keys.CHAT], change.staff_id)
+
+    async def session_ended(change: SessionEnded) -> None:
+        await console.end_session(change.token_hash)
+        # Signing out on one's last device: the last process to close a socket sees none left.
+        staff_id = change.staff_id
+        if staff_id is not None and not await presence.connected_anywhere(app[keys.DB], staff_id):
+            await chat_upkeep.signed_out(app[keys.CHAT], staff_id)
+
+    async def everything_changed() -> None:
+        forget_pages()
+        await app[keys.DIRECTORY].refresh()
+        await _reload_watched_words(app)
+        await hub.resync()
+
+    bus.on(Change, board_changed)
+    bus.on(ChatChange, hub.changed)
+    bus.on(DirectoryChanged, directory_changed)
+    bus.on(WatchlistChanged, watchlist_changed)
+    bus.on(StaffChange, staff_changed)
+    bus.on(SessionEnded, session_ended)
+    bus.on_resync(everything_changed)
+
+
+async def _reload_watched_words(app: web.Application) -> None:
+    """Asking and chat read the words from memory: load them again after every change."""
+    app[keys.MODERATION].watch.replace(
+        WatchedWord(w.id, w.phrase, w.lang, w.action)
+        for w in await watched_words.list_active(app[keys.DB])
+    )
+
+
+async def _change_bus(app: web.Application) -> AsyncIterator[None]:
+    """Several processes: Redis answers before anything else starts, or the start fails."""
+    bus = app[keys.BUS]
+    await bus.start()
+    try:
+        yield
+    finally:
+        await bus.stop()
+
+
+async def _shared_address_salt(app: web.Application) -> AsyncIterator[None]:
+    """Every process hashes client addresses with the same daily salt: one limit for all."""
+    from service.shared_salt import SharedSalts
+
+    settings = app[keys.SETTINGS]
+    assert settings.redis_url is not None
+    salts = SharedSalts(settings.redis_url, app[keys.ADDRESS_KEYS], app[keys.CLOCK])
+    await salts.load()
+    try:
+        async with background.running(salts.keep_loaded(), "address-salt"):
+            yield
+    finally:
+        await salts.close()
+
+
+async def _listen_to_other_processes(app: web.Application) -> None:
+    """Once this process's state is loaded: the other processes' changes and socket events."""
+    await app[keys.BUS].listen()
+    sio = app[keys.SIO]
+    if isinstance(sio.manager, RedisManager):
+        sio.manager.resubscribed = app[keys.CHAT_HUB].pages_resume
+        if not sio.manager_initialized:
+            # Listening from the start, not from this process's first socket.
+            sio.manager_initialized = True
+            sio.manager.initialize()
+
+
 async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
-    """The message writer and the housekeeping ticker run while the app runs."""
+    """The message writer and this process's heartbeat run while the app runs."""
     chat = app[keys.CHAT]
     hub = app[keys.CHAT_HUB]
     await chat_upkeep.after_restart(chat)
     await hub.current_status()
     chat.messages.start()
     try:
-        ticking = tick_forever(hub, app[keys.SETTINGS].chat_tick_seconds)
-        async with background.running(ticking, "chat-ticker"):
+        beating = _beat_forever(chat, app[keys.SETTINGS].chat_tick_seconds)
+        async with background.running(beating, "heartbeat"):
             yield
     finally:
         await chat.messages.stop()
+        await chat_upkeep.leaving(chat)
 
 
-async def _retention(app: web.Application) -> AsyncIterator[None]:
-    """The retention sweep deletes expired text while the app runs (moderation/retention.py)."""
-    async with retention.running(app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS]):
+async def _beat_forever(chat: ChatContext, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        background.record_run()
+        try:
+            await chat_upkeep.beat(chat)
+        except Exception:  # the database away: the next beat tries again
+            background.record_failure()
+            log.warning("this process's heartbeat failed", exc_info=True)
+
+
+async def _leader_work(app: web.Application) -> AsyncIterator[None]:
+    """What must run once across all processes runs in the leader (service/leadership.py)."""
+    settings = app[keys.SETTINGS]
+    db = app[keys.DB]
+    clock = app[keys.CLOCK]
+    duties = [
+        ("chat-ticker", lambda: tick_forever(app[keys.CHAT_HUB], settings.chat_tick_seconds)),
+        ("directory-watch", lambda: _watch_directory(app)),
+        *retention.duties(db, clock, settings),
+    ]
+    # Followers try for the lead this often: a dead leader is replaced within a minute.
+    leadership = Leadership(db.leader_lock(), duties, every_s=min(10.0, settings.chat_tick_seconds))
+    app[keys.LEADERSHIP] = leadership
+    async with background.running(leadership.run(), "leadership"):
         yield
 
 
-async def _directory_watch(app: web.Application) -> AsyncIterator[None]:
-    """Notice imports made from the command line while the service runs."""
+async def _watch_directory(app: web.Application) -> None:
+    """Notice imports made from the command line while the service runs, and tell every
+    process."""
     directory = app[keys.DIRECTORY]
     interval = app[keys.SETTINGS].chat_tick_seconds
-
-    async def watch() -> None:
-        seen = await directory.version()
-        while True:
-            await asyncio.sleep(interval)
+    seen: int | None = None
+    while True:
+        background.record_run()
+        try:
             now = await directory.version()
-            if now != seen:
-                seen = now
-                await directory.refresh()
-                await directory.after_change()
-
-    async with background.running(watch(), "directory-watch"):
-        yield
+            if seen is not None and now != seen:
+                await app[keys.BUS].publish([DIRECTORY_CHANGED])
+            seen = now
+        except Exception:
+            background.record_failure()
+            log.exception("watching the directory failed; trying again")
+        await asyncio.sleep(interval)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from service import passwords
+from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.settings import Settings
 from service.storage import audit, staff
@@ -92,9 +93,19 @@ async def sign_in(
     return SignIn(member, token)
 
 
+@change_kind("session_ended")
+@dataclass(frozen=True)
+class SessionEnded:
+    """A staff session was signed out: every process closes the sockets opened with it."""
+
+    token_hash: str
+    staff_id: int | None
+
+
 async def sign_out(db: Database, clock: Clock, token: str, member: StaffMember | None) -> None:
     async with db.transaction() as tx:
         await staff.delete_session(tx, token_hash(token))
+        tx.announce(SessionEnded(token_hash(token), None if member is None else member.id))
         if member is not None:
             await audit.append(
                 tx,

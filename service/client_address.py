@@ -47,13 +47,25 @@ def network(raw: str | None) -> str:
 class AddressKeys:
     """`key()` gives an address's keyed hash for today (Helsinki). The day's salt is random and
     lives only in this object, so a key cannot be turned back into an address, nor linked to
-    the same address's key on another day, by anyone holding the database or the logs."""
+    the same address's key on another day, by anyone holding the database or the logs.
+
+    Several processes must hash an address alike (their limits are one): they share each day's
+    random salt through Redis (service/shared_salt.py), which hands it over with `use_salt`."""
 
     def __init__(self, secret: str, *, trust_forwarded: bool = False) -> None:
         self._secret = secret.encode()
         self.trust_forwarded = trust_forwarded
         self._day: date | None = None
         self._salt = b""
+        self._given: dict[date, bytes] = {}
+
+    def use_salt(self, day: date, salt: bytes) -> None:
+        """The salt for `day`, shared by every process; only today's and later ones are kept."""
+        if self._day is not None:
+            self._given = {d: s for d, s in self._given.items() if d >= self._day}
+        self._given[day] = salt
+        if day == self._day:
+            self._salt = salt
 
     def key(self, source: web.BaseRequest | str | None, now: datetime) -> str:
         """The keyed hash of a request's client address (or of a raw address) for now's day."""
@@ -61,6 +73,6 @@ class AddressKeys:
             source = client_address(source, trust_forwarded=self.trust_forwarded)
         day = now.astimezone(LOCAL_ZONE).date()
         if day != self._day:
-            self._day, self._salt = day, secrets.token_bytes(32)
+            self._day, self._salt = day, self._given.pop(day, b"") or secrets.token_bytes(32)
         digest = hmac.new(self._salt + self._secret, network(source).encode(), hashlib.sha256)
         return digest.hexdigest()[:KEY_CHARS]

@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     from moderation.context import ModerationContext
     from moderation.directory import DirectoryContext
     from moderation.watched_word_admin import WatchlistContext
+    from service.changes import ChangeBus
     from service.client_address import AddressKeys
     from service.http.crisis import CrisisContacts
     from service.http.page_cache import PageCache
+    from service.leadership import Leadership
+    from service.metrics import Metrics
     from service.rate_limits import RateLimiter
     from service.realtime.chat_hub import ChatHub
     from service.realtime.staff_console import StaffConsole
@@ -41,6 +44,9 @@ WATCHLIST: web.AppKey[WatchlistContext] = web.AppKey("watchlist")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 ADDRESS_KEYS: web.AppKey[AddressKeys] = web.AppKey("address_keys")
 CRISIS: web.AppKey[CrisisContacts] = web.AppKey("crisis")
+BUS: web.AppKey[ChangeBus] = web.AppKey("bus")
+LEADERSHIP: web.AppKey[Leadership] = web.AppKey("leadership")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 
 # Per-request values set by the staff-identity middleware.
 STAFF: web.RequestKey[StaffMember | None] = web.RequestKey("staff")

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from service import keys, log_privacy
+from service.changes import BusUnreachable
 from service.connection_limits import (
     ConnectionGate,
     GatedSite,
@@ -79,7 +80,7 @@ async def started(
     try:
         try:
             await runner.setup()
-        except StorageError as exc:
+        except (StorageError, BusUnreachable) as exc:
             raise StartFailed(str(exc)) from exc
         port = settings.port if port is None else port
         site = GatedSite(runner, settings.host, port, connection_gate(app, settings, open_files))
@@ -99,7 +100,10 @@ async def _serve(app: web.Application, settings: Settings, open_files: int) -> N
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with started(app, settings, open_files=open_files) as site:
-        print(f"Koppi serving on {site.name}  (database {settings.db_path})", flush=True)
+        where = app[keys.DB].label
+        if settings.redis_url is not None:
+            where += ", one of several processes sharing Redis"
+        print(f"Koppi serving on {site.name}  (database {where})", flush=True)
         await stop.wait()
 
 

@@ -55,6 +55,11 @@ class Settings:
     # postgresql://user:password@host:port/dbname runs Koppi on PostgreSQL; None: SQLite at
     # db_path. Either way db_path's folder is the data folder (the secret, demo sign-ins).
     database_url: str | None = None
+    # redis://host:port/db runs Koppi as one of several processes sharing the PostgreSQL
+    # database: Socket.IO events, the change bus and the rate limits go through Redis.
+    redis_url: str | None = None
+    # /metrics answers off loopback only with `Authorization: Bearer <metrics_token>`.
+    metrics_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     secret: str = ""
@@ -80,6 +85,8 @@ class Settings:
     retain_private_days: int = 90
     retain_rejected_days: int = 30
     retention_every_minutes: int = 60
+    # The first sweep waits until start-up has settled.
+    retention_first_delay_seconds: int = 30
     crisis_phones: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CRISIS_PHONES))
     crisis_chat_url: str = DEFAULT_CRISIS_CHAT_URL
     # How often chat housekeeping runs (absent staff, idle visitors, fresh estimates).
@@ -113,11 +120,15 @@ class Settings:
         env = os.environ if env is None else env
         db_path = Path(env.get("KOPPI_DB", "data/koppi.sqlite3")).expanduser().resolve()
         secret = env.get("KOPPI_SECRET", "")
+        database_url = _database_url(env)
+        redis_url = _redis_url(env, database_url, secret)
         if not secret:
             secret = _load_or_create_secret(db_path.parent / "secret")
         return cls(
             db_path=db_path,
-            database_url=_database_url(env),
+            database_url=database_url,
+            redis_url=redis_url,
+            metrics_token=env.get("KOPPI_METRICS_TOKEN", "").strip() or None,
             host=env.get("KOPPI_HOST", "127.0.0.1"),
             port=_int(env, "KOPPI_PORT", 8080),
             secret=secret,
@@ -134,12 +145,14 @@ class Settings:
             retain_private_days=_positive(env, "KOPPI_RETAIN_PRIVATE_DAYS", 90),
             retain_rejected_days=_positive(env, "KOPPI_RETAIN_REJECTED_DAYS", 30),
             retention_every_minutes=_positive(env, "KOPPI_RETENTION_EVERY_MINUTES", 60),
+            retention_first_delay_seconds=_int(env, "KOPPI_RETENTION_FIRST_DELAY_SECONDS", 30),
             crisis_phones={
                 lang: env.get(f"KOPPI_CRISIS_PHONE_{lang.upper()}", "").strip() or phone
                 for lang, phone in DEFAULT_CRISIS_PHONES.items()
             },
             crisis_chat_url=_https_url(env, "KOPPI_CRISIS_CHAT_URL", DEFAULT_CRISIS_CHAT_URL),
             quick_exit_url=_exit_url(env, "KOPPI_QUICK_EXIT_URL", DEFAULT_QUICK_EXIT_URL),
+            chat_tick_seconds=_positive(env, "KOPPI_CHAT_TICK_SECONDS", 15),
             socket_queue_limit=_positive(env, "KOPPI_SOCKET_QUEUE_LIMIT", 2000),
             max_connections=_positive(env, "KOPPI_MAX_CONNECTIONS", 4000),
             max_connections_per_address=_positive(env, "KOPPI_MAX_CONNECTIONS_PER_ADDRESS", 200),
@@ -157,6 +170,28 @@ def _database_url(env: Mapping[str, str]) -> str | None:
         raise SettingsError(
             "KOPPI_DATABASE_URL must be a postgresql://user:password@host:port/dbname URL,"
             f" not {shown!r}"
+        )
+    return raw
+
+
+def _redis_url(env: Mapping[str, str], database_url: str | None, secret: str) -> str | None:
+    """Several processes share one PostgreSQL database and one secret: both are required."""
+    raw = env.get("KOPPI_REDIS_URL", "").strip()
+    if not raw:
+        return None
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        shown = parts._replace(netloc=parts.hostname or "").geturl() if parts.scheme else "…"
+        raise SettingsError(f"KOPPI_REDIS_URL must be a redis://host:port/db URL, not {shown!r}")
+    if database_url is None:
+        raise SettingsError(
+            "KOPPI_REDIS_URL needs KOPPI_DATABASE_URL: several processes share one PostgreSQL"
+            " database (SQLite serves one process)"
+        )
+    if not secret:
+        raise SettingsError(
+            "KOPPI_REDIS_URL needs KOPPI_SECRET: every process must sign and hash with the same"
+            " secret"
         )
     return raw
 

@@ -56,7 +56,7 @@ class _Recorder:
 
 class Visitor(_Recorder):
     namespace = "/chat"
-    events = ("session", "status", "queue", "assigned", "message", "typing", "ended")
+    events = ("session", "status", "queue", "assigned", "message", "typing", "ended", "resync")
 
     def __init__(self, token: str | None = None) -> None:
         super().__init__()
@@ -92,7 +92,17 @@ def queue_order(item: dict[str, Any]) -> tuple[Any, ...]:
 
 class Staff(_Recorder):
     namespace = "/staff"
-    events = ("questions", "queue", "colleagues", "desk", "chats", "message", "typing", "ended")
+    events = (
+        "questions",
+        "queue",
+        "colleagues",
+        "desk",
+        "chats",
+        "message",
+        "typing",
+        "ended",
+        "resync",
+    )
 
     def __init__(self, cookie: str) -> None:
         super().__init__()

@@ -29,6 +29,9 @@ from service.settings import DEFAULT_LIMITS, Limit, Settings
 from service.storage.engines.postgres import placeholders
 from tests.chat_clients import Staff, Visitor
 from tests.postgres_cluster import HOW_TO_GET, Cluster, running_cluster, server_bin
+from tests.redis_server import HOW_TO_GET as HOW_TO_GET_REDIS
+from tests.redis_server import Redis, running_redis
+from tests.redis_server import server_path as redis_server_path
 
 PASSWORD = "correct horse battery"
 
@@ -97,6 +100,34 @@ def postgres() -> Iterator[PostgresDatabases]:
         pytest.skip(HOW_TO_GET)
     with running_cluster() as cluster:
         yield PostgresDatabases(cluster)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    """One throwaway Redis for the run (Debian's redis-server), started on first use."""
+    if redis_server_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail(HOW_TO_GET_REDIS)
+        pytest.skip(HOW_TO_GET_REDIS)
+    with running_redis() as server:
+        yield server
+
+
+_redis_databases = itertools.cycle(range(1, 64))
+
+
+@pytest.fixture
+def redis_url(redis_server: Redis) -> str:
+    """A Redis database of its own for the test, emptied first."""
+    import redis
+
+    url = redis_server.url(next(_redis_databases))
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
 
 
 @pytest.fixture(

@@ -59,6 +59,7 @@ class LiveServer:
         if database_url:
             self.env["KOPPI_DATABASE_URL"] = database_url
         self.log = data_dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str, stdin: str = "") -> None:
         subprocess.run(
@@ -73,24 +74,47 @@ class LiveServer:
 
     @contextmanager
     def running(self) -> Iterator[LiveServer]:
-        with self.log.open("w") as log:
-            process = subprocess.Popen(
+        self.start()
+        try:
+            self.wait_until_up()
+            yield self
+        finally:
+            self.stop()
+
+    def start(self) -> None:
+        """Start `serve` without waiting for it (several processes start at once)."""
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own command
                 [sys.executable, "-m", "service", "serve"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
             )
-            try:
-                self._wait_until_up(process)
-                yield self
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM, as systemd stops a service; SIGKILL after ten seconds."""
+        process = self.process
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to say goodbye to anyone."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def wait_until_up(self) -> None:
+        assert self.process is not None
+        self._wait_until_up(self.process)
 
     def _wait_until_up(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + 30

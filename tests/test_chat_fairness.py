@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from service import keys
 from service.app import create_app
-from service.rate_limits import RateLimiter
+from service.rate_limits import MemoryRateLimiter
 from service.settings import DEFAULT_LIMITS, Limit, Settings
 from service.storage import presence
 from tests.chat_clients import Staff, Visitor
@@ -226,28 +226,28 @@ def test_the_cap_is_a_setting() -> None:
     assert Settings.from_env({"KOPPI_SECRET": "s"}).max_waiting_per_address == 3
 
 
-def test_a_held_start_is_given_back_once_and_only_within_its_window() -> None:
-    limiter = RateLimiter({"chat_start.address": Limit(2, 3600)}, max_keys=3)
+async def test_a_held_start_is_given_back_once_and_only_within_its_window() -> None:
+    limiter = MemoryRateLimiter({"chat_start.address": Limit(2, 3600)}, max_keys=3)
     keys_ = {"address": "x"}
     now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
     for chat_id in (1, 2):
-        assert limiter.take("chat_start", keys_, now) is None
-        limiter.hold(chat_id, "chat_start", keys_, now)
-    assert limiter.check("chat_start", keys_, now) is not None
-    limiter.give_back(1)
-    limiter.give_back(1)  # a second time changes nothing
-    assert limiter.take("chat_start", keys_, now) is None
-    assert limiter.check("chat_start", keys_, now) is not None
-    limiter.forget(2)
-    limiter.give_back(2)
-    assert limiter.check("chat_start", keys_, now) is not None, "forgotten: stays counted"
+        assert await limiter.take("chat_start", keys_, now) is None
+        await limiter.hold(chat_id, "chat_start", keys_, now)
+    assert await limiter.check("chat_start", keys_, now) is not None
+    await limiter.give_back(1)
+    await limiter.give_back(1)  # a second time changes nothing
+    assert await limiter.take("chat_start", keys_, now) is None
+    assert await limiter.check("chat_start", keys_, now) is not None
+    await limiter.forget(2)
+    await limiter.give_back(2)
+    assert await limiter.check("chat_start", keys_, now) is not None, "forgotten: stays counted"
     # Held starts past their window are dropped, and the table never outgrows max_keys.
     later = now + timedelta(hours=2)
-    limiter.hold(5, "chat_start", keys_, now)
-    limiter.hold(6, "chat_start", keys_, later)
+    await limiter.hold(5, "chat_start", keys_, now)
+    await limiter.hold(6, "chat_start", keys_, later)
     assert list(limiter._held) == [6]
     for chat_id in range(10, 20):
-        limiter.hold(chat_id, "chat_start", keys_, later)
+        await limiter.hold(chat_id, "chat_start", keys_, later)
     assert len(limiter._held) == 3
-    assert RateLimiter({}, enabled=False, max_waiting=3).waiting_cap is None
-    assert RateLimiter({}, max_waiting=3).waiting_cap == 3
+    assert MemoryRateLimiter({}, enabled=False, max_waiting=3).waiting_cap is None
+    assert MemoryRateLimiter({}, max_waiting=3).waiting_cap == 3

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from moderation.watched_word_admin import WATCHLIST_CHANGED
 from service import keys
 from service.storage import watched_words
 from tests.chat_clients import Staff, Visitor, new_client_id
@@ -44,7 +45,7 @@ async def add_word(client: TestClient, phrase: str, action: str, lang: str = "fi
         await watched_words.insert(
             tx, phrase=phrase, lang=lang, action=action, at="2026-01-01T00:00:00Z"
         )
-    await app[keys.WATCHLIST].after_change()
+        tx.announce(WATCHLIST_CHANGED)  # as the admin page's change does: every process reloads
 
 
 def message_count(settings: Any) -> int:

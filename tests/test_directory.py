@@ -27,10 +27,6 @@ def by_name(fragment: str) -> dict[str, Any]:
     return next(s for s in DEMO if fragment in s["name"])
 
 
-async def _nothing() -> None:
-    return None
-
-
 @pytest.fixture
 async def demo_directory(app: web.Application, client: TestClient) -> list[dict[str, Any]]:
     report = await do_import(app[keys.DIRECTORY], copy.deepcopy(DEMO), acting_staff=None)
@@ -49,7 +45,7 @@ async def test_export_import_export_round_trip_is_identical(
     empty = open_database(another_database())
     await empty.open()
     try:
-        report = await do_import(DirectoryContext(empty, clock, _nothing), first, acting_staff=None)
+        report = await do_import(DirectoryContext(empty, clock), first, acting_staff=None)
         assert report.counts == {"created": len(DEMO), "updated": 0, "unchanged": 0, "failed": 0}
         second = await export(empty)
     finally:

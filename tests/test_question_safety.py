@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from moderation import actions, intake
 from moderation.filters.personal_data import LABELS
+from moderation.watched_word_admin import WATCHLIST_CHANGED
 from service import i18n, keys
 from service.app import create_app
 from service.settings import Limit, Settings
@@ -42,7 +43,7 @@ async def _watch(client: TestClient, phrase: str, action: str) -> None:
     app = client.server.app
     async with app[keys.DB].transaction() as tx:
         await watched_words.insert(tx, phrase=phrase, lang="fi", action=action, at="2026-11-24")
-    await app[keys.WATCHLIST].after_change()
+        tx.announce(WATCHLIST_CHANGED)  # as the admin page's change does: every process reloads
 
 
 async def test_the_form_warns_about_a_phone_number_and_stores_nothing_until_confirmed(

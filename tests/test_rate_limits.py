@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 
 from service.app import create_app
 from service.client_address import AddressKeys, network
-from service.rate_limits import RateLimiter, SlidingWindow
+from service.rate_limits import MemoryRateLimiter, SlidingWindow
 from service.settings import DEFAULT_LIMITS, Limit, Settings
 from tests.chat_clients import Visitor
 from tests.conftest import PASSWORD, FakeClock, add_staff, ask, dump
@@ -190,24 +190,26 @@ def test_the_forwarded_address_only_behind_a_trusted_proxy() -> None:
     assert plain.key(request, now) != plain.key("203.0.113.9", now)
 
 
-def test_a_refusing_limit_counts_the_event_nowhere() -> None:
-    limiter = RateLimiter({"chat_start.visitor": Limit(1, 60), "chat_start.address": Limit(5, 60)})
+async def test_a_refusing_limit_counts_the_event_nowhere() -> None:
+    limiter = MemoryRateLimiter(
+        {"chat_start.visitor": Limit(1, 60), "chat_start.address": Limit(5, 60)}
+    )
     now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-    assert limiter.retry_after("chat_start", {"visitor": "a", "address": "x"}, now) == 0
+    assert await limiter.retry_after("chat_start", {"visitor": "a", "address": "x"}, now) == 0
     for _ in range(3):
-        assert limiter.retry_after("chat_start", {"visitor": "a", "address": "x"}, now) == 60
+        assert await limiter.retry_after("chat_start", {"visitor": "a", "address": "x"}, now) == 60
     # The address saw one start, not four: four other visitors still fit.
     for token in "bcde":
-        assert limiter.retry_after("chat_start", {"visitor": token, "address": "x"}, now) == 0
-    refusal = limiter.check("chat_start", {"visitor": "f", "address": "x"}, now)
+        assert await limiter.retry_after("chat_start", {"visitor": token, "address": "x"}, now) == 0
+    refusal = await limiter.check("chat_start", {"visitor": "f", "address": "x"}, now)
     assert refusal is not None and refusal.name == "chat_start.address"
     # A kind with no limit of its own is ignored; a disabled limiter refuses nothing.
-    assert limiter.retry_after("ask", {"address": "x"}, now) == 0
-    off = RateLimiter({"ask.address": Limit(1, 60)}, enabled=False)
-    assert [off.retry_after("ask", {"address": "x"}, now) for _ in range(3)] == [0, 0, 0]
+    assert await limiter.retry_after("ask", {"address": "x"}, now) == 0
+    off = MemoryRateLimiter({"ask.address": Limit(1, 60)}, enabled=False)
+    assert [await off.retry_after("ask", {"address": "x"}, now) for _ in range(3)] == [0, 0, 0]
 
 
-def test_memory_stays_bounded() -> None:
+async def test_memory_stays_bounded() -> None:
     window = SlidingWindow(limit=3, window_s=60, max_keys=100)
     for n in range(1000):
         window.count(f"k{n}", float(n) / 100)
@@ -215,9 +217,9 @@ def test_memory_stays_bounded() -> None:
     assert window.retry_after("k999", 10) == 0, "the newest keys are kept"
     window.prune(100.0)
     assert len(window) == 0
-    limiter = RateLimiter({"ask.address": Limit(2, 60)}, prune_every_s=60)
+    limiter = MemoryRateLimiter({"ask.address": Limit(2, 60)}, prune_every_s=60)
     start = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
     for n in range(50):
-        limiter.count("ask", {"address": f"a{n}"}, start)
-    limiter.check("ask", {"address": "a0"}, start + timedelta(minutes=2))
-    assert limiter.tracked() == 0
+        await limiter.count("ask", {"address": f"a{n}"}, start)
+    await limiter.check("ask", {"address": "a0"}, start + timedelta(minutes=2))
+    assert await limiter.tracked() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -265,7 +266,7 @@ async def test_the_app_sweeps_in_the_background(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await _old_rejected_question(settings, "2026-10-01T00:00:00Z")
-    monkeypatch.setattr(retention, "FIRST_DELAY_S", 0.0)
+    settings = dataclasses.replace(settings, retention_first_delay_seconds=0)
     await aiohttp_client(create_app(settings, clock=clock))
     for _ in range(100):
         if rows(settings, "SELECT count(*) FROM questions") == [(0,)]:

@@ -13,7 +13,7 @@ from markupsafe import escape
 from moderation import watched_word_admin
 from moderation.errors import Forbidden, Invalid, NotFound
 from moderation.filters.watched_words import WatchedWord, Watchlist
-from moderation.watched_word_admin import WatchlistContext
+from moderation.watched_word_admin import WatchlistChanged, WatchlistContext
 from service import keys
 from service.settings import Settings
 from service.storage import watched_words
@@ -241,10 +241,11 @@ async def test_after_change_is_told_after_each_commit_only(
 ) -> None:
     told: list[int] = []
 
-    async def after_change() -> None:
+    async def after_change(_change: WatchlistChanged) -> None:
         told.append(len(rows(settings, "SELECT id FROM watched_words WHERE active = 1")))
 
-    ctx = WatchlistContext(client.server.app[keys.DB], clock, after_change)
+    client.server.app[keys.BUS].on(WatchlistChanged, after_change)
+    ctx = WatchlistContext(client.server.app[keys.DB], clock)
     helena = StaffMember(
         await add_staff(client, "helena", "coordinator"), "helena", "coordinator", None, True
     )

@@ -11,7 +11,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from moderation.errors import Invalid
-from moderation.text import has_lone_surrogate
+from moderation.text import has_unstorable_text
 from service import i18n
 
 FormData = dict[str, str]
@@ -33,7 +33,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         raise Invalid(i18n.gettext("The body is not valid JSON."), field="body") from None
     if not isinstance(data, dict):
         raise Invalid(i18n.gettext("The body must be a JSON object."), field="body")
-    if has_lone_surrogate(data):
+    if has_unstorable_text(data):
         raise Invalid(i18n.gettext("The text has characters that cannot be stored."), field="body")
     return data
 
@@ -105,7 +105,7 @@ async def form(request: web.Request) -> FormData:
     for name, value in posted.items():
         if upload and name == UPLOAD_FIELD and isinstance(value, web.FileField):
             value = _uploaded_text(value)
-        if not isinstance(value, str) or has_lone_surrogate(value):
+        if not isinstance(value, str) or has_unstorable_text(value):
             raise web.HTTPBadRequest(
                 text=i18n.gettext("The field %(name)s must be text.") % {"name": name[:40]}
             )

@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from moderation import chat_upkeep, staff_admin
+from moderation import staff_admin
 from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import ActionError
-from moderation.staff_admin import StaffChange, StaffContext
+from moderation.staff_admin import StaffContext
 from service import keys
 from service.http import bodies, notices
 from service.http.params import path_id
@@ -31,14 +31,8 @@ NOTICES = {
 
 
 def _context(request: web.Request) -> StaffContext:
-    app = request.app
-
-    async def after_commit(change: StaffChange) -> None:
-        await app[keys.STAFF_CONSOLE].close_staff(change.staff_id)
-        if change.signed_out:
-            await chat_upkeep.signed_out(app[keys.CHAT], change.staff_id)
-
-    return StaffContext(app[keys.DB], app[keys.CLOCK], after_commit)
+    # What a change means for live sockets is told to every process through the change bus.
+    return StaffContext(request.app[keys.DB], request.app[keys.CLOCK])
 
 
 async def _page(

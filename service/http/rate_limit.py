@@ -36,7 +36,7 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     action, only_accepted = route
     now = request.app[keys.CLOCK]()
     by = {"address": request.app[keys.ADDRESS_KEYS].key(request, now)}
-    refusal = limiter.take(action, by, now)
+    refusal = await limiter.take(action, by, now)
     if refusal is not None:
         raise too_many(refusal)
     if not only_accepted:
@@ -45,11 +45,11 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
         response = await handler(request)
     except web.HTTPException as exc:
         if exc.status >= 400:
-            limiter.release(action, by, now)
+            await limiter.release(action, by, now)
         raise
     except BaseException:
-        limiter.release(action, by, now)
+        await limiter.release(action, by, now)
         raise
     if response.status >= 400:
-        limiter.release(action, by, now)
+        await limiter.release(action, by, now)
     return response

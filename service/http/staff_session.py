@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from moderation import chat_upkeep
 from service import auth, i18n, keys
 from service.http import bodies
 from service.http.middleware import Handler, is_api
@@ -109,11 +108,8 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
     token = request.cookies.get(STAFF_COOKIE)
     member: StaffMember | None = request.get(keys.STAFF)
     if token:
+        # Every process closes the session's sockets when the sign-out is announced.
         await auth.sign_out(request.app[keys.DB], request.app[keys.CLOCK], token, member)
-        console = request.app[keys.STAFF_CONSOLE]
-        await console.end_session(auth.token_hash(token))
-        if member is not None and member.id not in console.connected_staff():
-            await chat_upkeep.signed_out(request.app[keys.CHAT], member.id)
 
 
 async def start_session(request: web.Request, username: str, password: str) -> auth.SignIn:

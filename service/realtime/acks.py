@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from moderation.errors import ActionError, Blocked, PersonalDetails, RateLimited
-from moderation.text import has_lone_surrogate
+from moderation.text import has_unstorable_text
 from service import i18n
 from service.storage import database_down, disk_full
 
@@ -54,7 +54,7 @@ def event(
                     data = {}
                 if not isinstance(data, dict):
                     return invalid(i18n.gettext("Send a JSON object."))
-                if has_lone_surrogate(data):
+                if has_unstorable_text(data):
                     return invalid(i18n.gettext("The text has characters that cannot be stored."))
                 try:
                     return await handler(self, sid, data)

@@ -5,13 +5,18 @@ room of their own (`v<visitor id>`), a staff member's sockets one per person (`s
 and one per chat assigned to them (`c<chat id>s<staff id>`); a message goes to the visitor's
 room and to the chat room of the staff member it was assigned to when it was stored. Sockets
 join the rooms that carry messages only once they have read what they missed (see
-docs/realtime.md, "Resuming without gaps"). The queue and presence go to every staff socket."""
+docs/realtime.md, "Resuming without gaps"). The queue and presence go to every staff socket.
+
+With several processes, messages and typing notices go through python-socketio's Redis manager
+to whichever process holds the room's sockets. What a committed change means is worked out by
+every process for its own sockets (the change bus calls `changed` in each), so those pushes
+stay in the process (`ignore_queue`): each keeps its own record of what its sockets were sent."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -20,7 +25,7 @@ from moderation import chat_queue, chat_upkeep
 from moderation.chat_context import ChatChange, ChatContext
 from service import i18n
 from service.realtime import chat_payloads
-from service.storage import chats
+from service.storage import chat_messages, chats
 from service.storage.chat_messages import Stored
 from service.storage.db import Row
 
@@ -31,6 +36,10 @@ VISITOR_NAMESPACE = "/chat"
 STAFF_NAMESPACE = "/staff"
 log = logging.getLogger(__name__)
 DESK = "desk"  # every staff socket on the chat console
+# How far back a resume looks again with several processes (see ChatHub.replay_from): far
+# beyond a publish's delay, and few enough messages to stay well inside one replay page.
+REORDER_WINDOW = timedelta(seconds=5)
+REORDER_MAX = 20
 
 
 def visitor_room(visitor_id: int) -> str:
@@ -49,8 +58,11 @@ def chat_staff_room(chat_id: int, staff_id: int) -> str:
 
 
 class ChatHub:
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, *, crossing: bool = False) -> None:
         self._sio = sio
+        # Several processes: a sender's other sockets may be on another process, so "the
+        # sender's only socket" cannot be known here and every copy is sent.
+        self.crossing = crossing
         self._ctx: ChatContext | None = None
         self._console: StaffConsole | None = None
         self.visitor_languages: dict[int, str] = {}
@@ -73,6 +85,17 @@ class ChatHub:
         after that read and its replay. So a socket sees each message once and in id order."""
         return _Delivery(self._delivery, chat_id)
 
+    async def replay_from(self, chat_id: int, after: int) -> int:
+        """Where a resume's replay begins. With several processes two messages of one chat can
+        reach a socket out of id order (each process publishes its own after its commit), so
+        a page that saw id 8 may not have seen 7 yet when it disconnects: the replay then also
+        covers the last few seconds before `after`, and the page drops what it already has."""
+        if not self.crossing or after <= 0:
+            return after
+        return await chat_messages.settled_before(
+            self.ctx.db, chat_id, after, self.ctx.ago_iso(REORDER_WINDOW), at_most=REORDER_MAX
+        )
+
     def attach(self, ctx: ChatContext, console: StaffConsole) -> None:
         self._ctx = ctx
         self._console = console
@@ -87,9 +110,19 @@ class ChatHub:
         """Open now, and when it next opens: refreshed on every change and every tick."""
         return self._status
 
+    async def _here(
+        self, event: str, payload: Any, namespace: str, *, room: str | None = None
+    ) -> None:
+        """To this process's sockets only: every process makes the same push for its own."""
+        await self._sio.emit(event, payload, room=room, namespace=namespace, ignore_queue=True)
+
     async def changed(self, change: ChatChange) -> None:
         self._view = None
         self._version += 1
+        if not change.queue:
+            for staff_id in change.staff:
+                await self.push_own_chats(staff_id)
+            return
         staff = set(change.staff)
         for chat_id in dict.fromkeys(change.chats + change.ended):
             row = await chats.get(self.ctx.db, chat_id)
@@ -108,28 +141,47 @@ class ChatHub:
             await self._console.push_questions()
         await self.push_queue()
 
+    async def resync(self) -> None:
+        """Changes may have been missed (the change bus was away): push everything afresh to
+        this process's sockets. The desk lists stay as sent, so the next delta still applies."""
+        self._view = None
+        self._version += 1
+        self._sent = {}
+        for staff_id in self._connected_staff():
+            await self.push_own_chats(staff_id)
+        if self._console is not None:
+            await self._console.push_questions()
+        await self.push_queue()
+        await self.pages_resume()
+
+    async def pages_resume(self) -> None:
+        """Messages published while Redis was away reached no other process: every page here
+        reads again from its last id, and drops what it already has."""
+        for namespace in (VISITOR_NAMESPACE, STAFF_NAMESPACE):
+            await self._here("resync", {}, namespace)
+
     async def _tell_assigned(self, row: Row) -> None:
         with i18n.speaking(self.visitor_languages.get(row["visitor_id"])):
             payload = chat_payloads.assigned(row)
-        await self._sio.emit(
-            "assigned", payload, room=visitor_room(row["visitor_id"]), namespace=VISITOR_NAMESPACE
+        await self._here(
+            "assigned", payload, VISITOR_NAMESPACE, room=visitor_room(row["visitor_id"])
         )
 
     async def _tell_ended(self, row: Row) -> None:
         """Told once, by the change that ended the chat."""
-        await self._sio.emit(
+        await self._here(
             "ended",
             {"by": row["ended_by"]},
+            VISITOR_NAMESPACE,
             room=visitor_room(row["visitor_id"]),
-            namespace=VISITOR_NAMESPACE,
         )
         if row["handled_by"] is not None:
-            await self._to_staff(
-                "ended", {"chat_id": row["id"], "by": row["ended_by"]}, row["handled_by"]
+            await self._here(
+                "ended",
+                {"chat_id": row["id"], "by": row["ended_by"]},
+                STAFF_NAMESPACE,
+                room=staff_room(row["handled_by"]),
             )
-
-    async def _to_staff(self, event: str, payload: dict[str, Any], staff_id: int) -> None:
-        await self._sio.emit(event, payload, room=staff_room(staff_id), namespace=STAFF_NAMESPACE)
 
     async def message(
         self,
@@ -144,6 +196,7 @@ class ChatHub:
         The sender's own socket learns the id from the acknowledgement; when it is the sender's
         only socket, the copy for the sender's side would go to no one and is not even built.
         `flags` (watched words that matched) go to staff only."""
+        sender_alone = sender_alone and not self.crossing
         if not (sender_alone and stored.sender == "visitor"):
             await self._sio.emit(
                 "message",
@@ -166,8 +219,11 @@ class ChatHub:
 
     async def typing(self, row: Row, *, sender: str) -> None:
         if sender == "visitor" and row["assigned_to"] is not None:
-            await self._to_staff(
-                "typing", {"chat_id": row["id"], "from": "visitor"}, row["assigned_to"]
+            await self._sio.emit(
+                "typing",
+                {"chat_id": row["id"], "from": "visitor"},
+                room=staff_room(row["assigned_to"]),
+                namespace=STAFF_NAMESPACE,
             )
         elif sender == "staff":
             await self._sio.emit(
@@ -181,11 +237,11 @@ class ChatHub:
         await self._close_expired(staff_id)
         rows = await chats.for_staff(self.ctx.db, staff_id)
         notes = await chats.notes(self.ctx.db, [row["id"] for row in rows])
-        await self._sio.emit(
+        await self._here(
             "chats",
             chat_payloads.own_chats(rows, notes),
+            STAFF_NAMESPACE,
             room=to or staff_room(staff_id),
-            namespace=STAFF_NAMESPACE,
         )
 
     async def push_queue(self) -> None:
@@ -216,12 +272,8 @@ class ChatHub:
             key = ("visitor", waiting.row["id"])
             latest[key] = payload
             if sent.get(key) != payload:
-                await self._sio.emit(
-                    "queue",
-                    payload,
-                    room=visitor_room(waiting.row["visitor_id"]),
-                    namespace=VISITOR_NAMESPACE,
-                )
+                room = visitor_room(waiting.row["visitor_id"])
+                await self._here("queue", payload, VISITOR_NAMESPACE, room=room)
         async with self._desk_lock:
             now = self.ctx.clock()
             for name, items in self._desk_lists(view).items():
@@ -232,19 +284,17 @@ class ChatHub:
                         delta["items"] = [
                             chat_payloads.waiting_now(item, now) for item in delta["items"]
                         ]
-                    await self._sio.emit(
-                        f"{name}_changed", delta, room=DESK, namespace=STAFF_NAMESPACE
-                    )
+                    await self._here(f"{name}_changed", delta, STAFF_NAMESPACE, room=DESK)
         for staff_id in self._connected_staff():
             payload = chat_payloads.desk(view, staff_id)
             key = ("desk", staff_id)
             latest[key] = payload
             if sent.get(key) != payload:
-                await self._to_staff("desk", payload, staff_id)
+                await self._here("desk", payload, STAFF_NAMESPACE, room=staff_room(staff_id))
         status = chat_payloads.status(view)
         latest["status"] = status
         if sent.get("status") != status:
-            await self._sio.emit("status", status, namespace=VISITOR_NAMESPACE)
+            await self._here("status", status, VISITOR_NAMESPACE)
         self._sent = latest
 
     async def greet_staff(self, sid: str, staff_id: int) -> None:
@@ -346,9 +396,13 @@ def _delta(
 
 async def tick_forever(hub: ChatHub, every_s: float) -> None:
     """Housekeeping (absent staff, idle visitors) and fresh estimates, every few seconds."""
+    from service import background  # here only while others edit this module's imports
+
     while True:
         await asyncio.sleep(every_s)
+        background.record_run()
         try:
             await chat_upkeep.tick(hub.ctx)
         except Exception:  # a failed round must not stop the next one
+            background.record_failure()
             log.exception("chat housekeeping failed")

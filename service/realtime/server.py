@@ -103,6 +103,35 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if transport is not None:
             transport.abort()
 
+    async def emit(
+        self,
+        event: str,
+        data: Any = None,
+        to: str | None = None,
+        room: str | None = None,
+        skip_sid: str | list[str] | None = None,
+        namespace: str | None = None,
+        callback: Any = None,
+        ignore_queue: bool = False,
+    ) -> None:
+        """An event for one socket of this process stays in the process: a replay of two
+        hundred messages must not cross Redis to every other process for nothing."""
+        target = to or room
+        if not ignore_queue and isinstance(target, str):
+            manager = self.manager
+            ns = namespace or "/"
+            ignore_queue = manager.is_connected(target, ns) or manager.is_pre_connected(target, ns)
+        await super().emit(
+            event,
+            data,
+            to=to,
+            room=room,
+            skip_sid=skip_sid,
+            namespace=namespace,
+            callback=callback,
+            ignore_queue=ignore_queue,
+        )
+
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineServer
 

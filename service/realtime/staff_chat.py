@@ -120,7 +120,8 @@ class StaffChatEvents:
             # Joined before the read: what commits after it comes live (see chat_staff_room).
             await self.enter_room(sid, chat_staff_room(chat_id, staff.id))
             self.resumed(sid, chat_id)
-            missed = await chat_messages.after(self.chat.db, chat_id, after, REPLAY_PAGE)
+            start = await self.hub.replay_from(chat_id, after)
+            missed = await chat_messages.after(self.chat.db, chat_id, start, REPLAY_PAGE)
             cards = await chat_referrals.cards_in(self.chat, missed, i18n.current_language())
             for message in missed:
                 # Watched words are found again on replay (messages keep no flags of their own).
@@ -133,7 +134,7 @@ class StaffChatEvents:
                     message, for_sender="staff", chat_id=chat_id, cards=cards, flags=flags
                 )
                 await self.emit("message", payload, to=sid)
-        return {"ok": True, **chat_payloads.replay_cursor(missed, after, REPLAY_PAGE)}
+        return {"ok": True, **chat_payloads.replay_cursor(missed, max(start, after), REPLAY_PAGE)}
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         now = time.monotonic()

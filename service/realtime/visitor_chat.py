@@ -111,11 +111,8 @@ class VisitorChat(socketio.AsyncNamespace):
 
     async def _presence(self, visitor_id: int, *, here: bool) -> None:
         """Staff see whether their visitor is connected; idle time starts when the last socket
-        closes."""
-        for chat_id in await chat_visitor.visitor_presence(self._ctx, visitor_id, here=here):
-            row = await chats.get(self._ctx.db, chat_id)
-            if row is not None and row["assigned_to"] is not None:
-                await self._hub.push_own_chats(row["assigned_to"])
+        closes (on any process)."""
+        await chat_visitor.visitor_presence(self._ctx, visitor_id, here=here)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         visitor = self._visitors.pop(sid, None)
@@ -138,7 +135,7 @@ class VisitorChat(socketio.AsyncNamespace):
         # refused_words) stay counted.
         now = self._ctx.clock()
         try:
-            self._limit("chat_start", visitor, now)
+            await self._limit("chat_start", visitor, now)
         except RateLimited as exc:
             return self._refused_start(exc, data.get("text"))
         try:
@@ -154,13 +151,15 @@ class VisitorChat(socketio.AsyncNamespace):
             )
         except ActionError as exc:
             if isinstance(exc, PersonalDetails | chat_visitor.QueueFull) or exc.code == "invalid":
-                self._limiter.release("chat_start", self._limit_keys(visitor), now)
+                await self._limiter.release("chat_start", self._limit_keys(visitor), now)
             if isinstance(exc, RateLimited):
                 return self._refused_start(exc, data.get("text"))
             raise
         # Kept so that the address's count can be given back if the visitor leaves before
         # anyone takes the chat.
-        self._limiter.hold(started.chat_id, "chat_start", {"address": visitor.address_key}, now)
+        await self._limiter.hold(
+            started.chat_id, "chat_start", {"address": visitor.address_key}, now
+        )
         visitor.chat_id = started.chat_id
         if visitor.visitor_id is None:
             await self._register(visitor, started.visitor_id)
@@ -203,12 +202,12 @@ class VisitorChat(socketio.AsyncNamespace):
         client_id = chat_visitor.client_id(data.get("client_id"))
         chat_id = visitor.chat_id or await self._open_chat_id(visitor)
         now = self._ctx.clock()
-        self._limit("chat_message", visitor, now)
+        await self._limit("chat_message", visitor, now)
         try:
             screening = chat_visitor.screen(self._ctx, text, personal_ok=data.get("personal_ok"))
         except PersonalDetails:
             # Only a warning: the same message sent again as it is must not count twice.
-            self._limiter.release("chat_message", self._limit_keys(visitor), now)
+            await self._limiter.release("chat_message", self._limit_keys(visitor), now)
             raise
 
         async def store_and_deliver(into: int) -> Stored | None:
@@ -241,9 +240,9 @@ class VisitorChat(socketio.AsyncNamespace):
     def _limit_keys(self, visitor: _Visitor) -> dict[str, str]:
         return {"visitor": visitor.token_hash, "address": visitor.address_key}
 
-    def _limit(self, action: str, visitor: _Visitor, now: datetime) -> None:
+    async def _limit(self, action: str, visitor: _Visitor, now: datetime) -> None:
         """Count the event, or refuse it with the seconds to wait."""
-        refusal = self._limiter.take(action, self._limit_keys(visitor), now)
+        refusal = await self._limiter.take(action, self._limit_keys(visitor), now)
         if refusal is not None:
             raise RateLimited(refusal.message(), retry_after=refusal.retry_after)
 
@@ -298,7 +297,8 @@ class VisitorChat(socketio.AsyncNamespace):
 
     async def _replay(self, sid: str, chat_id: int, after: int) -> dict[str, Any]:
         """Emit one page of the chat's messages after `after`, in id order; its cursor."""
-        missed = await chat_messages.after(self._ctx.db, chat_id, after, REPLAY_PAGE)
+        start = await self._hub.replay_from(chat_id, after)
+        missed = await chat_messages.after(self._ctx.db, chat_id, start, REPLAY_PAGE)
         cards = await chat_referrals.cards_in(self._ctx, missed, i18n.current_language())
         for message in missed:
             payload = chat_payloads.message(message, for_sender="visitor", cards=cards)
@@ -310,9 +310,9 @@ class VisitorChat(socketio.AsyncNamespace):
         ended = await chat_visitor.end(self._ctx, self._visitors[sid].visitor_id)
         if ended is not None and ended.untaken:
             # Left before anyone took it: the start does not use up the address's allowance.
-            self._limiter.give_back(ended.chat_id)
+            await self._limiter.give_back(ended.chat_id)
         elif ended is not None:
-            self._limiter.forget(ended.chat_id)
+            await self._limiter.forget(ended.chat_id)
         return {"ok": True}
 
     @event(_language_of)

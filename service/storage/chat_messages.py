@@ -92,6 +92,8 @@ class MessageLog:
         self._pending: list[tuple[Draft, asyncio.Future[Stored | None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Fresh messages stored so far, for /metrics (a resend acknowledged again is not one).
+        self.stored = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="chat-message-log")
@@ -138,6 +140,7 @@ class MessageLog:
                             future.set_exception(exc)
                     continue
                 committed_at = loop.time()
+                self.stored += sum(1 for r in results if r is not None and r.fresh)
                 # Resolve in id order, so the senders broadcast in the order the ids say.
                 order = sorted(range(len(live)), key=lambda i: _sort_key(results[i]))
                 for i in order:
@@ -277,6 +280,22 @@ async def after(db: Database, chat_id: int, after_id: int, limit: int) -> list[R
         " ORDER BY m.id LIMIT ?",
         (chat_id, after_id, limit),
     )
+
+
+async def settled_before(
+    db: Database, chat_id: int, after_id: int, cutoff: str, *, at_most: int
+) -> int:
+    """The newest message at or before `after_id` written before `cutoff`, or the one
+    `at_most` messages back if that is newer: where a replay may safely begin (see
+    ChatHub.replay_from); 0 for the chat's beginning."""
+    rows = await db.fetch_all(
+        "SELECT id, at FROM chat_messages WHERE chat_id = ? AND id <= ? ORDER BY id DESC LIMIT ?",
+        (chat_id, after_id, at_most + 1),
+    )
+    for row in rows:
+        if row["at"] < cutoff:
+            return int(row["id"])
+    return int(rows[-1]["id"]) if len(rows) > at_most else 0
 
 
 async def insert_first(tx: Writer, chat_id: int, text: str, at: str, client_id: str) -> int:

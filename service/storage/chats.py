@@ -152,13 +152,14 @@ async def link_question(tx: Writer, chat_id: int, question_id: int) -> None:
 
 
 async def visitor_away(tx: Writer, visitor_id: int, at: str | None) -> list[int]:
-    """Mark the visitor's open chats as left (at) or back (None); returns those chat ids."""
+    """Mark the visitor's open chats as left (at) or back (None); returns the staff members
+    those chats are assigned to, who see whether their visitor is connected."""
     rows = await tx.fetch_all(
         "UPDATE chats SET visitor_away_since = ?"
-        " WHERE visitor_id = ? AND status IN ('waiting', 'active') RETURNING id",
+        " WHERE visitor_id = ? AND status IN ('waiting', 'active') RETURNING assigned_to",
         (at, visitor_id),
     )
-    return [row[0] for row in rows]
+    return [row[0] for row in rows if row[0] is not None]
 
 
 async def everyone_away(tx: Writer, at: str) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib.resources
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, Unavailable
@@ -26,6 +26,7 @@ __all__ = [
     "Database",
     "Dialect",
     "Duplicate",
+    "LeaderLock",
     "MigrationFailed",
     "Row",
     "SearchTerm",
@@ -131,6 +132,14 @@ class Writer(_Reads):
 
     dialect: Dialect
 
+    def __init__(self) -> None:
+        self.announced: list[object] = []
+
+    def announce(self, change: object) -> None:
+        """Tell the running service about `change` once this transaction has committed, and
+        never if it rolls back: the database hands it to the change bus after COMMIT."""
+        self.announced.append(change)
+
     @abstractmethod
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; returns the number of rows changed."""
@@ -146,6 +155,34 @@ class Writer(_Reads):
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
+class LeaderLock(ABC):
+    """Held by one process at a time, and released by itself when that process dies."""
+
+    @abstractmethod
+    async def try_acquire(self) -> bool:
+        """Take the lock if no one holds it; whether this process holds it now."""
+
+    @abstractmethod
+    async def held(self) -> bool:
+        """Whether the lock is still this process's (its connection alive)."""
+
+    @abstractmethod
+    async def release(self) -> None: ...
+
+
+class _OnlyProcess(LeaderLock):
+    """SQLite serves one process: it always leads."""
+
+    async def try_acquire(self) -> bool:
+        return True
+
+    async def held(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None
+
+
 class Database(_Reads):
     """An open database: reads anywhere, writes inside `transaction()` only."""
 
@@ -156,6 +193,8 @@ class Database(_Reads):
     label: str
     # The migrations open() applied, by file name.
     applied: list[str]
+    # Hears what each committed transaction announced: the app's change bus.
+    on_commit: Callable[[Sequence[object]], Awaitable[None]] | None = None
 
     @abstractmethod
     async def open(self) -> None:
@@ -170,14 +209,28 @@ class Database(_Reads):
     ) -> list[Row]:
         """Rows of a read; `slow` marks a search, kept apart from the short lookups."""
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Writer]:
+        """The single writer inside BEGIN … COMMIT; rolled back on any error. What the block
+        announced goes to `on_commit` after the commit (Zulip's send_event_on_commit), so no
+        process hears of a change that did not happen."""
+        async with self._transaction() as tx:
+            yield tx
+        if tx.announced and self.on_commit is not None:
+            await self.on_commit(tx.announced)
+
     @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Writer]:
-        """The single writer inside BEGIN … COMMIT; rolled back on any error."""
+    def _transaction(self) -> AbstractAsyncContextManager[Writer]:
+        """The engine's BEGIN … COMMIT on its single writer."""
 
     def single_statements(self) -> AbstractAsyncContextManager[Writer]:
         """The writer for a hot path whose one statement is the whole write. An engine may
         let each statement commit by itself to save the round trips of BEGIN and COMMIT."""
         return self.transaction()
+
+    def leader_lock(self) -> LeaderLock:
+        """The lock that chooses the one process doing the once-only background work."""
+        return _OnlyProcess()
 
     async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database and empty it; False when a reader kept it

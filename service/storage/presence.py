@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.storage import processes
 from service.storage.db import Database, Row, Writer
 
 _PRESENCE_SQL = """
@@ -22,7 +23,9 @@ async def staff_rows(db: Database | Writer, present_cutoff: str) -> list[Row]:
     return await db.fetch_all(_PRESENCE_SQL + " ORDER BY s.id", (present_cutoff,))
 
 
-async def connected(tx: Writer, staff_id: int) -> None:
+async def connected(tx: Writer, staff_id: int, process: str) -> None:
+    """One more console socket, on `process`; `connections` counts them on all processes."""
+    await processes.opened(tx, process, processes.STAFF, staff_id)
     await tx.execute(
         "INSERT INTO staff_presence (staff_id, connections) VALUES (?, 1)"
         " ON CONFLICT (staff_id) DO UPDATE SET connections = staff_presence.connections + 1,"
@@ -31,7 +34,8 @@ async def connected(tx: Writer, staff_id: int) -> None:
     )
 
 
-async def disconnected(tx: Writer, staff_id: int, at: str) -> None:
+async def disconnected(tx: Writer, staff_id: int, process: str, at: str) -> None:
+    await processes.closed(tx, process, processes.STAFF, staff_id)
     await tx.execute(
         "UPDATE staff_presence"
         " SET connections = CASE WHEN connections > 1 THEN connections - 1 ELSE 0 END,"
@@ -39,6 +43,14 @@ async def disconnected(tx: Writer, staff_id: int, at: str) -> None:
         " WHERE staff_id = ?",
         (at, staff_id),
     )
+
+
+async def connected_anywhere(db: Database, staff_id: int) -> bool:
+    """Whether the member has a console socket open on any process."""
+    value = await db.fetch_value(
+        "SELECT connections FROM staff_presence WHERE staff_id = ?", (staff_id,)
+    )
+    return bool(value)
 
 
 async def set_available(tx: Writer, staff_id: int, on: bool) -> bool:

@@ -19,7 +19,15 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from service.storage.db import Database, Dialect, Row, SearchTerm, Writer, migrations
+from service.storage.db import (
+    Database,
+    Dialect,
+    LeaderLock,
+    Row,
+    SearchTerm,
+    Writer,
+    migrations,
+)
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, Unavailable
 
 log = logging.getLogger(__name__)
@@ -27,6 +35,15 @@ log = logging.getLogger(__name__)
 # Advisory lock keys (any 64-bit numbers, fixed for Koppi): the writer, and the migrations.
 WRITE_LOCK = 0x4B4F505049_01
 MIGRATE_LOCK = 0x4B4F505049_02
+LEADER_LOCK = 0x4B4F505049_03
+# The leader's own connection: a peer that vanished without closing it (a machine lost) is
+# noticed by the server within about half a minute, and the lock goes with it.
+_LEADER_SESSION = {
+    "application_name": "koppi-leader",
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
 _BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 _INDEXES = ("question", "service")
 # The connection is gone or the server is not taking connections: the request can be retried
@@ -233,7 +250,7 @@ class PostgresDatabase(Database):
             raise _translated(exc, self.label) from exc
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Writer]:
+    async def _transaction(self) -> AsyncIterator[Writer]:
         async with self._write_lock:
             pool = self.pool
             try:
@@ -264,6 +281,9 @@ class PostgresDatabase(Database):
                 with contextlib.suppress(Exception):  # a pool closed meanwhile has let it go
                     await pool.release(conn)
 
+    def leader_lock(self) -> LeaderLock:
+        return _AdvisoryLeaderLock(self.url)
+
     async def vacuum(self) -> None:
         """VACUUM removes dead rows and index entries from their pages (their space is reused);
         it cannot run in a transaction, so it has a connection of its own, no write lock."""
@@ -277,6 +297,7 @@ class PostgresWriter(Writer):
     dialect = DIALECT
 
     def __init__(self, conn: asyncpg.Connection, label: str) -> None:
+        super().__init__()
         self._conn = conn
         self._label = label
 
@@ -359,3 +380,35 @@ async def refuse_unless_empty(
             f"{label} is not empty (it has {len(tables)} tables: {shown});"
             f" {what} only into an empty database, and changed nothing there"
         )
+
+
+class _AdvisoryLeaderLock(LeaderLock):
+    """A session advisory lock on a connection of its own, outside the pool: the server releases
+    it when the connection ends, so a killed process never holds the lead."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: asyncpg.Connection | None = None
+
+    async def try_acquire(self) -> bool:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(
+                self._url, timeout=5, server_settings=_LEADER_SESSION
+            )
+        return bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
+
+    async def held(self) -> bool:
+        """The lock lives as long as the connection: a round trip on it proves both."""
+        if self._conn is None or self._conn.is_closed():
+            return False
+        try:
+            await self._conn.fetchval("SELECT 1", timeout=5)
+        except Exception:
+            await self.release()
+            return False
+        return True
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()  # ends the session, and with it the lock, without a round trip

@@ -190,7 +190,7 @@ class SqliteDatabase(Database):
         return list(await self._connection(slow).execute_fetchall(sql, params))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Writer]:
+    async def _transaction(self) -> AsyncIterator[Writer]:
         """BEGIN IMMEDIATE … COMMIT on the single writer; rolled back on any error."""
         if self._writer is None:
             raise RuntimeError("database is not open")
@@ -255,6 +255,7 @@ class SqliteWriter(Writer):
     dialect = DIALECT
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__()
         self._conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:

@@ -405,6 +405,9 @@
   }
 
   var converting = false;  // converting ends the chat too; that `ended` is not news
+  // The service lost messages on their way between its processes for a while: read again
+  // what came after the last one shown (duplicates are dropped by id).
+  socket.on("resync", function () { if (resumed) { resume(); } });
   socket.on("connect", function () {
     showConnection("connected");
     ready = false;

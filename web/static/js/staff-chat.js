@@ -595,6 +595,11 @@
     showConnection("connected");
     Object.keys(panels).forEach(function (id) { resume(panels[id]); });
   });
+  // Messages between the service's processes were lost for a while: read each chat again
+  // from its last message shown (duplicates are dropped by id).
+  socket.on("resync", function () {
+    Object.keys(panels).forEach(function (id) { if (panels[id].resumed) { resume(panels[id]); } });
+  });
   socket.on("disconnect", function (reason) {
     calls.reset();
     // Controls waiting for an answer that will not come any more are usable again.
