@@ -35,11 +35,14 @@ class SharedSalts:
 
     async def load(self) -> None:
         """Today's and tomorrow's salts into the address keys."""
-        today = self._clock().astimezone(LOCAL_ZONE).date()
+        now = self._clock()
+        today = now.astimezone(LOCAL_ZONE).date()
         for day in (today, today + timedelta(days=1)):
             name = PREFIX + day.isoformat()
             ends = datetime.combine(day + timedelta(days=1), time(1), tzinfo=LOCAL_ZONE)
-            await self._redis.set(name, secrets.token_bytes(32), nx=True, exat=ends)
+            # Seconds from the service's clock, not a wall time: the two agree in production.
+            keep = max(60, int((ends - now).total_seconds()))
+            await self._redis.set(name, secrets.token_bytes(32), nx=True, ex=keep)
             salt = await self._redis.get(name)
             if salt:
                 self._keys.use_salt(day, bytes(salt))

@@ -281,11 +281,6 @@ async def test_the_factory_picks_redis_for_several_processes(tmp_path: Path) -> 
 
 
 @pytest.mark.postgresql_only
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="AddressKeys draws its day's salt at random in each process (service/client_address.py)",
-)
 async def test_two_processes_refuse_the_eleventh_question_from_one_address(
     aiohttp_client: ClientFactory,
     tmp_path: Path,

@@ -1,10 +1,13 @@
 """Socket.IO events between processes: python-socketio's AsyncRedisManager, with two changes.
 
-1. Publishing does not hold up the handler. Upstream awaits one PUBLISH per event, and a chat
-   message is two events (the visitor's room and the staff room): with several processes that
-   doubled Koppi's CPU per message (bench/README.md). Here an event joins an outbox, in order,
-   and one task sends whatever has gathered in one pipelined round trip. The process that sends
-   delivers to its own sockets at once, as upstream does; the others hear it a moment later.
+1. Fewer, cheaper Redis messages (`_publish` and `_listen`, the two methods python-socketio's
+   pub/sub managers are built from). Upstream awaits one PUBLISH per event, and every process
+   then reads and decodes every event, its own included; a chat message is two events (the
+   visitor's room and the staff room), so with several processes Koppi's CPU per message
+   doubled (bench/README.md). Here an event joins an outbox, in order, and one task sends what
+   has gathered as one Redis message (a JSON list) marked with this process's id, which the
+   others decode once and this process skips undecoded. The sending process delivers to its
+   own sockets at once, as upstream does; the others hear it a moment later.
 2. After Redis was away it listens again within seconds (upstream's back-off grows to a
    minute), then calls `resubscribed`, so the pages here can read what they missed meanwhile:
    events published while Redis was away reached no one (the database has every message)."""
@@ -39,6 +42,7 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self._sender: asyncio.Task[None] | None = None
         self._publisher: Any = None
         self._lost = Throttled(log, "events for the other processes were lost (Redis away)")
+        self._sender_mark = self.host_id + "|"
 
     async def _publish(self, data: Any) -> None:
         """Queue the event for the other processes; the sender task keeps their order."""
@@ -58,17 +62,34 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             self._wake.clear()
             while self._outbox:
                 batch = [self._outbox.popleft() for _ in range(min(BATCH, len(self._outbox)))]
+                message = self._sender_mark + "[" + ",".join(batch) + "]"
                 try:
                     if self._publisher is None:
                         self._publisher = aioredis.Redis.from_url(
                             self.redis_url, socket_connect_timeout=2, socket_timeout=5
                         )
-                    async with self._publisher.pipeline(transaction=False) as pipe:
-                        for message in batch:
-                            pipe.publish(self.channel, message)
-                        await pipe.execute()
+                    await self._publisher.publish(self.channel, message)
                 except Exception as exc:
                     self._lost.note(f"{len(batch)} events: {type(exc).__name__}")
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        """The other processes' events, one by one, as upstream's listener takes them."""
+        channel = self.channel.encode()
+        mark = self._sender_mark.encode()
+        async for message in self._redis_listen_with_retries():
+            if message.get("type") != "message" or message.get("channel") != channel:
+                continue
+            data = message["data"]
+            if data.startswith(mark):
+                continue  # delivered here when it was sent
+            _sender, _, events = data.partition(b"|")
+            try:
+                decoded = self.json.loads(events)
+            except ValueError:
+                log.warning("skipped a malformed Socket.IO message from Redis")
+                continue
+            for event in decoded if isinstance(decoded, list) else ():
+                yield event
 
     async def close(self) -> None:
         """Stop listening and sending, and close the connections (the app is stopping)."""
