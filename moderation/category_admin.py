@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.context import Change, ModerationContext
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.text import optional_text
@@ -16,7 +15,7 @@ from service.i18n import gettext as _
 from service.storage import audit, categories
 from service.storage.db import Writer
 from service.storage.errors import Duplicate
-from service.storage.staff import ANSWERING_ROLES, StaffMember
+from service.storage.staff import ANSWERING_ROLES, MANAGING_ROLES, StaffMember
 
 SLUG = re.compile(r"[a-z0-9-]{2,30}")
 NAME_MAX = 60

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Forbidden, Invalid
 from service.changes import change_kind
 from service.clock import Clock, to_iso
@@ -17,7 +16,7 @@ from service.storage import audit, directory
 from service.storage.db import Database
 from service.storage.directory_write import save_service
 from service.storage.errors import Duplicate
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 MAX_RECORDS = 20_000
 

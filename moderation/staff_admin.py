@@ -8,7 +8,6 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.text import optional_text
 from service import passwords
@@ -18,7 +17,7 @@ from service.i18n import gettext as _
 from service.storage import audit, staff
 from service.storage.db import Database, Writer
 from service.storage.errors import Duplicate
-from service.storage.staff import ANSWERING_ROLES, ROLES, StaffMember
+from service.storage.staff import ANSWERING_ROLES, MANAGING_ROLES, ROLES, StaffMember
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,40}")
 FIRST_NAME_MAX = 40

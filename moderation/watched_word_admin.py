@@ -10,7 +10,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.filters.watched_words import MAX_PHRASE_CHARS, MAX_PHRASE_WORDS, MIN_WORD_LETTERS
 from moderation.text import clean
@@ -21,7 +20,7 @@ from service.storage import audit
 from service.storage import watched_words as words
 from service.storage.db import Database, Writer
 from service.storage.errors import Duplicate
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 PHRASE_MAX = MAX_PHRASE_CHARS
 WORDS_MAX = MAX_PHRASE_WORDS

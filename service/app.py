@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from moderation import chat_upkeep, retention
-from moderation.chat_context import ChatChange, ChatContext
+from moderation import retention
+from moderation.chat import upkeep
+from moderation.chat.context import ChatChange, ChatContext
 from moderation.context import Change, ModerationContext
 from moderation.directory import DIRECTORY_CHANGED, DirectoryChanged, DirectoryContext
 from moderation.filters.watched_words import WatchedWord
@@ -23,6 +24,7 @@ from service.auth import SessionEnded
 from service.changes import ChangeBus, change_bus
 from service.client_address import AddressKeys
 from service.clock import Clock, system_clock
+from service.crisis import CrisisContacts
 from service.http import (
     api,
     api_coordinator,
@@ -46,7 +48,6 @@ from service.http import (
     rate_limit,
     staff,
 )
-from service.http.crisis import CrisisContacts
 from service.http.page_cache import PageCache
 from service.http.render import create_environment
 from service.http.staff_session import staff_identity
@@ -257,14 +258,14 @@ def _listen_for_changes(app: web.Application, bus: ChangeBus) -> None:
         await console.close_staff(change.staff_id)
         if change.signed_out:
             # Every process runs it; it is idempotent (only the first finds anything to do).
-            await chat_upkeep.signed_out(app[keys.CHAT], change.staff_id)
+            await upkeep.signed_out(app[keys.CHAT], change.staff_id)
 
     async def session_ended(change: SessionEnded) -> None:
         await console.end_session(change.token_hash)
         # Signing out on one's last device: the last process to close a socket sees none left.
         staff_id = change.staff_id
         if staff_id is not None and not await presence.connected_anywhere(app[keys.DB], staff_id):
-            await chat_upkeep.signed_out(app[keys.CHAT], staff_id)
+            await upkeep.signed_out(app[keys.CHAT], staff_id)
 
     async def everything_changed() -> None:
         forget_pages()
@@ -330,7 +331,7 @@ async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
     """The message writer and this process's heartbeat run while the app runs."""
     chat = app[keys.CHAT]
     hub = app[keys.CHAT_HUB]
-    await chat_upkeep.after_restart(chat)
+    await upkeep.after_restart(chat)
     await hub.current_status()
     chat.messages.start()
     try:
@@ -339,7 +340,7 @@ async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
             yield
     finally:
         await chat.messages.stop()
-        await chat_upkeep.leaving(chat)
+        await upkeep.leaving(chat)
 
 
 async def _beat_forever(chat: ChatContext, every_s: float) -> None:
@@ -347,7 +348,7 @@ async def _beat_forever(chat: ChatContext, every_s: float) -> None:
         await asyncio.sleep(every_s)
         background.record_run()
         try:
-            await chat_upkeep.beat(chat)
+            await upkeep.beat(chat)
         except Exception:  # the database away: the next beat tries again
             background.record_failure()
             log.warning("this process's heartbeat failed", exc_info=True)

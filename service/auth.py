@@ -93,6 +93,10 @@ async def sign_in(
     return SignIn(member, token)
 
 
+# The staff session's cookie: pages and the staff console's socket read the same one.
+STAFF_COOKIE = "koppi_staff"
+
+
 @change_kind("session_ended")
 @dataclass(frozen=True)
 class SessionEnded:

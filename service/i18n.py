@@ -7,17 +7,23 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+if TYPE_CHECKING:
+    from aiohttp import web
+
 from service.clock import LOCAL_ZONE
 from web import TRANSLATIONS_DIR
 
 LANGUAGES = ("fi", "en")
 DEFAULT_LANGUAGE = "fi"
+# The visitor's choice of language, kept between pages.
+LANG_COOKIE = "lang"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("lang", default=DEFAULT_LANGUAGE)
 _catalogs: dict[str, NullTranslations] = {}
@@ -98,3 +104,12 @@ def format_duration(seconds: float) -> str:
         return gettext("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
     days = hours // 24
     return ngettext("%(num)d day", "%(num)d days", days) % {"num": days}
+
+
+def request_language(request: web.BaseRequest) -> str:
+    """The language a request (a page, or a socket's opening request) asks for: `?lang=`,
+    else the cookie, else Finnish."""
+    for lang in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if lang in LANGUAGES:
+            return str(lang)
+    return DEFAULT_LANGUAGE

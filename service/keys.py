@@ -14,13 +14,13 @@ from service.storage.db import Database
 from service.storage.staff import StaffMember
 
 if TYPE_CHECKING:
-    from moderation.chat_context import ChatContext
+    from moderation.chat.context import ChatContext
     from moderation.context import ModerationContext
     from moderation.directory import DirectoryContext
     from moderation.watched_word_admin import WatchlistContext
     from service.changes import ChangeBus
     from service.client_address import AddressKeys
-    from service.http.crisis import CrisisContacts
+    from service.crisis import CrisisContacts
     from service.http.page_cache import PageCache
     from service.leadership import Leadership
     from service.metrics import Metrics

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from service.chat.eta import (
+from moderation.chat.eta import (
     DEFAULT_HANDLE_S,
     HANDLE_FLOOR_S,
     estimate_wait,
     offer_question,
     typical_handle_time,
 )
-from service.chat.hours import OpeningHours, Span, parse_clock
-from service.chat.routing import Candidate, choose
+from moderation.chat.routing import Candidate, choose
+from service.hours import OpeningHours, Span, parse_clock
 from service.rate_limits import SlidingWindow
 from service.settings import Settings, SettingsError
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from moderation import chat_upkeep
+from moderation.chat import upkeep
 from moderation.directory import do_import
 from service import keys
 from service.storage import presence
@@ -400,10 +400,10 @@ async def test_idle_visitor_times_out_and_absent_staff_hand_chats_back(
     gone = await mikko.until("chats", lambda p: not all(i["visitor_connected"] for i in p["items"]))
     assert [i["chat_id"] for i in gone["items"] if not i["visitor_connected"]] == [ids[0]]
     clock.advance(minutes=9)
-    await chat_upkeep.tick(chat)
+    await upkeep.tick(chat)
     assert rows(settings, "SELECT count(*) FROM chats WHERE status = 'active'") == [(2,)]
     clock.advance(minutes=2)
-    await chat_upkeep.tick(chat)
+    await upkeep.tick(chat)
     assert await mikko.until("ended", lambda e: e["by"] == "timeout")
     assert rows(settings, "SELECT id, ended_by FROM chats WHERE status = 'ended'") == [
         (ids[0], "timeout")
@@ -413,18 +413,18 @@ async def test_idle_visitor_times_out_and_absent_staff_hand_chats_back(
     await mikko.close()
     await asyncio.sleep(0.2)  # the server notices the closed socket
     clock.advance(seconds=90)
-    await chat_upkeep.tick(chat)
+    await upkeep.tick(chat)
     assert rows(settings, "SELECT status FROM chats WHERE id = ?", (ids[1],)) == [("active",)]
     off = "SELECT count(*) FROM usage_events WHERE kind = 'staff_availability' AND detail LIKE ?"
     assert rows(settings, off, ('%"on": false%',)) == [(0,)]
     clock.advance(seconds=31)
-    await chat_upkeep.tick(chat)
+    await upkeep.tick(chat)
     assert rows(settings, "SELECT status, returned FROM chats WHERE id = ?", (ids[1],)) == [
         ("waiting", 1)
     ]
     assert (await staying.until("queue", lambda q: True))["position"] == 1
     # Gone for two minutes is no longer on duty, once: staffed hours end here.
-    await chat_upkeep.tick(chat)
+    await upkeep.tick(chat)
     assert rows(settings, off, ('%"on": false%',)) == [(1,)]
     assert rows(settings, "SELECT available FROM staff_presence") == [(0,)]
 

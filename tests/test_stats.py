@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from moderation import chat_upkeep
+from moderation.chat import upkeep
 from service import keys
 from service.stats.export import csv_text
 from service.stats.period import Period, StatsQuery
@@ -598,11 +598,11 @@ async def test_an_outage_is_not_counted_as_staffed(
     clock.now = datetime(2026, 11, 9, 8, 0, tzinfo=UTC)
     await on_duty("sanna", "counsellor", "Sanna")
     clock.advance(minutes=30)
-    await chat_upkeep.tick(chat)  # the last heartbeat before the outage
+    await upkeep.tick(chat)  # the last heartbeat before the outage
     clock.advance(hours=10)
-    await chat_upkeep.after_restart(chat)
+    await upkeep.after_restart(chat)
     clock.advance(minutes=3)
-    await chat_upkeep.tick(chat)  # she did not come back: off duty since the restart
+    await upkeep.tick(chat)  # she did not come back: off duty since the restart
     coordinator = await staff_client("helena", "coordinator", "Helena")
     stats = await _stats(coordinator, "from=2026-11-09&to=2026-11-09")
     assert stats["demand"]["staffed_hours"] == 0.5

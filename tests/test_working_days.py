@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from service.chat.hours import LOCAL_ZONE
+from service.hours import LOCAL_ZONE
 from service.stats.working_days import DAY, WorkingTime, holidays, is_working_day
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from service.chat.hours import parse_clock
+from service.hours import parse_clock
 from service.i18n import N_
 from service.i18n import gettext as _
 

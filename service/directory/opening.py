@@ -6,9 +6,9 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 
-from service.chat.hours import DAY_MINUTES, OpeningHours, Span, parse_clock
 from service.clock import LOCAL_ZONE
 from service.directory.hsds import DAYS, Record
+from service.hours import DAY_MINUTES, OpeningHours, Span, parse_clock
 
 WEEK_MINUTES = 7 * DAY_MINUTES
 

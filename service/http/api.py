@@ -14,7 +14,7 @@ from service.http.bodies import created, json_object
 from service.http.middleware import json_error
 from service.http.openapi import spec
 from service.http.params import page_number, path_id
-from service.http.serialize import public_question
+from service.question_json import public_question
 from service.storage import categories, questions
 from service.storage.search import SearchQuery
 

@@ -6,19 +6,18 @@ from typing import Any
 
 from aiohttp import web
 
-from moderation import chat_admin
-from moderation.chat_admin import MANAGING_ROLES
+from moderation.chat import configuration
 from service import keys
 from service.http.bodies import json_object
 from service.http.params import path_id
 from service.http.staff_session import require_staff
 from service.storage import canned, presence
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 
 async def _config(request: web.Request) -> dict[str, Any]:
     chat = request.app[keys.CHAT]
-    config = chat_admin.config_json(await chat_admin.current(chat))
+    config = configuration.config_json(await configuration.current(chat))
     staff = await presence.staff_rows(chat.db, chat.present_cutoff())
     config["staff"] = [
         {"id": s["staff_id"], "name": s["name"], "role": s["role"], "capacity": s["capacity"]}
@@ -38,15 +37,15 @@ async def get_config(request: web.Request, member: StaffMember) -> web.Response:
 
 @require_staff(*MANAGING_ROLES)
 async def put_config(request: web.Request, member: StaffMember) -> web.Response:
-    config = chat_admin.parse_config(await json_object(request))
-    await chat_admin.do_configure(request.app[keys.CHAT], config, acting_staff=member)
+    config = configuration.parse_config(await json_object(request))
+    await configuration.do_configure(request.app[keys.CHAT], config, acting_staff=member)
     return web.json_response(await _config(request))
 
 
 @require_staff(*MANAGING_ROLES)
 async def put_capacity(request: web.Request, member: StaffMember) -> web.Response:
     data = await json_object(request)
-    await chat_admin.do_set_capacity(
+    await configuration.do_set_capacity(
         request.app[keys.CHAT], path_id(request), data.get("capacity"), acting_staff=member
     )
     return web.json_response(await _config(request))
@@ -55,14 +54,14 @@ async def put_capacity(request: web.Request, member: StaffMember) -> web.Respons
 @require_staff(*MANAGING_ROLES)
 async def add_canned(request: web.Request, member: StaffMember) -> web.Response:
     data = await json_object(request)
-    await chat_admin.do_add_canned(request.app[keys.CHAT], data, acting_staff=member)
+    await configuration.do_add_canned(request.app[keys.CHAT], data, acting_staff=member)
     return web.json_response(await _config(request), status=201)
 
 
 @require_staff(*MANAGING_ROLES)
 async def edit_canned(request: web.Request, member: StaffMember) -> web.Response:
     data = await json_object(request)
-    await chat_admin.do_edit_canned(
+    await configuration.do_edit_canned(
         request.app[keys.CHAT], path_id(request), data, acting_staff=member
     )
     return web.json_response(await _config(request))
@@ -70,7 +69,9 @@ async def edit_canned(request: web.Request, member: StaffMember) -> web.Response
 
 @require_staff(*MANAGING_ROLES)
 async def retire_canned(request: web.Request, member: StaffMember) -> web.Response:
-    await chat_admin.do_retire_canned(request.app[keys.CHAT], path_id(request), acting_staff=member)
+    await configuration.do_retire_canned(
+        request.app[keys.CHAT], path_id(request), acting_staff=member
+    )
     return web.json_response(await _config(request))
 
 

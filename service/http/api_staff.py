@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from moderation import actions, queue
-from service import i18n, keys
-from service.http import serialize
+from service import i18n, keys, question_json
 from service.http.bodies import json_object
 from service.http.middleware import json_error
 from service.http.params import path_id
@@ -59,7 +58,7 @@ async def me(request: web.Request, member: StaffMember) -> web.Response:
 
 @require_staff(*ANSWERING_ROLES)
 async def list_queue(request: web.Request, member: StaffMember) -> web.Response:
-    return web.json_response(await serialize.waiting_queue(keys.moderation(request)))
+    return web.json_response(await question_json.waiting_queue(keys.moderation(request)))
 
 
 async def _state(request: web.Request, question_id: int) -> web.Response:
@@ -68,7 +67,7 @@ async def _state(request: web.Request, question_id: int) -> web.Response:
     if found is None:
         return json_error(404, i18n.gettext("No such question."))
     return web.json_response(
-        serialize.staff_question(found, claimed_by=queue.active_claimer(ctx, found))
+        question_json.staff_question(found, claimed_by=queue.active_claimer(ctx, found))
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from moderation.chat_staff import OUTCOMES
-from moderation.chat_visitor import MESSAGE_MAX
+from moderation.chat.staff_actions import OUTCOMES
+from moderation.chat.visitor_actions import MESSAGE_MAX
 from service import i18n, keys
-from service.http.render import render, role_label
+from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
+from service.labels import role_label
 from service.storage import canned, categories
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 

@@ -10,7 +10,6 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Invalid
 from service import i18n, keys
 from service.clock import local_day, local_midnight, to_iso
@@ -20,7 +19,7 @@ from service.http.staff_session import require_staff
 from service.i18n import N_
 from service.storage import audit, staff
 from service.storage.db import Row
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 PAGE = "/coordinator/audit"
 PAGE_SIZE = 50

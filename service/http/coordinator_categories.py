@@ -7,7 +7,6 @@ from typing import Any
 from aiohttp import web
 
 from moderation import category_admin
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import ActionError
 from service import keys
 from service.http import bodies, notices
@@ -16,7 +15,7 @@ from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
 from service.storage import categories
-from service.storage.staff import ANSWERING_ROLES, StaffMember
+from service.storage.staff import ANSWERING_ROLES, MANAGING_ROLES, StaffMember
 
 PATH = "/coordinator/categories"
 FIELDS = ("slug", "name_fi", "name_en", "chat_role", "position")

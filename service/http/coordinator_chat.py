@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from moderation import chat_admin
-from moderation.chat_admin import MANAGING_ROLES, THRESHOLD_MAX, WEEKDAYS
+from moderation.chat import configuration
+from moderation.chat.configuration import THRESHOLD_MAX, WEEKDAYS
 from moderation.errors import Invalid
 from service import i18n, keys
 from service.http import bodies, notices
@@ -18,11 +18,11 @@ from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
 from service.storage import canned, presence
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 PAGE = "/coordinator/chat"
 # The page shows every saved exception and one empty row for a new one.
-EXCEPTION_ROWS_MAX = chat_admin.EXCEPTIONS_MAX + 1
+EXCEPTION_ROWS_MAX = configuration.EXCEPTIONS_MAX + 1
 WAIT_FIELD = "wait_minutes"
 DAY_NAMES = {
     "mon": N_("Monday"),
@@ -148,7 +148,7 @@ async def _page(
     status: int = 200,
 ) -> web.Response:
     chat = request.app[keys.CHAT]
-    config = chat_admin.config_json(await chat_admin.current(chat))
+    config = configuration.config_json(await configuration.current(chat))
     counsellors = await presence.staff_rows(chat.db, chat.present_cutoff())
     return render(
         request,
@@ -159,7 +159,7 @@ async def _page(
             "wait_max": THRESHOLD_MAX // 60,
             "counsellors": counsellors,
             "capacity": capacity or {},
-            "capacity_max": chat_admin.CAPACITY_MAX,
+            "capacity_max": configuration.CAPACITY_MAX,
             "canned": await canned.list_active(chat.db),
             "canned_values": canned_values or {},
             "errors": errors or {},
@@ -181,8 +181,8 @@ async def save_hours(request: web.Request, member: StaffMember) -> web.Response:
     rows: list[int] = []
     try:
         data, rows = _config_data(values)
-        config = chat_admin.parse_config(data)
-        await chat_admin.do_configure(request.app[keys.CHAT], config, acting_staff=member)
+        config = configuration.parse_config(data)
+        await configuration.do_configure(request.app[keys.CHAT], config, acting_staff=member)
     except Invalid as exc:
         name = _hours_error_name(exc.field, rows)
         return await _page(request, hours=values, errors={name: exc.message}, status=exc.status)
@@ -194,7 +194,7 @@ async def save_capacity(request: web.Request, member: StaffMember) -> web.Respon
     staff_id = path_id(request)
     typed = (await bodies.form(request)).get("capacity", "").strip()
     try:
-        await chat_admin.do_set_capacity(
+        await configuration.do_set_capacity(
             request.app[keys.CHAT],
             staff_id,
             int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 6 else typed,
@@ -236,7 +236,7 @@ async def _canned_refused(
 async def add_canned(request: web.Request, member: StaffMember) -> web.Response:
     values = _canned_form(await bodies.form(request))
     try:
-        await chat_admin.do_add_canned(
+        await configuration.do_add_canned(
             request.app[keys.CHAT], _canned_data(values), acting_staff=member
         )
     except Invalid as exc:
@@ -249,7 +249,7 @@ async def edit_canned(request: web.Request, member: StaffMember) -> web.Response
     canned_id = path_id(request)
     values = _canned_form(await bodies.form(request))
     try:
-        await chat_admin.do_edit_canned(
+        await configuration.do_edit_canned(
             request.app[keys.CHAT], canned_id, _canned_data(values), acting_staff=member
         )
     except Invalid as exc:
@@ -259,7 +259,9 @@ async def edit_canned(request: web.Request, member: StaffMember) -> web.Response
 
 @require_staff(*MANAGING_ROLES)
 async def retire_canned(request: web.Request, member: StaffMember) -> web.Response:
-    await chat_admin.do_retire_canned(request.app[keys.CHAT], path_id(request), acting_staff=member)
+    await configuration.do_retire_canned(
+        request.app[keys.CHAT], path_id(request), acting_staff=member
+    )
     raise notices.after_change(PAGE, "canned_retire", "#canned")
 
 

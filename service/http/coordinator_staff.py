@@ -9,7 +9,6 @@ from typing import Any
 from aiohttp import web
 
 from moderation import staff_admin
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import ActionError
 from moderation.staff_admin import StaffContext
 from service import keys
@@ -19,7 +18,7 @@ from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
 from service.storage import staff as stored
-from service.storage.staff import ROLES, StaffMember
+from service.storage.staff import MANAGING_ROLES, ROLES, StaffMember
 
 PATH = "/coordinator/staff"
 # The notice after a change, by the `done` the redirect carries.

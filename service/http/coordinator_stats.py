@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Invalid, NotFound
 from service import i18n, keys
 from service.http.render import render
@@ -16,7 +15,7 @@ from service.stats import charts, export, figures, period, tables
 from service.stats.figures import Report
 from service.stats.shown import on_page
 from service.storage import categories
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 
 async def _category_names(request: web.Request) -> dict[str, str]:

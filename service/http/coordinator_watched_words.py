@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from moderation import watched_word_admin
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import ActionError
 from service import keys
 from service.http import bodies, notices
@@ -17,7 +16,7 @@ from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
 from service.storage import watched_words
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 PATH = "/coordinator/watched-words"
 FIELDS = ("phrase", "lang", "action")

@@ -8,14 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from moderation import directory
-from moderation.chat_admin import MANAGING_ROLES
 from moderation.errors import Invalid
 from service import i18n, keys
 from service.http import bodies
 from service.http.render import render
 from service.http.staff_session import require_staff
 from service.storage import directory as stored
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 
 def _parse(text: str, field: str) -> Any:

@@ -21,7 +21,6 @@ from service.storage import database_down, disk_full
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-LANG_COOKIE = "lang"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -68,12 +67,12 @@ def json_error(status: int, message: str, errors: dict[str, str] | None = None) 
 @web.middleware
 async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
     """`?lang=` chooses and remembers the language; otherwise the cookie; Finnish by default."""
-    with i18n.speaking(request_language(request)):
+    with i18n.speaking(i18n.request_language(request)):
         response = await handler(request)
     chosen = request.query.get("lang")
     if chosen in i18n.LANGUAGES and not is_api(request):
         response.set_cookie(
-            LANG_COOKIE,
+            i18n.LANG_COOKIE,
             chosen,
             max_age=365 * 24 * 3600,
             httponly=True,
@@ -81,14 +80,6 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
             secure=request.app[keys.SETTINGS].secure_cookies,
         )
     return response
-
-
-def request_language(request: web.Request) -> str:
-    """The language a request asks for: `?lang=`, else the cookie, else Finnish."""
-    for lang in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if lang in i18n.LANGUAGES:
-            return str(lang)
-    return i18n.DEFAULT_LANGUAGE
 
 
 _ERROR_TITLES = {

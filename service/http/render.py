@@ -12,22 +12,9 @@ from yarl import URL
 from service import i18n, keys
 from service.clock import from_iso, to_iso
 from service.i18n import N_
+from service.labels import role_label, status_label
 from service.storage.staff import StaffMember
 from web import TEMPLATES_DIR
-
-ROLE_LABELS = {
-    "counsellor": N_("Social counsellor"),
-    "adviser": N_("Employment adviser"),
-    "coordinator": N_("Coordinator"),
-    "admin": N_("Administrator"),
-}
-STATUS_LABELS = {
-    "pending": N_("Waiting for an answer"),
-    "answered": N_("Answered"),
-    "published": N_("Answered and published"),
-    "rejected": N_("Not published"),
-}
-
 
 # Coordinators' pages in the order of the navigation.
 COORDINATOR_PAGES = (
@@ -43,14 +30,6 @@ COORDINATOR_PAGES = (
 
 def coordinator_pages() -> list[tuple[str, str]]:
     return [(href, i18n.gettext(label)) for href, label in COORDINATOR_PAGES]
-
-
-def role_label(role: str) -> str:
-    return i18n.gettext(ROLE_LABELS.get(role, role))
-
-
-def status_label(status: str) -> str:
-    return i18n.gettext(STATUS_LABELS.get(status, status))
 
 
 def _when(iso: str | None) -> str:

@@ -11,8 +11,8 @@ from moderation import actions, queue
 from moderation.errors import ActionError
 from moderation.filters import personal_data
 from moderation.filters.personal_data import Finding
-from service import i18n, keys
-from service.http import bodies, referral_cards, serialize
+from service import i18n, keys, question_json
+from service.http import bodies, referral_cards
 from service.http.board import MAX_QUERY
 from service.http.params import path_id, whole_number
 from service.http.render import render
@@ -84,7 +84,7 @@ async def home(request: web.Request, member: StaffMember) -> web.StreamResponse:
 @require_staff(*ANSWERING_ROLES)
 async def queue_page(request: web.Request, member: StaffMember) -> web.Response:
     ctx = keys.moderation(request)
-    items = await serialize.waiting_queue(ctx)
+    items = await question_json.waiting_queue(ctx)
     lang = i18n.current_language()
     names = {c.slug: c.name(lang) for c in await categories.list_active(ctx.db)}
     return render(

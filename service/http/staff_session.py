@@ -14,7 +14,6 @@ from service.http import bodies
 from service.http.middleware import Handler, is_api
 from service.storage.staff import StaffMember
 
-STAFF_COOKIE = "koppi_staff"
 CSRF_COOKIE = "koppi_csrf"
 _STAFF_PREFIXES = ("/staff", "/api/staff", "/coordinator", "/api/coordinator", "/api/stats")
 
@@ -30,7 +29,7 @@ async def staff_identity(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     app = request.app
     request[keys.STAFF] = await auth.staff_for_token(
-        app[keys.DB], app[keys.CLOCK], request.cookies.get(STAFF_COOKIE)
+        app[keys.DB], app[keys.CLOCK], request.cookies.get(auth.STAFF_COOKIE)
     )
     if is_api(request):
         return await handler(request)
@@ -103,9 +102,9 @@ def renew_csrf_anchor(request: web.Request, response: web.StreamResponse) -> Non
 
 async def end_session(request: web.Request, response: web.StreamResponse) -> None:
     """Delete the session row and cookie, and close the sockets opened with this session."""
-    response.del_cookie(STAFF_COOKIE, path="/")
+    response.del_cookie(auth.STAFF_COOKIE, path="/")
     renew_csrf_anchor(request, response)
-    token = request.cookies.get(STAFF_COOKIE)
+    token = request.cookies.get(auth.STAFF_COOKIE)
     member: StaffMember | None = request.get(keys.STAFF)
     if token:
         # Every process closes the session's sockets when the sign-out is announced.
@@ -120,7 +119,7 @@ async def start_session(request: web.Request, username: str, password: str) -> a
 
 def keep_session(request: web.Request, response: web.StreamResponse, token: str) -> None:
     hours = request.app[keys.SETTINGS].session_hours
-    set_cookie(request, response, STAFF_COOKIE, token, max_age=hours * 3600)
+    set_cookie(request, response, auth.STAFF_COOKIE, token, max_age=hours * 3600)
     renew_csrf_anchor(request, response)
 
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from moderation import chat_queue, chat_upkeep
-from moderation.chat_context import ChatChange, ChatContext
+from moderation.chat import queue_view, upkeep
+from moderation.chat.context import ChatChange, ChatContext
 from service import i18n
 from service.realtime import chat_payloads
 from service.storage import chat_messages, chats
@@ -71,7 +71,7 @@ class ChatHub:
         self._sent: dict[object, dict[str, Any]] = {}
         self._queue_running = False
         self._queue_again = False
-        self._view: chat_queue.QueueView | None = None
+        self._view: queue_view.QueueView | None = None
         self._version = 0
         # The waiting list and colleague list as last sent to the desk room, by id; a push
         # sends only the difference, under the lock that also admits new sockets to the room.
@@ -321,19 +321,19 @@ class ChatHub:
         await self.push_own_chats(staff_id, to=sid)
 
     @staticmethod
-    def _desk_lists(view: chat_queue.QueueView) -> dict[str, dict[int, dict[str, Any]]]:
+    def _desk_lists(view: queue_view.QueueView) -> dict[str, dict[int, dict[str, Any]]]:
         """The waiting list and the colleagues on the console, by id, in the order shown."""
         return {
             "queue": {item["chat_id"]: item for item in chat_payloads.waiting_items(view)},
             "colleagues": {item["id"]: item for item in chat_payloads.colleagues(view)["items"]},
         }
 
-    async def view(self) -> chat_queue.QueueView:
+    async def view(self) -> queue_view.QueueView:
         """The queue as of the last change: reconnect storms read it once, not once each."""
         if self._view is not None:
             return self._view
         version = self._version
-        view = await chat_queue.view(self.ctx)
+        view = await queue_view.view(self.ctx)
         if version == self._version:  # no change committed while it was being read
             self._view = view
             self._status = (view.open, view.next_open)
@@ -402,7 +402,7 @@ async def tick_forever(hub: ChatHub, every_s: float) -> None:
         await asyncio.sleep(every_s)
         background.record_run()
         try:
-            await chat_upkeep.tick(hub.ctx)
+            await upkeep.tick(hub.ctx)
         except Exception:  # a failed round must not stop the next one
             background.record_failure()
             log.exception("chat housekeeping failed")

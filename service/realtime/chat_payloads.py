@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from moderation.chat_queue import QueueView, Waiting, waited_s
+from moderation.chat.queue_view import QueueView, Waiting, waited_s
 from service.clock import to_iso
-from service.http.render import role_label
+from service.labels import role_label
 from service.storage.chat_messages import Stored
 from service.storage.db import Row
 

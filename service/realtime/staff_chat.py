@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from moderation import chat_referrals, chat_routing, chat_staff
-from moderation.chat_context import ChatContext
-from moderation.chat_visitor import client_id, message_text
+from moderation.chat import assignment, referral_cards, staff_actions
+from moderation.chat.context import ChatContext
+from moderation.chat.visitor_actions import client_id, message_text
 from moderation.errors import Conflict, Forbidden, Invalid
 from moderation.text import valid_after, valid_id
 from service import i18n
@@ -60,7 +60,7 @@ class StaffChatEvents:
 
     @event(_language_of)
     async def on_available(self, sid: str, data: dict[str, Any]) -> Ack:
-        await chat_staff.do_set_available(
+        await staff_actions.do_set_available(
             self.chat, data.get("on"), acting_staff=await self.member(sid)
         )
         return {"ok": True}
@@ -68,9 +68,7 @@ class StaffChatEvents:
     @event(_language_of)
     async def on_accept(self, sid: str, data: dict[str, Any]) -> Ack:
         chat_id = None if data.get("chat_id") is None else _chat_id(data)
-        taken = await chat_routing.do_accept(
-            self.chat, chat_id, acting_staff=await self.member(sid)
-        )
+        taken = await assignment.do_accept(self.chat, chat_id, acting_staff=await self.member(sid))
         return {"chat_id": taken}
 
     @event(_language_of)
@@ -96,7 +94,7 @@ class StaffChatEvents:
         own = i18n.current_language()
         chat_id = _chat_id(data)
         async with self.hub.delivering(chat_id):
-            stored = await chat_referrals.do_refer(
+            stored = await referral_cards.do_refer(
                 self.chat,
                 chat_id,
                 data.get("service_id"),
@@ -122,7 +120,7 @@ class StaffChatEvents:
             self.resumed(sid, chat_id)
             start = await self.hub.replay_from(chat_id, after)
             missed = await chat_messages.after(self.chat.db, chat_id, start, REPLAY_PAGE)
-            cards = await chat_referrals.cards_in(self.chat, missed, i18n.current_language())
+            cards = await referral_cards.cards_in(self.chat, missed, i18n.current_language())
             for message in missed:
                 # Watched words are found again on replay (messages keep no flags of their own).
                 flags = (
@@ -155,7 +153,7 @@ class StaffChatEvents:
 
     @event(_language_of)
     async def on_transfer(self, sid: str, data: dict[str, Any]) -> Ack:
-        await chat_staff.do_transfer(
+        await staff_actions.do_transfer(
             self.chat,
             data.get("chat_id"),
             acting_staff=await self.member(sid),
@@ -167,7 +165,7 @@ class StaffChatEvents:
 
     @event(_language_of)
     async def on_end(self, sid: str, data: dict[str, Any]) -> Ack:
-        await chat_staff.do_end(
+        await staff_actions.do_end(
             self.chat,
             data.get("chat_id"),
             acting_staff=await self.member(sid),
@@ -178,7 +176,7 @@ class StaffChatEvents:
 
     @event(_language_of)
     async def on_block(self, sid: str, data: dict[str, Any]) -> Ack:
-        await chat_staff.do_block(
+        await staff_actions.do_block(
             self.chat,
             data.get("chat_id"),
             acting_staff=await self.member(sid),

@@ -11,15 +11,13 @@ from typing import Any
 
 import socketio
 
-from moderation import chat_staff
-from moderation.chat_context import ChatContext
+from moderation.chat import staff_actions
+from moderation.chat.context import ChatContext
 from moderation.context import ModerationContext
 from moderation.errors import Forbidden
 from service import auth, i18n
 from service.clock import from_iso
-from service.http.middleware import request_language
-from service.http.serialize import waiting_queue
-from service.http.staff_session import STAFF_COOKIE
+from service.question_json import waiting_queue
 from service.realtime.chat_hub import STAFF_NAMESPACE, ChatHub, chat_staff_room, staff_room
 from service.realtime.staff_chat import StaffChatEvents
 from service.storage import chats
@@ -58,7 +56,7 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         """Only a live staff session cookie gets in; the role decides which rooms it joins."""
         request = environ.get("aiohttp.request")
-        token = request.cookies.get(STAFF_COOKIE) if request is not None else None
+        token = request.cookies.get(auth.STAFF_COOKIE) if request is not None else None
         found = await auth.session_for_token(self._ctx.db, self._ctx.clock, token)
         if found is None or token is None or request is None:
             raise ConnectionRefusedError("sign in first")
@@ -71,7 +69,7 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
             member,
             auth.token_hash(token),
             from_iso(expires_at),
-            request_language(request),
+            i18n.request_language(request),
             known,
         )
         self._sids_of.setdefault(member.id, set()).add(sid)
@@ -80,12 +78,12 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
             await self.enter_room(sid, room)
         await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, to=sid)
         await self.hub.greet_staff(sid, member.id)
-        await chat_staff.staff_connected(self.chat, member)
+        await staff_actions.staff_connected(self.chat, member)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         live = self._forget(sid)
         if live is not None:
-            await chat_staff.staff_disconnected(self.chat, live.member)
+            await staff_actions.staff_disconnected(self.chat, live.member)
 
     def _forget(self, sid: str) -> _Live | None:
         self.typed_at.pop(sid, None)
@@ -158,4 +156,4 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
             if which(live):
                 self._forget(sid)
                 await self.disconnect(sid)
-                await chat_staff.staff_disconnected(self.chat, live.member)
+                await staff_actions.staff_disconnected(self.chat, live.member)

@@ -11,14 +11,13 @@ from typing import Any
 
 import socketio
 
-from moderation import chat_referrals, chat_visitor
-from moderation.chat_context import ChatContext
+from moderation.chat import referral_cards, visitor_actions
+from moderation.chat.context import ChatContext
 from moderation.errors import ActionError, Conflict, PersonalDetails, RateLimited
 from moderation.text import valid_after
 from service import auth, i18n
 from service.client_address import AddressKeys
-from service.http.crisis import CrisisContacts
-from service.http.middleware import request_language
+from service.crisis import CrisisContacts
 from service.rate_limits import RateLimiter
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event, refusal
@@ -77,7 +76,7 @@ class VisitorChat(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         """A known token resumes its visitor; anything else gets a fresh token."""
         request = environ.get("aiohttp.request")
-        lang = i18n.DEFAULT_LANGUAGE if request is None else request_language(request)
+        lang = i18n.DEFAULT_LANGUAGE if request is None else i18n.request_language(request)
         offered = auth_data.get("token") if isinstance(auth_data, dict) else None
         row = None
         if isinstance(offered, str) and _TOKEN_SHAPE.fullmatch(offered):
@@ -112,7 +111,7 @@ class VisitorChat(socketio.AsyncNamespace):
     async def _presence(self, visitor_id: int, *, here: bool) -> None:
         """Staff see whether their visitor is connected; idle time starts when the last socket
         closes (on any process)."""
-        await chat_visitor.visitor_presence(self._ctx, visitor_id, here=here)
+        await visitor_actions.visitor_presence(self._ctx, visitor_id, here=here)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         visitor = self._visitors.pop(sid, None)
@@ -139,7 +138,7 @@ class VisitorChat(socketio.AsyncNamespace):
         except RateLimited as exc:
             return self._refused_start(exc, data.get("text"))
         try:
-            started = await chat_visitor.start(
+            started = await visitor_actions.start(
                 self._ctx,
                 visitor.token_hash,
                 category=data.get("category"),
@@ -150,7 +149,10 @@ class VisitorChat(socketio.AsyncNamespace):
                 max_waiting=self._limiter.waiting_cap,
             )
         except ActionError as exc:
-            if isinstance(exc, PersonalDetails | chat_visitor.QueueFull) or exc.code == "invalid":
+            if (
+                isinstance(exc, PersonalDetails | visitor_actions.QueueFull)
+                or exc.code == "invalid"
+            ):
                 await self._limiter.release("chat_start", self._limit_keys(visitor), now)
             if isinstance(exc, RateLimited):
                 return self._refused_start(exc, data.get("text"))
@@ -198,13 +200,13 @@ class VisitorChat(socketio.AsyncNamespace):
     @event(_language_of)
     async def on_send(self, sid: str, data: dict[str, Any]) -> Ack:
         visitor = self._visitors[sid]
-        text = chat_visitor.message_text(data.get("text"))
-        client_id = chat_visitor.client_id(data.get("client_id"))
+        text = visitor_actions.message_text(data.get("text"))
+        client_id = visitor_actions.client_id(data.get("client_id"))
         chat_id = visitor.chat_id or await self._open_chat_id(visitor)
         now = self._ctx.clock()
         await self._limit("chat_message", visitor, now)
         try:
-            screening = chat_visitor.screen(self._ctx, text, personal_ok=data.get("personal_ok"))
+            screening = visitor_actions.screen(self._ctx, text, personal_ok=data.get("personal_ok"))
         except PersonalDetails:
             # Only a warning: the same message sent again as it is must not count twice.
             await self._limiter.release("chat_message", self._limit_keys(visitor), now)
@@ -219,7 +221,7 @@ class VisitorChat(socketio.AsyncNamespace):
                     # Stored first, then urgent (also on a resend, in case the first try
                     # stopped between the two), before the acknowledgement and before staff
                     # see it.
-                    await chat_visitor.mark_urgent(self._ctx, stored.chat_id)
+                    await visitor_actions.mark_urgent(self._ctx, stored.chat_id)
                 if stored.fresh:
                     alone = self._sockets.get(stored.visitor_id, 0) <= 1
                     await self._hub.message(
@@ -299,7 +301,7 @@ class VisitorChat(socketio.AsyncNamespace):
         """Emit one page of the chat's messages after `after`, in id order; its cursor."""
         start = await self._hub.replay_from(chat_id, after)
         missed = await chat_messages.after(self._ctx.db, chat_id, start, REPLAY_PAGE)
-        cards = await chat_referrals.cards_in(self._ctx, missed, i18n.current_language())
+        cards = await referral_cards.cards_in(self._ctx, missed, i18n.current_language())
         for message in missed:
             payload = chat_payloads.message(message, for_sender="visitor", cards=cards)
             await self.emit("message", payload, to=sid)
@@ -307,7 +309,7 @@ class VisitorChat(socketio.AsyncNamespace):
 
     @event(_language_of)
     async def on_end(self, sid: str, data: dict[str, Any]) -> Ack:
-        ended = await chat_visitor.end(self._ctx, self._visitors[sid].visitor_id)
+        ended = await visitor_actions.end(self._ctx, self._visitors[sid].visitor_id)
         if ended is not None and ended.untaken:
             # Left before anyone took it: the start does not use up the address's allowance.
             await self._limiter.give_back(ended.chat_id)
@@ -317,7 +319,7 @@ class VisitorChat(socketio.AsyncNamespace):
 
     @event(_language_of)
     async def on_rate(self, sid: str, data: dict[str, Any]) -> Ack:
-        await chat_visitor.rate(
+        await visitor_actions.rate(
             self._ctx,
             self._visitors[sid].visitor_id,
             score=data.get("score"),
@@ -327,5 +329,5 @@ class VisitorChat(socketio.AsyncNamespace):
 
     @event(_language_of)
     async def on_convert(self, sid: str, data: dict[str, Any]) -> Ack:
-        submitted = await chat_visitor.convert(self._ctx, self._visitors[sid].visitor_id)
+        submitted = await visitor_actions.convert(self._ctx, self._visitors[sid].visitor_id)
         return {"code": submitted.code, "url": f"/f/{submitted.code}"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from service.chat.hours import OpeningHours, Span
+from service.hours import OpeningHours, Span
 from service.storage.db import Database, Writer
 
 

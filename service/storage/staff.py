@@ -8,6 +8,8 @@ from service.storage.db import Database, Row, Writer
 
 ROLES = ("counsellor", "adviser", "coordinator", "admin")
 ANSWERING_ROLES = ("counsellor", "adviser")
+# Coordinators manage staff, categories, the chat's settings, the directory and watched words.
+MANAGING_ROLES = ("coordinator", "admin")
 
 
 @dataclass(frozen=True)

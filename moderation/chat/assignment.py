@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from moderation.chat_context import ChatChange, ChatContext
-from moderation.chat_queue import candidates
+from moderation.chat.context import ChatChange, ChatContext
+from moderation.chat.queue_view import candidates
+from moderation.chat.routing import Candidate, choose
 from moderation.errors import Conflict, NotFound
-from service.chat.routing import Candidate, choose
 from service.clock import from_iso
 from service.i18n import gettext as _
 from service.i18n import ngettext

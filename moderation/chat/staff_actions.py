@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from moderation.chat_context import ChatChange, ChatContext
-from moderation.chat_routing import CapacityFull, assign_and_notify, assign_waiting, hand_over
+from moderation.chat.assignment import CapacityFull, assign_and_notify, assign_waiting, hand_over
+from moderation.chat.context import ChatChange, ChatContext
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.text import (
     REASON_MAX,

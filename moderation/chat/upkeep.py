@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from moderation.chat_context import ChatChange, ChatContext
-from moderation.chat_routing import assign_waiting
-from moderation.chat_staff import availability_event, end_chat
+from moderation.chat.assignment import assign_waiting
+from moderation.chat.context import ChatChange, ChatContext
+from moderation.chat.staff_actions import availability_event, end_chat
 from service.storage import chats, presence, processes
 from service.storage.db import Writer
 from service.storage.errors import StorageError

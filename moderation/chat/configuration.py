@@ -6,17 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from moderation.chat_context import ChatChange, ChatContext
+from moderation.chat.context import ChatChange, ChatContext
 from moderation.errors import Forbidden, Invalid, NotFound
 from moderation.text import require_int, require_text
-from service.chat.hours import Span, parse_clock
+from service.hours import Span, parse_clock
 from service.i18n import gettext as _
 from service.storage import canned, chat_settings, opening_hours, presence
 from service.storage.chat_settings import ChatSettings
-from service.storage.staff import StaffMember
+from service.storage.staff import MANAGING_ROLES, StaffMember
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MANAGING_ROLES = ("coordinator", "admin")
 CAPACITY_MAX = 20
 # More dated exceptions than days in a year is a mistake, and the settings page shows them all.
 EXCEPTIONS_MAX = 366

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from moderation.chat_context import ChatContext
-from service.chat.eta import estimate_wait, offer_question, typical_handle_time
-from service.chat.hours import OpeningHours
-from service.chat.routing import Candidate
+from moderation.chat.context import ChatContext
+from moderation.chat.eta import estimate_wait, offer_question, typical_handle_time
+from moderation.chat.routing import Candidate
 from service.clock import from_iso, to_iso
+from service.hours import OpeningHours
 from service.storage import chat_settings, chats, opening_hours, presence
 from service.storage.db import Database, Row, Writer
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from moderation import intake
-from moderation.chat_context import ChatChange, ChatContext
-from moderation.chat_queue import open_now
-from moderation.chat_routing import assign_waiting
-from moderation.chat_staff import end_chat
+from moderation.chat.assignment import assign_waiting
+from moderation.chat.context import ChatChange, ChatContext
+from moderation.chat.queue_view import open_now
+from moderation.chat.staff_actions import end_chat
 from moderation.errors import (
     Blocked,
     Closed,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from moderation import referrals
-from moderation.chat_context import ChatContext
+from moderation.chat.context import ChatContext
 from moderation.errors import Conflict, Invalid
 from service.i18n import gettext as _
 from service.storage import chat_messages, chats
