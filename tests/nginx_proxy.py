@@ -8,12 +8,13 @@ import contextlib
 import os
 import pwd
 import re
-import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.throwaway import free_port, installed
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "deploy" / "nginx" / "koppi.conf"
@@ -30,15 +31,7 @@ HOW_TO_GET = (
 
 
 def nginx_path() -> str | None:
-    return shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return installed("nginx", "/usr/sbin/nginx")
 
 
 def statements(text: str) -> list[str]:
@@ -131,7 +124,7 @@ def _loopback_listens(text: str, ports: dict[int, int]) -> str:
         indent, ipv6, port, options = match.groups()
         if ipv6:
             return ""
-        local = ports.setdefault(int(port), _free_port())
+        local = ports.setdefault(int(port), free_port())
         return f"{indent}listen 127.0.0.1:{local}{options};\n"
 
     return _LISTEN.sub(loopback, text)
@@ -256,7 +249,7 @@ class Proxy:
         self.tls = tls
         self.ports: dict[int, int] = {}
         if tls is None:
-            self.port = _free_port()
+            self.port = free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             self.site = site_for_test(folder, self.port, backends)
         else:

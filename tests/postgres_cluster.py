@@ -9,12 +9,13 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.throwaway import free_port
 
 HOW_TO_GET = (
     "PostgreSQL's server is not installed: the PostgreSQL half of the suite is skipped."
@@ -33,12 +34,6 @@ def server_bin() -> Path | None:
     return Path(found).parent if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Cluster:
     """One running server; `url(name)` addresses a database on it."""
 
@@ -46,7 +41,7 @@ class Cluster:
         self.bin = bin_dir
         self.folder = folder
         self.data = folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.user = "koppi"
         self._as_postgres = os.geteuid() == 0
         # Benchmarks flush to disk as production does (SQLite's side runs synchronous=FULL).

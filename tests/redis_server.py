@@ -4,13 +4,14 @@ port, nothing saved to disk, stopped at the end."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.throwaway import free_port, installed
 
 HOW_TO_GET = (
     "Redis is not installed: the several-process half of the suite is skipped."
@@ -19,15 +20,7 @@ HOW_TO_GET = (
 
 
 def server_path() -> str | None:
-    return shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return installed("redis-server", "/usr/bin/redis-server")
 
 
 class Redis:
@@ -35,7 +28,7 @@ class Redis:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def url(self, db: int = 0) -> str:
