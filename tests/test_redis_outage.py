@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from service.settings import Settings, SettingsError
 from tests.chat_clients import Staff, Visitor
 from tests.conftest import PostgresDatabases
 from tests.live_server import LiveServer, free_port, one_error_line, run_command, staff_cookie
@@ -105,3 +106,18 @@ def test_losing_redis_while_running(tmp_path: Path, postgres: PostgresDatabases)
             assert "Traceback" not in text, text
     finally:
         redis.stop()
+
+
+def test_several_processes_need_postgresql_and_one_secret(tmp_path: Path) -> None:
+    base = {"KOPPI_DB": str(tmp_path / "koppi.sqlite3")}
+    redis_url = {"KOPPI_REDIS_URL": "redis://127.0.0.1:6379/3"}
+    database = {"KOPPI_DATABASE_URL": "postgresql://koppi@127.0.0.1/koppi"}
+    with pytest.raises(SettingsError, match="needs KOPPI_DATABASE_URL"):
+        Settings.from_env({**base, **redis_url, "KOPPI_SECRET": "s"})
+    with pytest.raises(SettingsError, match="needs KOPPI_SECRET"):
+        Settings.from_env({**base, **redis_url, **database})
+    with pytest.raises(SettingsError, match="redis://host:port/db"):
+        Settings.from_env({**base, **database, "KOPPI_SECRET": "s", "KOPPI_REDIS_URL": "http://x"})
+    chosen = Settings.from_env({**base, **redis_url, **database, "KOPPI_SECRET": "s"})
+    assert chosen.redis_url == redis_url["KOPPI_REDIS_URL"]
+    assert Settings.from_env({**base, "KOPPI_SECRET": "s"}).redis_url is None, "one process"
