@@ -28,7 +28,7 @@ from prometheus_client.utils import floatToGoString
 
 from service import background, keys
 from service.clock import from_iso
-from service.storage import database_down
+from service.storage import chats, database_down
 from service.storage.db import Database
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class Metrics:
         self.live.messages_stored = app[keys.CHAT].messages.stored
         leadership = app.get(keys.LEADERSHIP)
         self.live.leader = None if leadership is None else leadership.leading
-        counts, _ = await _attempt(_chat_counts(app[keys.DB]))
+        counts, _ = await _attempt(chats.open_counts(app[keys.DB]))
         self.live.chats, self.live.oldest_waiting_s = None, None
         if counts is not None:
             self.live.chats, oldest = counts
@@ -126,21 +126,6 @@ def _redis_unreachable(exc: Exception) -> bool:
     from redis import exceptions  # loaded only where Redis is configured
 
     return isinstance(exc, (exceptions.ConnectionError, exceptions.TimeoutError))
-
-
-async def _chat_counts(db: Database) -> tuple[dict[str, int], str | None]:
-    """Chats waiting and active now, and when the longest-waiting one asked."""
-    rows = await db.fetch_all(
-        "SELECT status, count(*), min(requested_at) FROM chats"
-        " WHERE status IN ('waiting', 'active') GROUP BY status"
-    )
-    counts = {"waiting": 0, "active": 0}
-    oldest = None
-    for status, count, first in rows:
-        counts[status] = int(count)
-        if status == "waiting":
-            oldest = first
-    return counts, oldest
 
 
 class _Requests(Collector):

@@ -19,6 +19,7 @@ from typing import Any
 import engineio
 import socketio
 from socketio import packet
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from service import i18n
 from service.realtime.acks import invalid
@@ -94,6 +95,8 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *, send_queue_limit: int, **options: Any):
         super().__init__(**options)
+        # Events cross processes (a pub/sub manager): one process has no queue to keep out of.
+        self._shared = isinstance(self.manager, AsyncPubSubManager)
         self.eio.send_queue_limit = send_queue_limit
         self.eio.abort_connection = self._abort_connection
 
@@ -117,7 +120,7 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         """An event for one socket of this process stays in the process: a replay of two
         hundred messages must not cross Redis to every other process for nothing."""
         target = to or room
-        if not ignore_queue and isinstance(target, str):
+        if not ignore_queue and self._shared and isinstance(target, str):
             manager = self.manager
             ns = namespace or "/"
             ignore_queue = manager.is_connected(target, ns) or manager.is_pre_connected(target, ns)

@@ -132,7 +132,7 @@ class StaffChatEvents:
                     message, for_sender="staff", chat_id=chat_id, cards=cards, flags=flags
                 )
                 await self.emit("message", payload, to=sid)
-        return {"ok": True, **chat_payloads.replay_cursor(missed, max(start, after), REPLAY_PAGE)}
+        return {"ok": True, **chat_payloads.replay_cursor(missed, after, REPLAY_PAGE)}
 
     async def on_typing(self, sid: str, data: Any = None) -> None:
         now = time.monotonic()

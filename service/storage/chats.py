@@ -206,3 +206,18 @@ async def add_note(tx: Writer, chat_id: int, staff_id: int, text: str, at: str) 
         "INSERT INTO chat_notes (chat_id, staff_id, text, at) VALUES (?, ?, ?, ?)",
         (chat_id, staff_id, text, at),
     )
+
+
+async def open_counts(db: Database) -> tuple[dict[str, int], str | None]:
+    """Chats waiting and active now, and when the longest-waiting one asked."""
+    rows = await db.fetch_all(
+        "SELECT status, count(*), min(requested_at) FROM chats"
+        " WHERE status IN ('waiting', 'active') GROUP BY status"
+    )
+    counts = {"waiting": 0, "active": 0}
+    oldest = None
+    for status, count, first in rows:
+        counts[status] = int(count)
+        if status == "waiting":
+            oldest = first
+    return counts, oldest
