@@ -157,6 +157,8 @@ def service_env(db_path: Path, port: int, database_url: str | None = None) -> di
         KOPPI_HOST=HOST,
         KOPPI_PORT=str(port),
         KOPPI_SECRET=secrets.token_urlsafe(32),
+        # Bench staff sign in with a password only.
+        KOPPI_STAFF_2FA="0",
     )
     if database_url:
         env["KOPPI_DATABASE_URL"] = database_url

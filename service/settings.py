@@ -47,6 +47,13 @@ DEFAULT_CRISIS_PHONES: Mapping[str, str] = {
 DEFAULT_CRISIS_CHAT_URL = "https://sekasin.fi/"
 # Yle's front page: ordinary Finnish news that raises no question on a shared screen.
 DEFAULT_QUICK_EXIT_URL = "https://yle.fi/"
+# The authority that supervises accessibility (Act 306/2019, section 16): from 2026 the Finnish
+# Supervisory Agency (Lupa- ja valvontavirasto), which took over the regional agencies' work.
+DEFAULT_ACCESSIBILITY_AUTHORITY = "Lupa- ja valvontavirasto, saavutettavuusvalvonta"
+DEFAULT_ACCESSIBILITY_AUTHORITY_URL = "https://www.saavutettavuusvaatimukset.fi/"
+# The lawful bases of GDPR article 6(1) a deploying organisation may name on /privacy. A
+# municipality's youth and employment services work under (e), a task in the public interest.
+LEGAL_BASES = ("public_task", "consent", "legitimate_interest")
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,9 @@ class Settings:
     session_hours: int = 12
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    # Staff sign in with a second factor (TOTP). On by default outside the demo; the dataclass
+    # default is off so that code building Settings by hand (tests, benches) opts in.
+    staff_2fa: bool = False
     chat_idle_minutes: int = 10
     rate_limits: bool = True
     limits: Mapping[str, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
@@ -84,6 +94,8 @@ class Settings:
     retain_chat_days: int = 30
     retain_private_days: int = 90
     retain_rejected_days: int = 30
+    # Audit rows are kept this long (two years by default), then deleted by the same sweep.
+    retain_audit_days: int = 730
     retention_every_minutes: int = 60
     # The first sweep waits until start-up has settled.
     retention_first_delay_seconds: int = 30
@@ -105,6 +117,17 @@ class Settings:
     # A connection must send a whole request's headers within this many seconds of opening,
     # or of its previous answer (the keep-alive idle time is the same figure).
     header_timeout_seconds: int = 15
+    # The organisation that runs this Koppi: the controller of its personal data (/privacy).
+    controller_name: str = ""
+    controller_address: str = ""
+    # How to reach the controller's data protection officer (an address, e-mail or phone).
+    dpo_contact: str = ""
+    # One of LEGAL_BASES: why the controller may process the data (GDPR article 6(1)).
+    legal_basis: str = "public_task"
+    # Where accessibility feedback goes: an e-mail address or an https:// form.
+    accessibility_feedback: str = ""
+    accessibility_authority: str = DEFAULT_ACCESSIBILITY_AUTHORITY
+    accessibility_authority_url: str = DEFAULT_ACCESSIBILITY_AUTHORITY_URL
 
     @property
     def data_dir(self) -> Path:
@@ -124,6 +147,7 @@ class Settings:
         redis_url = _redis_url(env, database_url, secret)
         if not secret:
             secret = _load_or_create_secret(db_path.parent / "secret")
+        demo = _bool(env, "KOPPI_DEMO", False)
         return cls(
             db_path=db_path,
             database_url=database_url,
@@ -135,7 +159,8 @@ class Settings:
             # KOPPI_SECURE_COOKIES is the older name of the same switch.
             tls=_bool(env, "KOPPI_TLS", False) or _bool(env, "KOPPI_SECURE_COOKIES", False),
             trust_forwarded=_bool(env, "KOPPI_TRUST_FORWARDED", False),
-            demo=_bool(env, "KOPPI_DEMO", False),
+            demo=demo,
+            staff_2fa=_bool(env, "KOPPI_STAFF_2FA", not demo),
             access_log=_bool(env, "KOPPI_ACCESS_LOG", False),
             chat_idle_minutes=_positive(env, "KOPPI_CHAT_IDLE_MINUTES", 10),
             rate_limits=_bool(env, "KOPPI_RATE_LIMITS", True),
@@ -144,6 +169,7 @@ class Settings:
             retain_chat_days=_positive(env, "KOPPI_RETAIN_CHAT_DAYS", 30),
             retain_private_days=_positive(env, "KOPPI_RETAIN_PRIVATE_DAYS", 90),
             retain_rejected_days=_positive(env, "KOPPI_RETAIN_REJECTED_DAYS", 30),
+            retain_audit_days=_positive(env, "KOPPI_RETAIN_AUDIT_DAYS", 730),
             retention_every_minutes=_positive(env, "KOPPI_RETENTION_EVERY_MINUTES", 60),
             retention_first_delay_seconds=_int(env, "KOPPI_RETENTION_FIRST_DELAY_SECONDS", 30),
             crisis_phones={
@@ -157,6 +183,16 @@ class Settings:
             max_connections=_positive(env, "KOPPI_MAX_CONNECTIONS", 4000),
             max_connections_per_address=_positive(env, "KOPPI_MAX_CONNECTIONS_PER_ADDRESS", 200),
             header_timeout_seconds=_positive(env, "KOPPI_HEADER_TIMEOUT_SECONDS", 15),
+            controller_name=env.get("KOPPI_CONTROLLER_NAME", "").strip(),
+            controller_address=env.get("KOPPI_CONTROLLER_ADDRESS", "").strip(),
+            dpo_contact=env.get("KOPPI_DPO_CONTACT", "").strip(),
+            legal_basis=_choice(env, "KOPPI_LEGAL_BASIS", LEGAL_BASES),
+            accessibility_feedback=_feedback(env, "KOPPI_ACCESSIBILITY_FEEDBACK"),
+            accessibility_authority=env.get("KOPPI_ACCESSIBILITY_AUTHORITY", "").strip()
+            or DEFAULT_ACCESSIBILITY_AUTHORITY,
+            accessibility_authority_url=_https_url(
+                env, "KOPPI_ACCESSIBILITY_AUTHORITY_URL", DEFAULT_ACCESSIBILITY_AUTHORITY_URL
+            ),
         )
 
 
@@ -231,6 +267,28 @@ def _exit_url(env: Mapping[str, str], name: str, default: str) -> str:
     if raw and _LOOPBACK_HTTP.fullmatch(raw):
         return raw
     return _https_url(env, name, default)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`; unset is the first."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _feedback(env: Mapping[str, str], name: str) -> str:
+    """An e-mail address or an https:// form; unset is empty (the page then names the
+    controller's contact)."""
+    raw = env.get(name, "").strip()
+    if not raw or _EMAIL.fullmatch(raw):
+        return raw
+    return _https_url(env, name, "")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
