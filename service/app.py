@@ -26,6 +26,7 @@ from service.client_address import AddressKeys
 from service.clock import Clock, system_clock
 from service.crisis import CrisisContacts
 from service.http import (
+    accessibility,
     api,
     api_coordinator,
     api_hsds,
@@ -47,6 +48,9 @@ from service.http import (
     privacy,
     rate_limit,
     staff,
+    staff_account,
+    staff_personal_data,
+    staff_sign_in,
 )
 from service.http.page_cache import PageCache
 from service.http.render import create_environment
@@ -165,7 +169,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         chat,
         directory,
         privacy,
+        accessibility,
+        staff_sign_in,
+        staff_account,
         staff,
+        staff_personal_data,
         directory_admin,
         coordinator_stats,
         coordinator_staff,
