@@ -28,6 +28,8 @@ _BOARD_CHANGED = Change(board=True)
 @dataclass(frozen=True)
 class CategoryFields:
     name_fi: str
+    # Optional: without them Swedish and English pages show the Finnish name.
+    name_sv: str | None
     name_en: str | None
     chat_role: str | None
     position: int
@@ -42,6 +44,7 @@ def parse_fields(data: dict[str, str]) -> CategoryFields:
     name_fi = optional_text(data.get("name_fi"), "name_fi", maximum=NAME_MAX)
     if name_fi is None:
         raise Invalid(_("This field is required."), field="name_fi")
+    name_sv = optional_text(data.get("name_sv"), "name_sv", maximum=NAME_MAX)
     name_en = optional_text(data.get("name_en"), "name_en", maximum=NAME_MAX)
     chat_role = data.get("chat_role", ANYONE)
     if chat_role != ANYONE and chat_role not in ANSWERING_ROLES:
@@ -55,7 +58,7 @@ def parse_fields(data: dict[str, str]) -> CategoryFields:
             _("Give the position as a whole number from -%(n)d to %(n)d.") % {"n": POSITION_MAX},
             field="position",
         )
-    return CategoryFields(name_fi, name_en, chat_role or None, int(position))
+    return CategoryFields(name_fi, name_sv, name_en, chat_role or None, int(position))
 
 
 def parse_slug(value: object) -> str:
@@ -93,6 +96,7 @@ async def do_add_category(
                 tx,
                 slug=slug,
                 name_fi=fields.name_fi,
+                name_sv=fields.name_sv,
                 name_en=fields.name_en,
                 chat_role=fields.chat_role,
                 position=fields.position,
@@ -115,6 +119,7 @@ async def do_edit_category(
             tx,
             category_id,
             name_fi=fields.name_fi,
+            name_sv=fields.name_sv,
             name_en=fields.name_en,
             chat_role=fields.chat_role,
             position=fields.position,

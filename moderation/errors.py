@@ -65,14 +65,22 @@ class RefusedWords(ActionError):
 
 class PersonalDetails(ActionError):
     """Personal details the writer has not confirmed sending: nothing is stored yet. `found`
-    is what the page shows; `crisis` says the text also asks for crisis help at once."""
+    is what the page shows; `crisis` says the text also asks for crisis help at once, and
+    `crisis_langs` the languages its crisis words were written in."""
 
     status = 422
     code = "personal_data"
 
     def __init__(
-        self, message: str, *, found: list[dict[str, str]], crisis: bool, field: str
+        self,
+        message: str,
+        *,
+        found: list[dict[str, str]],
+        crisis: bool,
+        field: str,
+        crisis_langs: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message, field=field)
         self.found = found
         self.crisis = crisis
+        self.crisis_langs = crisis_langs

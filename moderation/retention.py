@@ -34,6 +34,7 @@ LABELS = {
     "private_questions": "private questions",
     "rejected_questions": "rejected questions",
     "visitors": "chat visitors",
+    "audit_rows": "audit log entries",
 }
 
 
@@ -44,6 +45,8 @@ class Policy:
     chat_days: int = 30
     private_days: int = 90
     rejected_days: int = 30
+    # Who did what stays for two years by default: long enough to look into a complaint.
+    audit_days: int = 730
     # Failed sign-ins count for the lock window only, and are kept no longer.
     login_lock_minutes: int = 15
 
@@ -53,6 +56,7 @@ class Policy:
             chat_days=settings.retain_chat_days,
             private_days=settings.retain_private_days,
             rejected_days=settings.retain_rejected_days,
+            audit_days=settings.retain_audit_days,
             login_lock_minutes=settings.login_lock_minutes,
         )
 
@@ -62,6 +66,7 @@ class Policy:
             private=to_iso(now - timedelta(days=self.private_days)),
             rejected=to_iso(now - timedelta(days=self.rejected_days)),
             now=to_iso(now),
+            audit=to_iso(now - timedelta(days=self.audit_days)),
         )
 
 
@@ -73,6 +78,7 @@ class Swept:
     private_questions: int = 0
     rejected_questions: int = 0
     visitors: int = 0
+    audit_rows: int = 0
     dry_run: bool = False
 
     def counts(self) -> dict[str, int]:
@@ -94,6 +100,7 @@ def _swept(counts: dict[str, int], *, dry_run: bool) -> Swept:
         private_questions=counts["private_questions"],
         rejected_questions=counts["rejected_questions"],
         visitors=counts["visitors"],
+        audit_rows=counts["audit_rows"],
         dry_run=dry_run,
     )
 
@@ -114,6 +121,8 @@ async def sweep(db: Database, now: datetime, policy: Policy, *, dry_run: bool = 
                     deleted[kind] += await retention.delete_chats(tx, ids)
                 elif kind == "visitors":
                     deleted[kind] += await retention.delete_visitors(tx, ids)
+                elif kind == "audit_rows":
+                    deleted[kind] += await retention.delete_audit_rows(tx, ids, cutoffs.audit)
                 else:
                     gone, indexed = await retention.delete_questions(tx, ids)
                     deleted[kind] += gone

@@ -11,6 +11,7 @@ from moderation.errors import PersonalDetails, RefusedWords
 from moderation.filters import personal_data
 from moderation.filters.personal_data import Finding
 from moderation.filters.watched_words import Match, WatchedWord, Watchlist, strongest
+from service.crisis import crisis_languages
 from service.i18n import N_
 from service.i18n import gettext as _
 
@@ -29,12 +30,23 @@ class Screening:
     def crisis(self) -> bool:
         return self.action == "crisis"
 
+    @property
+    def crisis_languages(self) -> tuple[str, ...]:
+        """The languages the crisis words were written in: the help notes it when the page's
+        language is not among them."""
+        return crisis_languages(self.watched)
+
     def flags(self) -> list[dict[str, str]]:
-        """The matched watched words for staff, once each, in the order they were written."""
+        """The matched watched words for staff, once each, in the order they were written. A
+        crisis word keeps its language too, so the asker's page can word its crisis help note
+        for a question stored long ago."""
         seen: dict[tuple[str, str], dict[str, str]] = {}
         for match in self.watched:
-            key = (match.word.phrase, match.word.action)
-            seen.setdefault(key, {"phrase": match.word.phrase, "action": match.word.action})
+            word = match.word
+            flag = {"phrase": word.phrase, "action": word.action}
+            if word.action == "crisis":
+                flag["lang"] = word.lang
+            seen.setdefault((word.phrase, word.action), flag)
         return list(seen.values())
 
 
@@ -80,6 +92,7 @@ def admit(screening: Screening, *, personal_ok: object, field: str, blocked: str
             _(UNCONFIRMED),
             found=personal_warnings(screening.personal),
             crisis=screening.crisis,
+            crisis_langs=screening.crisis_languages,
             field=field,
         )
     return screening

@@ -1,4 +1,5 @@
-"""Coordinators manage staff accounts: create, role, deactivate, reset the password.
+"""Coordinators manage staff accounts: create, role, deactivate, reset the password or the
+second factor, export a member's personal data, erase a departed member's name.
 
 Each change is one transaction with one audit row; a password is never written to the audit."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
 from moderation.text import optional_text
@@ -14,7 +16,8 @@ from service import passwords
 from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.i18n import gettext as _
-from service.storage import audit, staff
+from service.storage import audit, staff, staff_data
+from service.storage import second_factor as stored_factor
 from service.storage.db import Database, Writer
 from service.storage.errors import Duplicate
 from service.storage.staff import ANSWERING_ROLES, MANAGING_ROLES, ROLES, StaffMember
@@ -170,6 +173,8 @@ async def do_set_active(
         _may_manage(acting_staff, target, field="active")
         if target.active == active:
             return
+        if active and await staff_data.is_erased(tx, staff_id):
+            raise Conflict(_("An erased account cannot be reactivated."), field="active")
         await staff.set_active(tx, staff_id, active)
         if not active:
             await staff.delete_sessions(tx, staff_id)
@@ -190,8 +195,80 @@ async def do_reset_password(
         target = await _target(tx, staff_id)
         _not_self(acting_staff, target, _("You cannot reset your own password here."), "password")
         _may_manage(acting_staff, target, field="password")
+        if await staff_data.is_erased(tx, staff_id):
+            raise Conflict(_("This account has already been erased."), field="password")
         await staff.set_password_hash(tx, staff_id, password_hash)
         await staff.delete_sessions(tx, staff_id)
         await ctx.audit(tx, acting_staff, "staff_password_reset", staff_id)
         tx.announce(StaffChange(staff_id, signed_out=True))
     return target, password
+
+
+async def do_reset_second_factor(
+    ctx: StaffContext, staff_id: int, *, acting_staff: StaffMember
+) -> StaffMember:
+    """For a member who lost their phone and their recovery codes: the factor and codes are
+    forgotten and the member is signed out; they enrol again at their next sign-in."""
+    _require_manager(acting_staff)
+    async with ctx.db.transaction() as tx:
+        target = await _target(tx, staff_id)
+        _not_self(
+            acting_staff, target, _("You cannot reset your own second factor."), "second_factor"
+        )
+        _may_manage(acting_staff, target, field="second_factor")
+        if not await stored_factor.remove(tx, staff_id):
+            raise Conflict(
+                _("%(username)s has no second factor.") % {"username": target.username},
+                field="second_factor",
+            )
+        await staff.delete_sessions(tx, staff_id)
+        await ctx.audit(tx, acting_staff, "reset_second_factor", staff_id)
+        tx.announce(StaffChange(staff_id, signed_out=True))
+    return target
+
+
+async def do_export_personal_data(
+    ctx: StaffContext, staff_id: int, *, acting_staff: StaffMember
+) -> dict[str, Any]:
+    """Everything Koppi holds about the member (a data-subject access request), audited."""
+    _require_manager(acting_staff)
+    target = await _target_read(ctx, staff_id)
+    _may_manage(acting_staff, target, field="export")
+    found = await staff_data.personal_data(ctx.db, staff_id)
+    if found is None:
+        raise NotFound(_("No staff member with that number."))
+    async with ctx.db.transaction() as tx:
+        await ctx.audit(tx, acting_staff, "export_personal_data", staff_id)
+    return {"exported_at": ctx.now_iso(), "staff_id": staff_id, **found}
+
+
+def pseudonym(staff_id: int) -> str:
+    """What an erased member's username becomes: unique, and the same in every language."""
+    return f"poistettu-{staff_id}"
+
+
+async def do_erase_personal_data(
+    ctx: StaffContext, staff_id: int, *, acting_staff: StaffMember
+) -> StaffMember:
+    """A departed member's name and username give way to a pseudonym. Only a deactivated
+    account: erasing someone still at work would lock them out under a stranger's name."""
+    _require_manager(acting_staff)
+    async with ctx.db.transaction() as tx:
+        target = await _target(tx, staff_id)
+        _not_self(acting_staff, target, _("You cannot erase your own account."), "erase")
+        _may_manage(acting_staff, target, field="erase")
+        if target.active:
+            raise Conflict(_("Deactivate the account first."), field="erase")
+        if await staff_data.is_erased(tx, staff_id):
+            raise Conflict(_("This account has already been erased."), field="erase")
+        await staff_data.erase(tx, staff_id, pseudonym(staff_id), at=ctx.now_iso())
+        await ctx.audit(tx, acting_staff, "erase_personal_data", staff_id)
+        tx.announce(StaffChange(staff_id, signed_out=True))
+    return target
+
+
+async def _target_read(ctx: StaffContext, staff_id: int) -> StaffMember:
+    member = await staff.by_id(ctx.db, staff_id)
+    if member is None:
+        raise NotFound(_("No staff member with that number."))
+    return member

@@ -97,6 +97,8 @@ def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
         ),
     )
     print(f"created {args.role} {args.username} (id {staff_id})")
+    if settings.staff_2fa:
+        print("they set up a second factor (an authenticator app) at their first sign-in")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Demo content for a new database: staff accounts and a dozen answered questions in Finnish."""
+"""Demo content for a new database: staff and sixteen answered questions, four in Swedish."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -39,6 +40,38 @@ def parse_clock(text: str) -> int:
     if int(minutes) >= 60 or value > DAY_MINUTES:
         raise ValueError(text)
     return value
+
+
+# How people type a period: `9-16`, `9.00-16.00`, `09:00–16:00`, `klo 9 - 16.30`, `kl. 9–16`.
+# Any dash (hyphen, en and em dash, minus), a dot or a colon in the clock, "klo"/"kl." before.
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
+_TYPED_CLOCK = r"(?:klo|kl\.?)?\s*([0-9]{1,2})(?:[:.]([0-9]{2}))?"
+_TYPED_SPAN = re.compile(rf"\s*{_TYPED_CLOCK}\s*[{_DASHES}]\s*{_TYPED_CLOCK}\s*", re.IGNORECASE)
+
+
+def _typed_clock(hours: str, minutes: str | None) -> int:
+    value = int(hours) * 60 + int(minutes or 0)
+    if int(minutes or 0) >= 60 or value > DAY_MINUTES:
+        raise ValueError(f"{hours}:{minutes}")
+    return value
+
+
+def typed_spans(text: str) -> list[Span]:
+    """Periods as staff type them, separated by commas or semicolons: `9-16, 18.00–21.00`.
+    Raises ValueError naming the first part that is not a period with the end after the start."""
+    spans = []
+    for part in re.split(r"[,;]", text):
+        if not part.strip():
+            continue
+        found = _TYPED_SPAN.fullmatch(part)
+        if found is None:
+            raise ValueError(part.strip())
+        start_h, start_m, end_h, end_m = found.groups()
+        try:
+            spans.append(Span(_typed_clock(start_h, start_m), _typed_clock(end_h, end_m)))
+        except ValueError:
+            raise ValueError(part.strip()) from None
+    return spans
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import contextvars
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -20,10 +20,23 @@ if TYPE_CHECKING:
 from service.clock import LOCAL_ZONE
 from web import TRANSLATIONS_DIR
 
-LANGUAGES = ("fi", "en")
+# In the order the language switch shows them: Finnish first, Finland's two national
+# languages before English.
+LANGUAGES = ("fi", "sv", "en")
 DEFAULT_LANGUAGE = "fi"
 # The visitor's choice of language, kept between pages.
 LANG_COOKIE = "lang"
+# Dates and numbers as they are written in Finland: Finland Swedish writes 3.12.2026 as
+# Finnish does, not Sweden's 2026-12-03.
+_BABEL_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
+_MOMENT_PATTERNS = {
+    "fi": "d.M.yyyy 'klo' H.mm",
+    "sv": "d.M.yyyy 'kl.' H.mm",
+    "en": "d MMM yyyy, HH:mm",
+}
+_DAY_PATTERNS = {"fi": "d.M.yyyy", "sv": "d.M.yyyy", "en": "d MMM yyyy"}
+# A browser's Accept-Language is a short list; more than this many entries is not a browser.
+_MAX_ACCEPTED = 32
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("lang", default=DEFAULT_LANGUAGE)
 _catalogs: dict[str, NullTranslations] = {}
@@ -75,6 +88,11 @@ def N_(message: str) -> str:
     return message
 
 
+# The names of the languages in the reader's language, for sentences such as the crisis
+# help's note about words written in another language.
+LANGUAGE_NAMES = {"fi": N_("Finnish"), "sv": N_("Swedish"), "en": N_("English")}
+
+
 def gettext(message: str) -> str:
     return translations(_current.get()).gettext(message)
 
@@ -83,13 +101,33 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def babel_locale() -> str:
+    """The Babel locale for the reader's dates and numbers (Finland's variant of each)."""
+    return _BABEL_LOCALES.get(_current.get(), _BABEL_LOCALES[DEFAULT_LANGUAGE])
+
+
+def browser_locale() -> str:
+    """The reader's locale for the browser's own date formatting (Intl): Finland Swedish, so a
+    chat's times read 14.05 as on the page, not Sweden's 14:05."""
+    return {"sv": "sv-FI"}.get(_current.get(), _current.get())
+
+
 def format_moment(moment: datetime) -> str:
     """A UTC moment as local Helsinki time in the reader's language."""
+    lang = _current.get()
     return format_datetime(
         moment,
-        "d.M.yyyy 'klo' H.mm" if _current.get() == "fi" else "d MMM yyyy, HH:mm",
+        _MOMENT_PATTERNS.get(lang, _MOMENT_PATTERNS[DEFAULT_LANGUAGE]),
         tzinfo=LOCAL_ZONE,
-        locale=_current.get(),
+        locale=babel_locale(),
+    )
+
+
+def format_day(day: date) -> str:
+    """A calendar day in the reader's language: 3.12.2026, or 3 Dec 2026 in English."""
+    lang = _current.get()
+    return format_date(
+        day, _DAY_PATTERNS.get(lang, _DAY_PATTERNS[DEFAULT_LANGUAGE]), locale=babel_locale()
     )
 
 
@@ -106,10 +144,43 @@ def format_duration(seconds: float) -> str:
     return ngettext("%(num)d day", "%(num)d days", days) % {"num": days}
 
 
+def accepted_language(header: str | None) -> str | None:
+    """The best of our languages in an Accept-Language header (RFC 9110 12.5.4), or None.
+
+    `sv-FI`, `sv-SE` and `sv` all mean Swedish: only the primary subtag counts. The highest
+    q-value wins, the earlier entry on a tie; `q=0` means "not this one"; a malformed q-value
+    counts as 0, so a broken header never errs."""
+    if not header:
+        return None
+    best, best_q = None, 0.0
+    for entry in header.split(",")[:_MAX_ACCEPTED]:
+        tag, *params = entry.split(";")
+        primary = tag.strip().split("-")[0].lower()
+        if primary not in LANGUAGES:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                quality = _quality(value.strip())
+        if quality > best_q:
+            best, best_q = primary, quality
+    return best
+
+
+def _quality(value: str) -> float:
+    try:
+        quality = float(value)
+    except ValueError:
+        return 0.0
+    return quality if 0.0 <= quality <= 1.0 else 0.0
+
+
 def request_language(request: web.BaseRequest) -> str:
     """The language a request (a page, or a socket's opening request) asks for: `?lang=`,
-    else the cookie, else Finnish."""
+    else the cookie, else the browser's Accept-Language, else Finnish. A code we do not
+    have (`?lang=de`) is passed over silently."""
     for lang in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
         if lang in LANGUAGES:
             return str(lang)
-    return DEFAULT_LANGUAGE
+    return accepted_language(request.headers.get("Accept-Language")) or DEFAULT_LANGUAGE

@@ -57,11 +57,22 @@ def staff_question(question: Question, *, claimed_by: str | None) -> dict[str, A
     }
 
 
-def queue_item(question: Question, *, claimed_by: str | None, now_iso: str) -> dict[str, Any]:
+def queue_item(
+    question: Question, *, claimed_by: str | None, now_iso: str, shown: bool = False
+) -> dict[str, Any]:
+    """A waiting question with its personal details masked, unless this one was `shown` (on
+    request, audited): lists go to every moderator's screen, the details are rarely needed."""
     waited = (from_iso(now_iso) - from_iso(question.asked_at)).total_seconds()
+    safety = _safety(question)
+    hide = bool(safety["personal_data"]) and not shown
+    text = _question_text(question)
+    if hide:
+        text["title"] = queue.masked(question.title) if question.title else question.title
+        text["body"] = queue.masked(question.body)
     return {
-        **_question_text(question),
-        **_safety(question),
+        **text,
+        **safety,
+        "masked": hide,
         "waited_s": max(0, int(waited)),
         "publish": question.publish_allowed,
         "claimed_by": claimed_by,
@@ -69,6 +80,7 @@ def queue_item(question: Question, *, claimed_by: str | None, now_iso: str) -> d
 
 
 async def waiting_queue(ctx: ModerationContext) -> list[dict[str, Any]]:
+    """The queue with personal details masked in the language being spoken."""
     now = ctx.now_iso()
     return [
         queue_item(q, claimed_by=claimer, now_iso=now) for q, claimer in await queue.waiting(ctx)

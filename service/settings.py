@@ -78,8 +78,15 @@ class Settings:
     access_log: bool = False
     claim_idle_minutes: int = 30
     session_hours: int = 12
+    # Sign-in failures: login_max_failures from one client address for one username block that
+    # pair for login_lock_minutes (also the window failures are counted in). A stranger blocks
+    # only their own address. Across all addresses, after login_slow_after failures within the
+    # window, an address that has itself failed waits between attempts: 1 s, doubling, at most
+    # login_slow_max_seconds. An address without failures (the owner's) is never held back.
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    login_slow_after: int = 10
+    login_slow_max_seconds: int = 30
     # Staff sign in with a second factor (TOTP). On by default outside the demo; the dataclass
     # default is off so that code building Settings by hand (tests, benches) opts in.
     staff_2fa: bool = False

@@ -18,7 +18,14 @@ import pytest
 from tests.throwaway import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# The test browsers ask for Finnish (Accept-Language), as most young people's phones here do;
+# a test of another language sets its context's locale, which overrides this.
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--accept-lang=fi-FI,fi",
+]
 
 
 def output_dir() -> Path:

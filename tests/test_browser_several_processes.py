@@ -63,7 +63,7 @@ def _transcript(page: Page, scope: str) -> list[tuple[str, str, str]]:
         (kind, text, state)
         for kind, text, state in page.evaluate(
             """scope => Array.from(document.querySelectorAll(
-                   scope + " li.msg-visitor, " + scope + " li.msg-staff"))
+                   scope + " .msg-visitor, " + scope + " .msg-staff"))
                  .map(li => [li.classList.contains("msg-visitor") ? "visitor" : "staff",
                              li.querySelector(".msg-text").textContent,
                              li.dataset.state || ""])""",
@@ -143,11 +143,9 @@ def _each_once_in_stored_order(visitor: Page, staff: Page, database_url: str) ->
     texts = [text for _, text in stored]
     assert len(set(texts)) == len(texts), stored
     for page, scope in ((visitor, VISITOR), (staff, CONSOLE)):
-        expect(page.locator(f"{scope} li.msg-visitor, {scope} li.msg-staff")).to_have_count(
-            len(stored)
-        )
+        expect(page.locator(f"{scope} .msg-visitor, {scope} .msg-staff")).to_have_count(len(stored))
         # Every message delivered and shown once, nothing still queued or failed.
-        expect(page.locator(f"{scope} li.msg:not([data-state=sent])")).to_have_count(0)
+        expect(page.locator(f"{scope} .msg:not([data-state=sent])")).to_have_count(0)
         shown = _transcript(page, scope)
         assert [(kind, text) for kind, text, _ in shown] == stored, (page.url, shown)
 

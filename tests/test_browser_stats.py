@@ -4,21 +4,21 @@ accessibility problem on it or on the other coordinators' pages."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from service.demo import LOGINS_FILE
-from tests.live_server import BROWSER_ARGS, ROOT, LiveServer, chromium_path, output_dir
+from tests.axe import axe_violations, poor_chart_text, readable
+from tests.live_server import BROWSER_ARGS, LiveServer, chromium_path, output_dir
 from tests.test_browser_chat import Problems
 
 pytestmark = pytest.mark.browser
-AXE = ROOT / "tests/vendor/axe-core/axe.min.js"
-BLOCKING = ("serious", "critical")
 OTHER_PAGES = (
     "/coordinator/staff",
     "/coordinator/categories",
@@ -135,67 +135,14 @@ def test_csv_download(signed_in: tuple[Page, Problems]) -> None:
     assert response.status == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "Contact attempts" in response.text()
+    # For Finnish Excel: a UTF-8 BOM, semicolons; Python's csv reads it with delimiter=";".
+    body = response.body()
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert any(len(row) == 2 and row[0].startswith("Contact attempts") for row in rows)
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename.endswith(".csv")
-
-
-def _axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical findings on the page as it is now. The script is given
-    to the page through DevTools, which the page's `script-src 'self'` does not govern."""
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found: list[dict[str, Any]] = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-    )
-    return [v for v in found if v.get("impact") in BLOCKING]
-
-
-# axe cannot tell the background behind SVG text, so it leaves chart labels "incomplete".
-# This measures each label against the shade it is drawn on (a heatmap cell) or else the
-# section's background, with WCAG's formula; chart text is small, so 4.5:1 is the bar.
-_SVG_CONTRAST = """() => {
-  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = (c) => {
-    const [r, g, b] = c.map((v) => {
-      v /= 255;
-      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const background = (text) => {
-    const cell = text.previousElementSibling;
-    if (text.classList.contains("heat-text") && cell && cell.tagName === "rect") {
-      return getComputedStyle(cell).fill;
-    }
-    for (let el = text.closest("svg").parentElement; el; el = el.parentElement) {
-      const colour = getComputedStyle(el).backgroundColor;
-      if (colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent") return colour;
-    }
-    return "rgb(255, 255, 255)";
-  };
-  const poor = [];
-  for (const text of document.querySelectorAll("figure.chart svg text")) {
-    const fg = lum(rgb(getComputedStyle(text).fill));
-    const bg = lum(rgb(background(text)));
-    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-    if (ratio < 4.5) {
-      poor.push(`${text.getAttribute("class")} "${text.textContent}": ${ratio.toFixed(2)}:1`);
-    }
-  }
-  return poor;
-}"""
-
-
-def _readable(path: str, violations: list[dict[str, Any]]) -> str:
-    lines = [f"{path}: {len(violations)} serious or critical accessibility problem(s)"]
-    for v in violations:
-        lines.append(f"- [{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
-        for node in v["nodes"][:8]:
-            summary = " ".join(node.get("failureSummary", "").split())
-            lines.append(f"    {' '.join(node['target'])}: {summary}")
-        if len(v["nodes"]) > 8:
-            lines.append(f"    … and {len(v['nodes']) - 8} more")
-    return "\n".join(lines)
 
 
 @pytest.mark.parametrize(
@@ -215,7 +162,7 @@ def test_no_serious_accessibility_problems(signed_in: tuple[Page, Problems], pat
     if path in OTHER_PAGES_EN:
         name = path.split("?")[0].rsplit("/", 1)[1]
         page.screenshot(path=str(output_dir() / f"coordinator-{name}.png"), full_page=True)
-    violations = _axe_violations(page)
-    assert not violations, _readable(path, violations)
-    poor: list[str] = page.evaluate(_SVG_CONTRAST)
+    violations = axe_violations(page)
+    assert not violations, readable(path, violations)
+    poor = poor_chart_text(page)
     assert not poor, f"{path}: chart text below 4.5:1 contrast:\n" + "\n".join(poor[:20])

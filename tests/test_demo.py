@@ -1,4 +1,4 @@
-"""Demo mode fills only a new database: a dozen answered questions and three staff accounts."""
+"""Demo mode fills only a new database: sixteen answered questions and three staff accounts."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def test_demo_content_loads_once(
     demo = dataclasses.replace(settings, demo=True)
     client = await aiohttp_client(create_app(demo, clock=clock))
     board = await (await client.get("/api/questions")).json()
-    assert board["total"] == 12
+    assert board["total"] == 16
     categories = {q["category"] for q in board["items"]}
     assert {"tyonhaku", "tyopajat", "raha", "opiskelu", "jaksaminen", "asuminen"} <= categories
     assert all(q["answers"] for q in board["items"])
@@ -36,7 +36,7 @@ async def test_demo_content_loads_once(
     await client.close()
 
     again = await aiohttp_client(create_app(demo, clock=clock))
-    assert (await (await again.get("/api/questions")).json())["total"] == 12, "not loaded twice"
+    assert (await (await again.get("/api/questions")).json())["total"] == 16, "not loaded twice"
     found = await (await again.get("/api/questions", params={"q": "kelan"})).json()
     assert found["total"] >= 1
     username, _role, password = logins[0].split("\t")

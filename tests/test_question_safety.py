@@ -126,7 +126,7 @@ async def test_crisis_words_show_help_at_once_and_put_the_question_first(
     assert "09 2525 0111" in page and "https://sekasin.fi/" in page
     # The asker's own page keeps the help while the question waits; the board shows nothing.
     urgent_id, flags = rows(settings, "SELECT id, flags FROM questions WHERE urgent = 1")[0]
-    assert {"phrase": "haluan kuolla", "action": "crisis"} in json.loads(flags)
+    assert {"phrase": "haluan kuolla", "action": "crisis", "lang": "fi"} in json.loads(flags)
 
     counsellor = await staff_client("sanna", "counsellor", "Sanna")
     queue = await (await counsellor.get("/api/staff/queue")).json()
@@ -146,6 +146,11 @@ async def test_crisis_words_show_help_at_once_and_put_the_question_first(
         "emergency": "112",
         "crisis_line": "09 2525 0111",
         "chat_url": "https://sekasin.fi/",
+        # English words on a Finnish request: the help says it is in the page's language.
+        "note": fi(
+            "We saw words in English that may point to a crisis. The help is shown in the"
+            " language of this page."
+        ),
     }
 
 

@@ -121,6 +121,7 @@ async def test_each_kind_goes_after_its_period_and_nothing_before(
         "private_questions": 0,
         "rejected_questions": 1,
         "visitors": 1,
+        "audit_rows": 0,
     }
     assert _question_ids(settings) == everything, "a dry run deletes nothing"
     assert rows(settings, "SELECT count(*) FROM chat_messages") == [(2,)]

@@ -1,14 +1,21 @@
-"""Staff sign-in: argon2 hashes, cookie flags, lock after five failures, sign-out, the CLI."""
+"""Staff sign-in: argon2 hashes, cookie flags, failures held back per (name, address) and slowed
+per name but never a lock a stranger can set, sign-out, the CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from service.app import create_app
 from service.settings import Settings
 from tests.conftest import PASSWORD, FakeClock, add_staff, csrf_token, rows, sign_in
 
@@ -45,7 +52,7 @@ async def test_wrong_password_and_unknown_user_look_the_same(client: TestClient)
     assert bad.status == 400
 
 
-async def test_five_failures_lock_the_username_for_fifteen_minutes(
+async def test_five_failures_block_that_address_for_fifteen_minutes(
     client: TestClient, clock: FakeClock, settings: Settings
 ) -> None:
     await add_staff(client, "sanna", "counsellor")
@@ -64,6 +71,58 @@ async def test_five_failures_lock_the_username_for_fifteen_minutes(
     await sign_in(client, "sanna")
     actions = [r[0] for r in rows(settings, "SELECT action FROM audit_log ORDER BY id")]
     assert "sign_in_locked" in actions and actions[-1] == "sign_in"
+
+
+@pytest.fixture
+async def proxied(
+    aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings, clock: FakeClock
+) -> TestClient:
+    """Behind a trusted proxy, so a test can speak from several client addresses."""
+    app = create_app(dataclasses.replace(settings, trust_forwarded=True), clock=clock)
+    return await aiohttp_client(app)
+
+
+async def _try(client: TestClient, address: str, password: str) -> ClientResponse:
+    return await client.post(
+        "/api/staff/login",
+        json={"username": "sanna", "password": password},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+async def test_a_strangers_fifty_failures_do_not_stop_the_owner(
+    proxied: TestClient, settings: Settings
+) -> None:
+    await add_staff(proxied, "sanna", "counsellor")
+    for _ in range(50):
+        assert (await _try(proxied, "203.0.113.66", "guess")).status == 401
+    refused = await _try(proxied, "203.0.113.66", PASSWORD)
+    assert refused.status == 401, "the stranger's own address is blocked, even with the password"
+    owner = await _try(proxied, "198.51.100.7", PASSWORD)
+    assert owner.status == 200, "the owner from her own address, at once"
+
+
+async def test_failures_from_many_addresses_slow_the_name_but_never_lock_it(
+    proxied: TestClient, clock: FakeClock, settings: Settings
+) -> None:
+    await add_staff(proxied, "sanna", "counsellor")
+    # 50 wrong guesses spread over ten addresses, five each.
+    for n in range(50):
+        assert (await _try(proxied, f"203.0.113.{n % 10 + 1}", "guess")).status == 401
+    # A guessing address that tries again is held back: at most one try per 30 seconds.
+    slowed = await _try(proxied, "203.0.113.1", "guess")
+    assert slowed.status == 401
+    # The owner, from an address with no failures, gets straight in.
+    assert (await _try(proxied, "198.51.100.7", PASSWORD)).status == 200
+    # Had she mistyped once, she waits at most login_slow_max_seconds, never a lock.
+    await _try(proxied, "198.51.100.8", "typo")
+    wait = await _try(proxied, "198.51.100.8", PASSWORD)
+    assert wait.status == 401
+    message = (await wait.json())["error"]
+    seconds = int(re.findall(r"\d+", message)[0])
+    assert 0 < seconds <= settings.login_slow_max_seconds == 30, message
+    clock.advance(seconds=settings.login_slow_max_seconds)
+    assert (await _try(proxied, "198.51.100.8", PASSWORD)).status == 200
 
 
 async def test_html_sign_in_needs_csrf_and_redirects_locally(client: TestClient) -> None:
@@ -123,6 +182,8 @@ def test_cli_migrate_and_create_staff_from_stdin(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     short = _cli(["create-staff", "pekka", "--role", "adviser"], db, "short\n")
     assert short.returncode == 2 and "at least" in short.stderr
+    common = _cli(["create-staff", "pekka", "--role", "adviser"], db, "Password1234\n")
+    assert common.returncode == 2 and "too easy to guess" in common.stderr
     taken = _cli(["create-staff", "liisa", "--role", "adviser"], db, "a-long-password-1\n")
     assert taken.returncode == 2 and "taken" in taken.stderr
     bad_role = _cli(["create-staff", "x", "--role", "boss"], db, "a-long-password-1\n")

@@ -447,29 +447,40 @@ async def test_page_shows_figures_with_definitions_and_charts(coordinator: TestC
     assert 'href="/coordinator/stats?period=week&amp;category=raha"' in filtered
 
 
+def excel_rows(text: str) -> list[list[str]]:
+    """A download as Finnish Excel reads it: a UTF-8 BOM, then rows separated by semicolons."""
+    assert text.startswith("\ufeff"), "without the BOM Excel reads UTF-8 as an old code page"
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
+
+
 async def test_csv_exports_hide_small_counts(coordinator: TestClient) -> None:
     response = await coordinator.get(f"/coordinator/stats/questions.csv?{PERIOD}&lang=en")
     assert response.status == 200
     assert response.content_type == "text/csv"
+    assert response.charset == "utf-8"
     assert "koppi-questions-2026-11-02-2026-11-15.csv" in response.headers["Content-Disposition"]
-    table = list(csv.reader(io.StringIO(await response.text())))
+    assert (await response.read()).startswith(b"\xef\xbb\xbf# Questions;")
+    table = excel_rows(await response.text())
+    assert ["Figure", "Value"] in table
     values = {row[0]: row[1] for row in table if row and not row[0].startswith("#")}
     assert values["Questions asked"] == "7"
     assert values["Answered and published"] == "<5"
     assert values["Deleted by the asker"] == "<5"
-    assert values["Answered within 1 working day"] == "60.0"
+    # A decimal comma: Finnish Excel reads "60,0" as a number and "60.0" as text or a date.
+    assert values["Answered within 1 working day (%)"] == "60,0"
     # Resting on four questions: left empty rather than revealing them.
-    assert values["Answered within 5 working days"] == ""
-    assert values["Time to first answer – median"] == ""
+    assert values["Answered within 5 working days (%)"] == ""
+    assert values["Time to first answer – median (min)"] == ""
     services = await coordinator.get(f"/coordinator/stats/referrals.by_service.csv?{PERIOD}")
-    rows = list(csv.reader(io.StringIO(await services.text())))
+    rows = excel_rows(await services.text())
     assert ["svc-workshop", "<5"] in rows and ["svc-ohjaamo", "<5"] in rows
     missing = await coordinator.get(f"/coordinator/stats/nonsense.csv?{PERIOD}")
     assert missing.status == 404
     # Staffed time is about staff: a share resting on two Mondays is still written.
     staffed = await coordinator.get(f"/coordinator/stats/demand.staffed.csv?{PERIOD}")
-    grid = {row[0]: row[1:] for row in csv.reader(io.StringIO(await staffed.text()))}
-    assert grid["10–11"][0] == "50.0" and grid["09–10"][0] == "25.0"
+    grid = {row[0]: row[1:] for row in excel_rows(await staffed.text())}
+    assert grid["Hour"][0] == "Mon (%)"
+    assert grid["10–11"][0] == "50,0" and grid["09–10"][0] == "25,0"
 
 
 def test_exports_defuse_spreadsheet_formulas() -> None:
@@ -481,8 +492,40 @@ def test_exports_defuse_spreadsheet_formulas() -> None:
         [[Cell(name, "text"), Cell(n)] for name, n in (("=HYPERLINK(1)", 7), ("\t=1", 0))]
         + [[Cell("-5", "text"), Cell(9)]],
     )
-    rows = list(csv.reader(io.StringIO(csv_text(table, query))))[-3:]
+    rows = excel_rows(csv_text(table, query))[-3:]
     assert rows == [["'=HYPERLINK(1)", "7"], ["'\t=1", "0"], ["-5", "9"]]
+
+
+def test_exports_write_durations_in_minutes_with_the_unit_in_the_header() -> None:
+    query = StatsQuery(Period(date(2026, 11, 2), date(2026, 11, 15)))
+    figures = Table(
+        "f",
+        "F",
+        ["Figure", "Value"],
+        [
+            [Cell("Response time – median", "text"), Cell(90, "seconds", 12)],
+            [Cell("Rated", "text"), Cell(12)],
+            [Cell("Helped", "text"), Cell(0.755, "share", 12)],
+            [Cell("Score", "text"), Cell(4.25, "score", 12)],
+        ],
+    )
+    assert excel_rows(csv_text(figures, query))[-5:] == [
+        ["Figure", "Value"],
+        ["Response time – median (min)", "1,5"],
+        ["Rated", "12"],
+        ["Helped (%)", "75,5"],
+        ["Score", "4,2"],
+    ]
+    people = Table(
+        "p",
+        "P",
+        ["Staff member", "Chats", "Median handle time"],
+        [[Cell("Sanna", "text"), Cell(9), Cell(754, "seconds", 9)]],
+    )
+    header, sanna = excel_rows(csv_text(people, query))[-2:]
+    assert header == ["Staff member", "Chats", "Median handle time (min)"]
+    assert sanna == ["Sanna", "9", "12,6"]
+    assert float(sanna[2].replace(",", ".")) == pytest.approx(754 / 60, abs=0.05)
 
 
 @pytest.mark.parametrize(

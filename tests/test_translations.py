@@ -57,6 +57,21 @@ def test_finnish_catalog_covers_every_message_in_the_code(tmp_path: Path) -> Non
     assert missing == [], "run `make messages` and translate: " + repr(missing[:10])
 
 
+def test_swedish_catalog_covers_every_message_in_the_code(tmp_path: Path) -> None:
+    """Every message has a Swedish translation, plurals in both of Swedish's forms."""
+    with (TRANSLATIONS_DIR / "sv" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="sv")
+    translated = {
+        (m.id if isinstance(m.id, str) else m.id[0])
+        for m in catalog
+        if m.id
+        and not m.fuzzy
+        and (len(m.string) == 2 and all(m.string) if isinstance(m.string, tuple) else m.string)
+    }
+    missing = sorted(_extracted(tmp_path) - translated)
+    assert missing == [], f"{len(missing)} messages without Swedish: " + repr(missing[:20])
+
+
 async def test_finnish_is_the_default_and_lang_switches_per_request(client: TestClient) -> None:
     finnish = await (await client.get("/")).text()
     assert '<html lang="fi">' in finnish and "Kysy meiltä" in finnish

@@ -86,7 +86,7 @@ async def ask(request: web.Request) -> web.Response:
             "personal_data": exc.found,
         }
         if exc.crisis:
-            warning["crisis_help"] = request.app[keys.CRISIS].payload()
+            warning["crisis_help"] = request.app[keys.CRISIS].payload(exc.crisis_langs)
         return web.json_response(warning, status=exc.status)
     submitted = await intake.submit(ctx, draft, screening)
     payload: dict[str, Any] = {
@@ -95,7 +95,7 @@ async def ask(request: web.Request) -> web.Response:
         "status": "pending",
     }
     if screening.crisis:
-        payload["crisis_help"] = request.app[keys.CRISIS].payload()
+        payload["crisis_help"] = request.app[keys.CRISIS].payload(screening.crisis_languages)
     return created(payload)
 
 

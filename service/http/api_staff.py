@@ -6,8 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from moderation import actions, queue
-from service import i18n, keys, question_json
+from moderation import actions, queue, views
+from service import auth, i18n, keys, question_json
+from service.http import staff
 from service.http.bodies import json_object
 from service.http.middleware import json_error
 from service.http.params import path_id
@@ -32,13 +33,25 @@ def _member(member: StaffMember) -> dict[str, Any]:
 
 
 async def login(request: web.Request) -> web.Response:
+    """One request: username, password and, for a member with a second factor, `code` (the
+    app's six digits or a recovery code). Without the code the refusal says it is needed."""
     data = await json_object(request)
-    username, password = data.get("username"), data.get("password")
+    username, password, code = data.get("username"), data.get("password"), data.get("code")
     if not isinstance(username, str) or not isinstance(password, str):
         message = i18n.gettext("Give username and password as text.")
         return json_error(400, message, {"username": message})
-    result = await start_session(request, username, password)
+    if code is not None and not isinstance(code, str):
+        message = i18n.gettext("Give the code as text.")
+        return json_error(400, message, {"code": message})
+    result = await start_session(request, username, password, code)
     if result.token is None or result.member is None:
+        if result.refusal in auth.SECOND_FACTOR_REFUSALS:
+            # The password was right: say which part of the second step failed.
+            assert result.refusal is not None
+            return web.json_response(
+                {"error": refusal(request, result), "second_factor": result.refusal.value},
+                status=401,
+            )
         return json_error(401, refusal(request, result))
     response = web.json_response(_member(result.member))
     keep_session(request, response, result.token)
@@ -137,7 +150,26 @@ async def edit(request: web.Request, member: StaffMember) -> web.Response:
 
 @require_staff(*ANSWERING_ROLES)
 async def get_question(request: web.Request, member: StaffMember) -> web.Response:
-    return await _state(request, path_id(request))
+    question_id = path_id(request)
+    response = await _state(request, question_id)
+    if response.status == 200:
+        await views.record_view(
+            keys.moderation(request),
+            target_type="question",
+            target_id=question_id,
+            acting_staff=member,
+        )
+    return response
+
+
+@require_staff(*ANSWERING_ROLES)
+async def referral_options(request: web.Request, member: StaffMember) -> web.Response:
+    """The answer page's directory search (static/js/staff-referrals.js), without a reload."""
+    found = await questions.get(keys.db(request), path_id(request))
+    if found is None:
+        return json_error(404, i18n.gettext("No such question."))
+    text = request.query.get("find", "")
+    return web.json_response(await staff.referral_search(request, found, text))
 
 
 def routes() -> list[web.RouteDef]:
@@ -154,4 +186,5 @@ def routes() -> list[web.RouteDef]:
         web.post(base + "/mask", mask),
         web.post(base + "/answer", answer),
         web.post(base + "/reject", reject),
+        web.get(base + "/referral-options", referral_options),
     ]

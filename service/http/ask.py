@@ -61,7 +61,12 @@ async def submit(request: web.Request) -> web.StreamResponse:
         # Nothing is stored yet: the writer decides whether to remove the details or send.
         # 422 like the API, so the asking limit gives this attempt back.
         return await _again(
-            request, values, status=exc.status, personal=exc.found, crisis=exc.crisis
+            request,
+            values,
+            status=exc.status,
+            personal=exc.found,
+            crisis=exc.crisis,
+            crisis_langs=exc.crisis_langs,
         )
     submitted = await intake.submit(ctx, draft, screening)
     raise web.HTTPSeeOther(f"/f/{submitted.code}?new=1")
@@ -75,6 +80,7 @@ async def _again(
     status: int = 400,
     personal: list[dict[str, str]] | None = None,
     crisis: bool = False,
+    crisis_langs: tuple[str, ...] = (),
 ) -> web.Response:
     """The form once more with what was typed, and why it was not sent yet."""
     return render(
@@ -87,6 +93,7 @@ async def _again(
             "summary": i18n.gettext("Please check the marked fields.") if errors else None,
             "personal": personal or [],
             "crisis": crisis,
+            "crisis_langs": crisis_langs,
         },
         status=status,
         no_store=True,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from yarl import URL
 
 from moderation.errors import Invalid
 from service import i18n, keys
+from service.audit_labels import ACTION_LABELS, TARGET_LABELS, action_label, detail, target_label
 from service.clock import local_day, local_midnight, to_iso
 from service.http.params import whole_number
 from service.http.render import render
@@ -23,75 +23,19 @@ from service.storage.staff import MANAGING_ROLES, StaffMember
 
 PAGE = "/coordinator/audit"
 PAGE_SIZE = 50
-FILTERS = ("action", "staff", "target", "from", "to")
+FILTERS = ("action", "staff", "target", "item", "from", "to")
 SYSTEM = "system"
-DETAIL_MAX = 200
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
-# Every action the code writes (grep `audit.append`, `ctx.audit`, `_audit`); others show raw.
-ACTION_LABELS = {
-    "sign_in": N_("Signed in"),
-    "sign_in_locked": N_("Sign-in locked after failed attempts"),
-    "sign_out": N_("Signed out"),
-    "create_staff": N_("Created a staff account"),
-    "claim": N_("Claimed a question"),
-    "release": N_("Released a question"),
-    "edit": N_("Edited a question"),
-    "answer": N_("Answered a question"),
-    "mask": N_("Masked personal details in a question"),
-    "reject": N_("Rejected a question"),
-    "chat_accept": N_("Accepted a chat"),
-    "chat_transfer": N_("Transferred a chat"),
-    "chat_end": N_("Ended a chat"),
-    "chat_block": N_("Blocked a chat visitor"),
-    "chat_configure": N_("Changed chat hours and settings"),
-    "chat_capacity": N_("Changed a chat capacity"),
-    "canned_add": N_("Added a canned response"),
-    "canned_edit": N_("Edited a canned response"),
-    "canned_retire": N_("Retired a canned response"),
-    "directory_import": N_("Imported the service directory"),
-    "staff_role": N_("Changed a staff member's role"),
-    "staff_deactivate": N_("Deactivated a staff account"),
-    "staff_reactivate": N_("Reactivated a staff account"),
-    "staff_password_reset": N_("Reset a staff member's password"),
-    "category_add": N_("Added a category"),
-    "category_edit": N_("Edited a category"),
-    "category_deactivate": N_("Deactivated a category"),
-    "category_reactivate": N_("Reactivated a category"),
-    "watched_word_add": N_("Added a watched word"),
-    "watched_word_action": N_("Changed a watched word's action"),
-    "watched_word_deactivate": N_("Deactivated a watched word"),
-    "watched_word_reactivate": N_("Reactivated a watched word"),
-    "watched_word_delete": N_("Deleted a watched word"),
-    "retention_swept": N_("Deleted expired messages and questions"),
-}
 FIELD_LABELS = {
     "action": N_("Action"),
     "staff": N_("Staff member"),
     "target": N_("Target"),
+    "item": N_("Item number"),
     "from": N_("From"),
     "to": N_("To"),
     "before": N_("Page"),
 }
-TARGET_LABELS = {
-    "question": N_("Question"),
-    "chat": N_("Chat"),
-    "staff": N_("Staff member"),
-    "canned": N_("Canned response"),
-    "chat_settings": N_("Chat settings"),
-    "directory": N_("Service directory"),
-    "category": N_("Category"),
-    "watched_word": N_("Watched word"),
-    "retention": N_("Retention"),
-}
-
-
-def action_label(action: str) -> str:
-    return i18n.gettext(ACTION_LABELS[action]) if action in ACTION_LABELS else action
-
-
-def target_label(target_type: str) -> str:
-    return i18n.gettext(TARGET_LABELS[target_type]) if target_type in TARGET_LABELS else target_type
 
 
 def _refuse(message: str, field: str) -> Invalid:
@@ -134,6 +78,12 @@ def _filters(query: dict[str, str], staff_ids: set[int]) -> audit.LogFilter:
     first, last = _day(query.get("from", ""), "from"), _day(query.get("to", ""), "to")
     if first and last and first > last:
         raise _refuse(i18n.gettext("the end date is before the start date."), "to")
+    item = query.get("item", "")
+    target_id = whole_number(item) if item else None
+    if item and target_id is None:
+        raise _refuse(i18n.gettext("give a whole number."), "item")
+    if item and not query.get("target"):
+        raise _refuse(i18n.gettext("choose the target's type too."), "target")
     before = query.get("before", "")
     if before and whole_number(before) is None:
         raise _refuse(i18n.gettext("give a row number."), "before")
@@ -142,42 +92,14 @@ def _filters(query: dict[str, str], staff_ids: set[int]) -> audit.LogFilter:
         staff_id=staff_id,
         system=who == SYSTEM,
         target_type=_name(query.get("target", ""), "target"),
+        target_id=target_id,
         since=_local_midnight(first) if first else None,
         until=_local_midnight(last + timedelta(days=1)) if last else None,
         before=int(before) if before else None,
     )
 
 
-def _value(value: object) -> str:
-    if isinstance(value, bool):
-        return i18n.gettext("yes") if value else i18n.gettext("no")
-    if value is None:
-        return "–"
-    if isinstance(value, list):
-        return ", ".join(_value(v) for v in value) or "–"
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_value(v)}" for k, v in value.items()) or "–"
-    return str(value)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
-
-
-def _detail(raw: str | None) -> list[tuple[str, str]]:
-    """The detail JSON as key: value pairs; the template escapes them."""
-    if not raw:
-        return []
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return [("", _short(raw))]
-    if not isinstance(data, dict):
-        return [("", _short(_value(data)))]
-    return [(str(k), _short(_value(v))) for k, v in data.items()]
-
-
-def _entry(row: Row) -> dict[str, Any]:
+def _entry(row: Row, staff_names: dict[int, str]) -> dict[str, Any]:
     if row["staff_id"] is None:
         who = i18n.gettext("system")
     elif row["username"] is None:
@@ -196,8 +118,12 @@ def _entry(row: Row) -> dict[str, Any]:
         "link": f"/staff/questions/{target_id}"
         if row["target_type"] == "question" and target_id is not None
         else None,
-        "detail": _detail(row["detail"]),
+        "detail": detail(row["action"], row["detail"], staff_names),
     }
+
+
+def _who(member: StaffMember) -> str:
+    return member.username + (f" ({member.first_name})" if member.first_name else "")
 
 
 @require_staff(*MANAGING_ROLES)
@@ -214,7 +140,8 @@ async def page(request: web.Request, member: StaffMember) -> web.Response:
         error = exc
     else:
         rows = await audit.page(db, filters, limit=PAGE_SIZE + 1)
-        entries = [_entry(row) for row in rows[:PAGE_SIZE]]
+        names = {p.member.id: _who(p.member) for p in people}
+        entries = [_entry(row, names) for row in rows[:PAGE_SIZE]]
         if len(rows) > PAGE_SIZE:
             kept = {k: v for k, v in query.items() if k in FILTERS and v}
             older = str(URL.build(path=PAGE, query={**kept, "before": entries[-1]["id"]}))
@@ -230,7 +157,10 @@ async def page(request: web.Request, member: StaffMember) -> web.Response:
             "values": query,
             "error": error,
             "errors": {error.field: error.message} if error and error.field else {},
-            "actions": sorted(((a, action_label(a)) for a in present), key=lambda a: a[1]),
+            # Every action the code writes, so "viewed" can be chosen before anyone viewed.
+            "actions": sorted(
+                ((a, action_label(a)) for a in {*ACTION_LABELS, *present}), key=lambda a: a[1]
+            ),
             "people": [p.member for p in people],
             "targets": sorted(((t, target_label(t)) for t in TARGET_LABELS), key=lambda t: t[1]),
             "system": SYSTEM,

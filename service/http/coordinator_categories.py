@@ -18,7 +18,7 @@ from service.storage import categories
 from service.storage.staff import ANSWERING_ROLES, MANAGING_ROLES, StaffMember
 
 PATH = "/coordinator/categories"
-FIELDS = ("slug", "name_fi", "name_en", "chat_role", "position")
+FIELDS = ("slug", "name_fi", "name_sv", "name_en", "chat_role", "position")
 NOTICES = {
     "added": N_("The category was added."),
     "edited": N_("The category was saved."),

@@ -12,6 +12,7 @@ from moderation.chat import configuration
 from moderation.chat.configuration import THRESHOLD_MAX, WEEKDAYS
 from moderation.errors import Invalid
 from service import i18n, keys
+from service.hours import typed_spans
 from service.http import bodies, notices
 from service.http.params import path_id
 from service.http.render import render
@@ -88,10 +89,15 @@ def _posted_hours(form: bodies.FormData) -> dict[str, Any]:
     }
 
 
-def _spans(text: str) -> list[str]:
-    """`09:00-16:00, 18:00–21:00` → ["09:00-16:00", "18:00-21:00"]; dashes of any kind."""
-    text = text.replace("–", "-").replace("—", "-").replace(" ", "")
-    return [part for part in text.split(",") if part]
+def _spans(text: str, field: str) -> list[str]:
+    """`9-16, 18.00–21.00` → ["09:00-16:00", "18:00-21:00"]: the forms people type, as the
+    settings store them; refused beside the form field `field` with an example."""
+    try:
+        spans = typed_spans(text)
+    except ValueError:
+        message = i18n.gettext("Write times like 09:00-16:00 or 9-16, the end after the start.")
+        raise Invalid(message, field=field) from None
+    return [span.label().replace("–", "-") for span in spans]
 
 
 def _wait_seconds(raw: str) -> int:
@@ -114,9 +120,13 @@ def _config_data(values: dict[str, Any]) -> tuple[dict[str, object], list[int]]:
         if not row["remove"] and any(row[k].strip() for k in ("day", "hours", "note"))
     ]
     data: dict[str, object] = {
-        "weekly": {day: _spans(text) for day, text in values["weekly"].items()},
+        "weekly": {day: _spans(text, f"weekly-{day}") for day, text in values["weekly"].items()},
         "exceptions": [
-            {"day": row["day"], "hours": _spans(row["hours"]), "note": row["note"].strip()}
+            {
+                "day": row["day"],
+                "hours": _spans(row["hours"], f"exceptions-{row['index']}"),
+                "note": row["note"].strip(),
+            }
             for row in kept
         ],
         "offer_question_after_s": _wait_seconds(values[WAIT_FIELD]),
@@ -126,7 +136,9 @@ def _config_data(values: dict[str, Any]) -> tuple[dict[str, object], list[int]]:
 
 
 def _hours_error_name(field: str | None, rows: list[int]) -> str:
-    """The form field an error from `parse_config` belongs beside."""
+    """The form field an error from `parse_config` (or the form's own check) belongs beside."""
+    if field and field.startswith(("weekly-", "exceptions-")):
+        return field
     if field and field.startswith("weekly."):
         return "weekly-" + field.removeprefix("weekly.")
     if field and field.startswith("exceptions."):
@@ -136,6 +148,19 @@ def _hours_error_name(field: str | None, rows: list[int]) -> str:
     if field == "offer_question_after_s":
         return WAIT_FIELD
     return "hours"
+
+
+def _field_labels(weekdays: list[tuple[str, str]], hours: dict[str, Any]) -> dict[str, str]:
+    """What the error summary calls each hours field, so a message says which one is wrong."""
+    labels = {f"weekly-{day}": label for day, label in weekdays}
+    for row in hours["exceptions"]:
+        labels[f"exceptions-{row['index']}"] = (
+            i18n.gettext("Exception on %(day)s") % {"day": row["day"]}
+            if row["day"]
+            else i18n.gettext("New exception")
+        )
+    labels[WAIT_FIELD] = i18n.gettext("Offer to leave a question after waiting (minutes)")
+    return labels
 
 
 async def _page(
@@ -150,12 +175,15 @@ async def _page(
     chat = request.app[keys.CHAT]
     config = configuration.config_json(await configuration.current(chat))
     counsellors = await presence.staff_rows(chat.db, chat.present_cutoff())
+    weekdays = [(day, i18n.gettext(DAY_NAMES[day])) for day in WEEKDAYS]
+    hours = hours or _hours_values(config)
     return render(
         request,
         "coordinator/chat.html",
         {
-            "weekdays": [(day, i18n.gettext(DAY_NAMES[day])) for day in WEEKDAYS],
-            "hours": hours or _hours_values(config),
+            "weekdays": weekdays,
+            "hours": hours,
+            "field_labels": _field_labels(weekdays, hours),
             "wait_max": THRESHOLD_MAX // 60,
             "counsellors": counsellors,
             "capacity": capacity or {},

@@ -38,6 +38,14 @@ async def lookup(request: web.Request) -> web.StreamResponse:
     return render(request, "board/followup_lookup.html", {"error": None})
 
 
+def _crisis_langs(question: questions.Question) -> tuple[str, ...]:
+    """The languages of the question's crisis words, kept with its flags (none for questions
+    stored before they were kept)."""
+    return tuple(
+        flag["lang"] for flag in question.flags if flag.get("action") == "crisis" and "lang" in flag
+    )
+
+
 async def _page(request: web.Request, code: str, delete_error: str | None = None) -> web.Response:
     found = await questions.get_by_code_hash(keys.db(request), intake.hash_code(code))
     if found is None:
@@ -50,6 +58,7 @@ async def _page(request: web.Request, code: str, delete_error: str | None = None
             "cards": await referral_cards.for_questions(request, [found]),
             "code": code,
             "new": request.query.get("new") == "1",
+            "crisis_langs": _crisis_langs(found),
             "delete_error": delete_error,
         },
         status=400 if delete_error else 200,

@@ -6,10 +6,12 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
+from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from multidict import CIMultiDict
 
 from moderation.errors import ActionError
 from service import i18n, keys
@@ -66,20 +68,40 @@ def json_error(status: int, message: str, errors: dict[str, str] | None = None) 
 
 @web.middleware
 async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`?lang=` chooses and remembers the language; otherwise the cookie; Finnish by default."""
-    with i18n.speaking(i18n.request_language(request)):
-        response = await handler(request)
+    """`?lang=` chooses and remembers the language; otherwise the cookie, then the browser's
+    Accept-Language; Finnish by default (i18n.request_language). The choice is remembered on
+    redirects too, so `/staff?lang=sv` reaches the sign-in page in Swedish."""
     chosen = request.query.get("lang")
-    if chosen in i18n.LANGUAGES and not is_api(request):
-        response.set_cookie(
-            i18n.LANG_COOKIE,
-            chosen,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=request.app[keys.SETTINGS].secure_cookies,
-        )
+    remember = chosen in i18n.LANGUAGES and not is_api(request)
+    try:
+        with i18n.speaking(i18n.request_language(request)):
+            response = await handler(request)
+    except web.HTTPException as exc:
+        # Redirects travel as raised exceptions past this middleware (see security_headers).
+        if remember:
+            _remember_language(request, exc.headers, str(chosen))
+        raise
+    if remember:
+        _remember_language(request, response.headers, str(chosen))
+    if response.content_type == "text/html":
+        # The same address answers in another language for another cookie or browser.
+        response.headers.add("Vary", "Cookie, Accept-Language")
     return response
+
+
+def _remember_language(request: web.Request, headers: CIMultiDict[str], chosen: str) -> None:
+    """Add the language cookie to a response's or a raised redirect's headers (a raised
+    redirect is not prepared as a response, so aiohttp's set_cookie would not reach it)."""
+    jar: SimpleCookie = SimpleCookie()
+    jar[i18n.LANG_COOKIE] = chosen
+    morsel = jar[i18n.LANG_COOKIE]
+    morsel["path"] = "/"
+    morsel["max-age"] = str(365 * 24 * 3600)
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    if request.app[keys.SETTINGS].secure_cookies:
+        morsel["secure"] = True
+    headers.add("Set-Cookie", morsel.OutputString())
 
 
 _ERROR_TITLES = {

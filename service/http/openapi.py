@@ -61,6 +61,11 @@ _SAFETY: dict[str, Any] = {
             "properties": {
                 "phrase": {"type": "string"},
                 "action": {"type": "string", "enum": ["block", "review", "crisis"]},
+                "lang": {
+                    "type": "string",
+                    "enum": ["fi", "sv", "en"],
+                    "description": "crisis words only: the language they were written in",
+                },
             },
         },
     },
@@ -83,7 +88,14 @@ _SCHEMAS: dict[str, Any] = {
     "Category": {
         "type": "object",
         "required": ["slug", "name"],
-        "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+        "properties": {
+            "slug": {"type": "string"},
+            "name": {
+                "type": "string",
+                "description": "In the request's language (`?lang=fi|sv|en` or Accept-Language);"
+                " the Finnish name when the category has none in that language",
+            },
+        },
     },
     "Answer": {
         "type": "object",
@@ -198,6 +210,10 @@ _SCHEMAS: dict[str, Any] = {
             "waited_s": {"type": "integer", "minimum": 0},
             "publish": {"type": "boolean"},
             "claimed_by": {"type": ["string", "null"]},
+            "masked": {
+                "type": "boolean",
+                "description": "title and body have personal details replaced by [kind]",
+            },
         },
     },
     "StaffQuestion": {
@@ -356,6 +372,12 @@ def _paths_and_schemas() -> dict[str, Any]:
                                     "properties": {
                                         "username": {"type": "string"},
                                         "password": {"type": "string"},
+                                        "code": {
+                                            "type": "string",
+                                            "description": "the authenticator app's six digits"
+                                            " or a recovery code; needed when the member has a"
+                                            " second factor",
+                                        },
                                     },
                                 }
                             }
@@ -364,8 +386,16 @@ def _paths_and_schemas() -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("StaffMember"), "Signed in"),
                         "400": _ERROR,
-                        "401": _ERROR,
-                        "403": _ERROR,
+                        "401": _json(
+                            _ref("Error"),
+                            "Refused; `second_factor` says why when the code step failed"
+                            " (code_needed, code_wrong, code_reused, clock_off, recovery_spent)",
+                        ),
+                        "403": _json(
+                            _ref("Error"),
+                            "A member without a second factor where one is required:"
+                            " `reason` is second_factor_enrolment_required",
+                        ),
                         "415": _ERROR,
                     },
                 }
@@ -462,6 +492,81 @@ def _paths_and_schemas() -> dict[str, Any]:
                         "properties": {"reason": {"type": "string"}},
                     },
                 )
+            },
+            "/api/staff/questions/{id}/personal-data": {
+                "post": {
+                    "summary": "The question with its personal details shown (audited), for"
+                    " the queue's explicit 'show'",
+                    "tags": ["staff"],
+                    "parameters": [_ID],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["id", "body", "masked"],
+                                "properties": {
+                                    **_QUESTION_TEXT,
+                                    **_SAFETY,
+                                    "masked": {"type": "boolean"},
+                                },
+                            },
+                            "The unmasked question",
+                        ),
+                        "401": _NO_SESSION,
+                        "403": _WRONG_ROLE,
+                        "404": _ERROR,
+                    },
+                }
+            },
+            "/api/staff/questions/{id}/referral-options": {
+                "get": {
+                    "summary": "Directory services to refer to: those a search finds, or without"
+                    " `find` the services of the question's topic (the answer page's search)",
+                    "tags": ["staff"],
+                    "parameters": [
+                        _ID,
+                        {
+                            "name": "find",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": 200},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["find", "total", "message", "services"],
+                                "properties": {
+                                    "find": {"type": "string"},
+                                    "total": {"type": "integer", "minimum": 0},
+                                    "message": {
+                                        "type": "string",
+                                        "description": "how many were found, in the caller's"
+                                        " language, for a live region",
+                                    },
+                                    "services": {
+                                        "type": "array",
+                                        "maxItems": 8,
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["service_id", "name"],
+                                            "properties": {
+                                                "service_id": {"type": "string", "format": "uuid"},
+                                                "name": {"type": "string"},
+                                                "summary": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                            "Services found",
+                        ),
+                        "401": _NO_SESSION,
+                        "403": _WRONG_ROLE,
+                        "404": _ERROR,
+                    },
+                }
             },
             **openapi_chat.PATHS,
             **openapi_hsds.PATHS,

@@ -15,6 +15,7 @@ LIMITED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/api/questions"): ("ask", True),
     ("POST", "/staff/login"): ("sign_in", False),
     ("POST", "/api/staff/login"): ("sign_in", False),
+    ("POST", "/staff/login/code"): ("sign_in", False),
 }
 
 

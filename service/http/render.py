@@ -56,10 +56,12 @@ def create_environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["role_label"] = role_label
     env.filters["duration"] = i18n.format_duration
+    env.filters["day"] = i18n.format_day
     env.filters["tel"] = _tel
     env.globals["status_label"] = status_label
     env.globals["coordinator_pages"] = coordinator_pages
     env.globals["languages"] = i18n.LANGUAGES
+    env.globals["browser_locale"] = i18n.browser_locale
     return env
 
 
@@ -67,15 +69,43 @@ _KEPT_ON_LANGUAGE_SWITCH = (
     *("q", "category", "page", "new", "area", "open"),
     *("period", "from", "to", "channel", "action", "staff", "target", "before"),
 )
+# Staff and coordinator pages are never cached, so their switch keeps the whole query
+# (`?next=` on the sign-in page, `?find=`, `?done=`); they are noindex, so no hreflang.
+STAFF_PREFIXES = ("/staff", "/coordinator")
+
+
+def is_staff_page(path: str) -> bool:
+    return path.startswith(STAFF_PREFIXES)
+
+
+def _kept_query(request: web.Request) -> dict[str, str]:
+    if is_staff_page(request.path):
+        return {k: v for k, v in request.query.items() if k != "lang"}
+    return {k: v for k, v in request.query.items() if k in _KEPT_ON_LANGUAGE_SWITCH}
 
 
 def language_links(request: web.Request) -> dict[str, str]:
-    """This page in each language: a local path (never `//host`) and only known parameters,
-    because cached pages are shared and must not carry one visitor's stray parameters."""
+    """This page in each language: a local path (never `//host`) and, on public pages, only
+    known parameters, because cached pages are shared and must not carry one visitor's stray
+    parameters."""
     path = "/" + request.path.lstrip("/")
-    kept = {k: v for k, v in request.query.items() if k in _KEPT_ON_LANGUAGE_SWITCH}
+    kept = _kept_query(request)
     return {
         code: str(URL.build(path=path, query={**kept, "lang": code})) for code in i18n.LANGUAGES
+    }
+
+
+def alternate_links(request: web.Request) -> dict[str, str]:
+    """The head's `hreflang` alternates of a public page, root-relative (Koppi does not know
+    its public origin): each language, and `x-default`, the address without `?lang=` that
+    answers in the browser's language. None for staff pages."""
+    if is_staff_page(request.path):
+        return {}
+    path = "/" + request.path.lstrip("/")
+    kept = _kept_query(request)
+    return {
+        **language_links(request),
+        "x-default": str(URL.build(path=path, query=kept)),
     }
 
 
@@ -92,6 +122,7 @@ def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -
         lang=i18n.current_language(),
         chat_status=chat_status(request),
         language_links=language_links(request),
+        alternate_links=alternate_links(request),
         staff=staff,
         request_path=request.path,
         csrf_token=request.get(keys.CSRF_TOKEN, ""),

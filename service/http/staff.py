@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from moderation import actions, queue
+from moderation import actions, queue, views
 from moderation.errors import ActionError
 from moderation.filters import personal_data
 from moderation.filters.personal_data import Finding
@@ -34,14 +34,24 @@ async def queue_page(request: web.Request, member: StaffMember) -> web.Response:
 
 
 async def _question_page(
-    request: web.Request, member: StaffMember, *, error: ActionError | None = None
+    request: web.Request,
+    member: StaffMember,
+    *,
+    error: ActionError | None = None,
+    draft: bool = False,
 ) -> web.Response:
+    """The page; after a refusal or a directory search (`draft`), with what was typed kept."""
     ctx = keys.moderation(request)
     found = await questions.get(ctx.db, path_id(request))
     if found is None:
         raise web.HTTPNotFound(text=i18n.gettext("No such question."))
+    await views.record_view(ctx, target_type="question", target_id=found.id, acting_staff=member)
     claimer = queue.active_claimer(ctx, found)
-    chosen = await bodies.form_values(request, "services") if error else []
+    kept = error is not None or draft
+    chosen = await bodies.form_values(request, "services") if kept else []
+    form = await bodies.form(request) if kept else {}
+    find = (form.get("find") if kept else request.query.get("find")) or ""
+    options, total = await _referral_options(request, found, chosen, find)
     return render(
         request,
         "staff/question.html",
@@ -50,15 +60,18 @@ async def _question_page(
             "marked": {"title": _marked(found.title), "body": _marked(found.body)},
             "labels": {kind: i18n.gettext(label) for kind, label in personal_data.LABELS.items()},
             "cards": await referral_cards.for_questions(request, [found]),
-            "referral_options": await _referral_options(request, found, chosen),
+            "referral_options": options,
             "chosen": chosen,
-            "find": request.query.get("find", "")[:MAX_QUERY],
+            "find": find.strip()[:MAX_QUERY],
+            "found_message": _found_message(total) if draft else "",
             "claimer": claimer,
             "mine": claimer is not None and found.claimed_by == member.id,
             "categories": await categories.list_active(ctx.db),
             "error": error,
-            "form": await bodies.form(request) if error else {},
-            "failed": request.match_info.get("action") if error else None,
+            "form": form,
+            "draft": draft,
+            # The answer's draft comes back after a search as after a refused answer.
+            "failed": "answer" if draft else request.match_info.get("action") if error else None,
         },
         status=error.status if error else 200,
         no_store=True,
@@ -68,22 +81,55 @@ async def _question_page(
 REFERRAL_OPTIONS = 8
 
 
-async def _referral_options(
-    request: web.Request, question: questions.Question, chosen: list[str]
-) -> list[dict[str, Any]]:
-    """Services to tick: those already chosen, then what staff searched for, or else the
-    services of the question's topic."""
+async def _found_services(
+    request: web.Request, question: questions.Question, text: str
+) -> tuple[list[str], int]:
+    """Ids of what staff searched for, or else of the services of the question's topic, and
+    how many match in all."""
     db = keys.db(request)
-    text = request.query.get("find", "").strip()[:MAX_QUERY]
+    text = text.strip()[:MAX_QUERY]
     if text:
         filters = Filters(query=SearchQuery(text), statuses=PUBLIC_STATUSES)
     else:
         category = await categories.by_slug(db, question.category_slug)
         term_id = category.term_id if category else None
         filters = Filters(term_id=term_id, statuses=PUBLIC_STATUSES)
-    found, _total = await directory.matching_ids(db, filters, limit=REFERRAL_OPTIONS)
+    return await directory.matching_ids(db, filters, limit=REFERRAL_OPTIONS)
+
+
+async def _referral_options(
+    request: web.Request, question: questions.Question, chosen: list[str], text: str
+) -> tuple[list[dict[str, Any]], int]:
+    """Services to tick: those already chosen, then those found; and how many were found."""
+    found, total = await _found_services(request, question, text)
     cards = await referral_cards.for_services(request, [*chosen, *found])
-    return list(cards.values())
+    return list(cards.values()), total
+
+
+def _found_message(total: int) -> str:
+    """What a screen reader hears after a search: how many services were found."""
+    shown = min(total, REFERRAL_OPTIONS)
+    message = i18n.ngettext("%(num)d service found.", "%(num)d services found.", total) % {
+        "num": total
+    }
+    if total > shown:
+        more = i18n.gettext("The first %(num)d are listed; a narrower search finds the others.")
+        message += " " + more % {"num": shown}
+    return message
+
+
+async def referral_search(
+    request: web.Request, question: questions.Question, text: str
+) -> dict[str, Any]:
+    """The services a directory search on the answer page finds, as its script shows them."""
+    found, total = await _found_services(request, question, text)
+    cards = await referral_cards.for_services(request, found)
+    return {
+        "find": text.strip()[:MAX_QUERY],
+        "total": total,
+        "message": _found_message(total),
+        "services": list(cards.values()),
+    }
 
 
 def _marked(text: str | None) -> list[tuple[str, Finding | None]]:
@@ -144,6 +190,9 @@ async def question_action(request: web.Request, member: StaffMember) -> web.Stre
                 services=await bodies.form_values(request, "services"),
                 personal_data_confirmed=form.get("personal_data_confirmed") == "yes",
             )
+        elif action == "find":
+            # The directory search without JavaScript: the draft comes back, nothing is stored.
+            return await _question_page(request, member, draft=True)
         elif action == "reject":
             await actions.do_reject(
                 ctx, question_id, acting_staff=member, reason=form.get("reason", "")
@@ -160,6 +209,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/staff/queue", queue_page),
         web.get("/staff/questions/{id}", question_page),
         web.post(
-            r"/staff/questions/{id}/{action:claim|release|edit|mask|answer|reject}", question_action
+            r"/staff/questions/{id}/{action:claim|release|edit|mask|answer|find|reject}",
+            question_action,
         ),
     ]

@@ -16,6 +16,11 @@ from service.storage.staff import StaffMember
 
 CSRF_COOKIE = "koppi_csrf"
 _STAFF_PREFIXES = ("/staff", "/api/staff", "/coordinator", "/api/coordinator", "/api/stats")
+# Where a session without the required second factor is sent, and all it may reach.
+ENROL_PATH = "/staff/second-factor"
+_OPEN_TO_RESTRICTED = frozenset({ENROL_PATH, "/staff/logout", "/api/staff/logout"})
+# The reason a restricted session's API call is refused, for programs to act on.
+ENROL_REASON = "second_factor_enrolment_required"
 
 
 def _is_staff_path(path: str) -> bool:
@@ -28,9 +33,15 @@ async def staff_identity(request: web.Request, handler: Handler) -> web.StreamRe
     if not _is_staff_path(request.path):
         return await handler(request)
     app = request.app
-    request[keys.STAFF] = await auth.staff_for_token(
-        app[keys.DB], app[keys.CLOCK], request.cookies.get(auth.STAFF_COOKIE)
+    session = await auth.session_for_token(
+        app[keys.DB],
+        app[keys.CLOCK],
+        request.cookies.get(auth.STAFF_COOKIE),
+        second_factor_required=app[keys.SETTINGS].staff_2fa,
     )
+    request[keys.STAFF] = None if session is None else session.member
+    if session is not None and session.restricted and request.path not in _OPEN_TO_RESTRICTED:
+        return _send_to_enrolment(request)
     if is_api(request):
         return await handler(request)
     anchor = request.cookies.get(CSRF_COOKIE)
@@ -49,6 +60,14 @@ async def staff_identity(request: web.Request, handler: Handler) -> web.StreamRe
     if new_anchor:
         set_cookie(request, response, CSRF_COOKIE, new_anchor, samesite="Strict")
     return response
+
+
+def _send_to_enrolment(request: web.Request) -> web.Response:
+    """A session opened with a password only, while a second factor is required."""
+    if is_api(request):
+        message = i18n.gettext("Set up your second factor first: an authenticator app's codes.")
+        return web.json_response({"error": message, "reason": ENROL_REASON}, status=403)
+    raise web.HTTPSeeOther(ENROL_PATH)
 
 
 def set_cookie(
@@ -111,10 +130,25 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
         await auth.sign_out(request.app[keys.DB], request.app[keys.CLOCK], token, member)
 
 
-async def start_session(request: web.Request, username: str, password: str) -> auth.SignIn:
+def address_key(request: web.Request) -> str:
+    """The client address as sign-in failures are counted by: a keyed hash, never the address."""
+    return request.app[keys.ADDRESS_KEYS].key(request, request.app[keys.CLOCK]())
+
+
+async def start_session(
+    request: web.Request, username: str, password: str, code: str | None = None
+) -> auth.SignIn:
     """Check the credentials; the caller sets the cookie with `keep_session` on success."""
     app = request.app
-    return await auth.sign_in(app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS], username, password)
+    return await auth.sign_in(
+        app[keys.DB],
+        app[keys.CLOCK],
+        app[keys.SETTINGS],
+        username,
+        password,
+        address_key=address_key(request),
+        code=code,
+    )
 
 
 def keep_session(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -124,9 +158,38 @@ def keep_session(request: web.Request, response: web.StreamResponse, token: str)
 
 
 def refusal(request: web.Request, result: auth.SignIn) -> str:
-    if result.locked:
+    """Why a sign-in step was refused, in words that say what to do next."""
+    why = result.refusal
+    if why is auth.Refusal.BLOCKED:
         minutes = request.app[keys.SETTINGS].login_lock_minutes
         return i18n.gettext(
-            "Too many failed attempts. This account is locked for %(minutes)d minutes."
+            "Too many failed attempts from this address. Signing in to this account from here"
+            " is locked for %(minutes)d minutes."
         ) % {"minutes": minutes}
+    if why is auth.Refusal.SLOWED:
+        return i18n.gettext(
+            "There have been many failed attempts to sign in to this account. Wait %(seconds)d"
+            " seconds and try again."
+        ) % {"seconds": result.wait_seconds}
+    if why is auth.Refusal.CODE_NEEDED:
+        return i18n.gettext("Give the code from your authenticator app, or a recovery code.")
+    if why is auth.Refusal.CODE_WRONG:
+        return i18n.gettext(
+            "Wrong code. Type the six digits your authenticator app shows now, or an unused"
+            " recovery code."
+        )
+    if why is auth.Refusal.CODE_REUSED:
+        return i18n.gettext(
+            "That code has already been used. Wait until your app shows the next code and type"
+            " that."
+        )
+    if why is auth.Refusal.CLOCK_OFF:
+        return i18n.gettext(
+            "That code is for another time: the clock of your phone or computer is about"
+            " %(minutes)d minutes off. Set it to take the time from the network, then try again."
+        ) % {"minutes": abs(result.minutes_off)}
+    if why is auth.Refusal.RECOVERY_SPENT:
+        return i18n.gettext(
+            "That recovery code has already been used. Each recovery code works only once."
+        )
     return i18n.gettext("Wrong username or password.")

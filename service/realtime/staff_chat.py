@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from moderation import views
 from moderation.chat import assignment, referral_cards, staff_actions
 from moderation.chat.context import ChatContext
 from moderation.chat.visitor_actions import client_id, message_text
@@ -114,6 +115,10 @@ class StaffChatEvents:
         row = await chats.get(self.chat.db, chat_id)
         if row is None or staff.id not in (row["assigned_to"], row["handled_by"]):
             raise Forbidden(i18n.gettext("This chat is not yours."))
+        # Opening a transcript is audited (once in views.VIEW_EVERY, as consoles reconnect).
+        await views.record_view(
+            self.chat, target_type="chat", target_id=chat_id, acting_staff=staff
+        )
         async with self.hub.delivering(chat_id):
             # Joined before the read: what commits after it comes live (see chat_staff_room).
             await self.enter_room(sid, chat_staff_room(chat_id, staff.id))

@@ -15,7 +15,7 @@ from moderation.chat import staff_actions
 from moderation.chat.context import ChatContext
 from moderation.context import ModerationContext
 from moderation.errors import Forbidden
-from service import auth, i18n
+from service import auth, i18n, keys
 from service.clock import from_iso
 from service.question_json import waiting_queue
 from service.realtime.chat_hub import STAFF_NAMESPACE, ChatHub, chat_staff_room, staff_room
@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = STAFF_NAMESPACE
 MODERATORS = "moderators"
+
+
+def _moderators(lang: str) -> str:
+    """The room of the moderators who read in `lang`."""
+    return f"{MODERATORS}:{lang}"
+
+
 # Server → client event names.
 QUESTIONS = "questions"
 
@@ -57,10 +64,19 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         """Only a live staff session cookie gets in; the role decides which rooms it joins."""
         request = environ.get("aiohttp.request")
         token = request.cookies.get(auth.STAFF_COOKIE) if request is not None else None
-        found = await auth.session_for_token(self._ctx.db, self._ctx.clock, token)
-        if found is None or token is None or request is None:
+        if token is None or request is None:
             raise ConnectionRefusedError("sign in first")
-        member, expires_at = found
+        found = await auth.session_for_token(
+            self._ctx.db,
+            self._ctx.clock,
+            token,
+            second_factor_required=request.app[keys.SETTINGS].staff_2fa,
+        )
+        if found is None:
+            raise ConnectionRefusedError("sign in first")
+        if found.restricted:
+            raise ConnectionRefusedError("set up your second factor first")
+        member, expires_at = found.member, found.expires_at
         if member.role not in ANSWERING_ROLES:
             raise ConnectionRefusedError("your role does not handle questions")
         # Read before the socket is registered, so no assignment can fall between the two.
@@ -74,9 +90,11 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
         )
         self._sids_of.setdefault(member.id, set()).add(sid)
         # The desk room is joined in greet_staff, together with the lists it is greeted with.
-        for room in (MODERATORS, staff_room(member.id)):
+        lang = self._live[sid].lang
+        for room in (_moderators(lang), staff_room(member.id)):
             await self.enter_room(sid, room)
-        await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, to=sid)
+        with i18n.speaking(lang):
+            await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, to=sid)
         await self.hub.greet_staff(sid, member.id)
         await staff_actions.staff_connected(self.chat, member)
 
@@ -131,7 +149,11 @@ class StaffConsole(StaffChatEvents, socketio.AsyncNamespace):
 
         Unpublished text goes out here, so sockets whose session has expired are closed first."""
         await self.close_expired()
-        await self.emit(QUESTIONS, {"items": await waiting_queue(self._ctx)}, room=MODERATORS)
+        # The list carries labels (masked details, categories): one list per language in use.
+        for lang in sorted({live.lang for live in self._live.values()}):
+            with i18n.speaking(lang):
+                items = await waiting_queue(self._ctx)
+            await self.emit(QUESTIONS, {"items": items}, room=_moderators(lang))
 
     async def close_expired(self, staff_id: int | None = None) -> None:
         """Close sockets whose session has run out: everyone's, or one person's (cheap enough

@@ -10,14 +10,24 @@ from typing import Any
 from service.i18n import gettext as _
 from service.stats.figures import Report, Share
 from service.stats.period import StatsQuery
-from service.stats.shown import in_export
-from service.stats.tables import Table
+from service.stats.shown import HIDDEN, in_export
+from service.stats.tables import Cell, Table
+
+# For Finnish (and Finland-Swedish) Excel, whatever the page's language: its list separator is
+# the semicolon and its decimal separator the comma ("1.5" would open as a date, "1,5" as a
+# number), and without a byte order mark it reads UTF-8 as an old code page. Python's csv reads
+# the same file with delimiter=";" once the BOM is stripped (or with encoding="utf-8-sig").
+CSV_DELIMITER = ";"
+BOM = "\ufeff"
+# A duration is written in minutes; the unit goes in the header of its column or figure.
+_UNITS = {"seconds": "min", "share": "%"}
 
 
 def csv_text(table: Table, query: StatsQuery) -> str:
     """The table with a header naming the period and filters; units go in the column names."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    out.write(BOM)
+    writer = csv.writer(out, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     params = query.as_params()
     writer.writerow([f"# {table.title}", f"{params['from']} – {params['to']}"])
     filters = {k: v for k, v in params.items() if k not in ("from", "to")}
@@ -26,14 +36,47 @@ def csv_text(table: Table, query: StatsQuery) -> str:
     writer.writerow(
         ["#", _("Counts from 1 to 4 are shown as <5; figures resting on so few are left empty.")]
     )
-    writer.writerow(table.columns)
+    column_units = [
+        _unit([row[i] for row in table.rows if i < len(row)]) for i in range(len(table.columns))
+    ]
+    writer.writerow(
+        [_with_unit(name, unit) for name, unit in zip(table.columns, column_units, strict=True)]
+    )
     for row in table.rows:
-        # A spreadsheet must not take a name starting with "=" (or a tab …) for a formula.
-        writer.writerow([_defused(in_export(cell)) for cell in row])
+        cells = [
+            _defused(_exported(cell)) if cell.kind == "text" else _exported(cell) for cell in row
+        ]
+        # In a table of figures (name, value) each row has its own unit: it goes after the name.
+        unit = _unit(row[1:])
+        if row and row[0].kind == "text" and unit and None in column_units[1 : len(row)]:
+            cells[0] = _with_unit(cells[0], unit)
+        writer.writerow(cells)
     return out.getvalue()
 
 
+def _unit(cells: list[Cell]) -> str | None:
+    """The unit shared by the cells, when they are all of one kind that has one."""
+    kinds = {cell.kind for cell in cells}
+    return _UNITS.get(kinds.pop()) if len(kinds) == 1 else None
+
+
+def _with_unit(name: str, unit: str | None) -> str:
+    return f"{name} ({unit})" if unit else name
+
+
+def _exported(cell: Cell) -> str:
+    """The export's text (small counts hidden as `in_export` decides), numbers with a decimal
+    comma and durations in minutes."""
+    shown = in_export(cell)
+    if cell.kind in ("text", "count") or shown in ("", HIDDEN):
+        return shown
+    if cell.kind == "seconds" and isinstance(cell.value, int | float):
+        shown = f"{cell.value / 60:.1f}"
+    return shown.replace(".", ",")
+
+
 def _defused(text: str) -> str:
+    """A spreadsheet must not take a name starting with "=" (or a tab …) for a formula."""
     return (
         "'" + text
         if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text)
@@ -43,7 +86,7 @@ def _defused(text: str) -> str:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        float(text.replace(",", "."))
     except ValueError:
         return False
     return True

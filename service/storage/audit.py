@@ -42,6 +42,24 @@ async def for_target(db: Database, target_type: str, target_id: int) -> list[Row
     )
 
 
+async def done_since(
+    db: Database | Writer,
+    *,
+    staff_id: int,
+    action: str,
+    target_type: str,
+    target_id: int,
+    since: str,
+) -> bool:
+    """Whether this staff member did `action` to this item at or after `since` (UTC)."""
+    value = await db.fetch_value(
+        "SELECT 1 FROM audit_log WHERE target_type = ? AND target_id = ? AND action = ?"
+        " AND staff_id = ? AND at >= ? LIMIT 1",
+        (target_type, target_id, action, staff_id, since),
+    )
+    return value is not None
+
+
 async def last_id(db: Database, action: str) -> int:
     value = await db.fetch_value("SELECT max(id) FROM audit_log WHERE action = ?", (action,))
     return int(value or 0)
@@ -55,6 +73,7 @@ class LogFilter:
     staff_id: int | None = None
     system: bool = False  # only rows no staff member caused
     target_type: str | None = None
+    target_id: int | None = None  # only with target_type
     since: str | None = None  # UTC, inclusive
     until: str | None = None  # UTC, exclusive
     before: int | None = None  # keyset paging: rows older than this id
@@ -71,6 +90,7 @@ async def page(db: Database, filters: LogFilter, *, limit: int) -> list[Row]:
         ("a.action = ?", filters.action),
         ("a.staff_id = ?", staff_id),
         ("a.target_type = ?", filters.target_type),
+        ("a.target_id = ?", filters.target_id),
         ("a.at >= ?", filters.since),
         ("a.at < ?", filters.until),
         ("a.id < ?", filters.before),

@@ -17,20 +17,32 @@ class Category:
     name_en: str | None
     # The category's HSDS taxonomy term, which ties directory services to it.
     term_id: str | None = None
+    name_sv: str | None = None
 
     def name(self, lang: str) -> str:
-        if lang == "en" and self.name_en:
-            return self.name_en
-        return self.name_fi
+        """The name in `lang`, or the Finnish one when the category has none in that language."""
+        return localized_name(lang, self.name_fi, sv=self.name_sv, en=self.name_en)
+
+
+def localized_name(lang: str, name_fi: str, *, sv: str | None, en: str | None) -> str:
+    """Finnish is always there; Swedish and English are optional and fall back to it."""
+    return {"sv": sv, "en": en}.get(lang) or name_fi
 
 
 def _from_row(row: Row) -> Category:
-    return Category(row["id"], row["slug"], row["name_fi"], row["name_en"], row["term_id"])
+    return Category(
+        row["id"],
+        row["slug"],
+        row["name_fi"],
+        row["name_en"],
+        term_id=row["term_id"],
+        name_sv=row["name_sv"],
+    )
 
 
 async def list_active(db: Database) -> list[Category]:
     rows = await db.fetch_all(
-        "SELECT id, slug, name_fi, name_en, term_id FROM categories WHERE active = 1"
+        "SELECT id, slug, name_fi, name_sv, name_en, term_id FROM categories WHERE active = 1"
         " ORDER BY position, id"
     )
     return [_from_row(row) for row in rows]
@@ -38,7 +50,8 @@ async def list_active(db: Database) -> list[Category]:
 
 async def by_slug(db: Database, slug: str) -> Category | None:
     row = await db.fetch_one(
-        "SELECT id, slug, name_fi, name_en, term_id FROM categories WHERE slug = ? AND active = 1",
+        "SELECT id, slug, name_fi, name_sv, name_en, term_id FROM categories"
+        " WHERE slug = ? AND active = 1",
         (slug,),
     )
     return None if row is None else _from_row(row)
@@ -56,8 +69,8 @@ class CategoryListing:
 
 async def list_all(db: Database) -> list[CategoryListing]:
     rows = await db.fetch_all(
-        "SELECT id, slug, name_fi, name_en, term_id, chat_role, position, active FROM categories"
-        " ORDER BY position, id"
+        "SELECT id, slug, name_fi, name_sv, name_en, term_id, chat_role, position, active"
+        " FROM categories ORDER BY position, id"
     )
     return [
         CategoryListing(_from_row(row), row["chat_role"], row["position"], bool(row["active"]))
@@ -74,6 +87,7 @@ async def insert(
     *,
     slug: str,
     name_fi: str,
+    name_sv: str | None,
     name_en: str | None,
     chat_role: str | None,
     position: int,
@@ -85,9 +99,9 @@ async def insert(
         (term_id, slug, name_fi, name_en or name_fi, CATEGORY_TAXONOMY),
     )
     return await tx.insert(
-        "INSERT INTO categories (slug, name_fi, name_en, chat_role, position, term_id)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (slug, name_fi, name_en, chat_role, position, term_id),
+        "INSERT INTO categories (slug, name_fi, name_sv, name_en, chat_role, position, term_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (slug, name_fi, name_sv, name_en, chat_role, position, term_id),
     )
 
 
@@ -96,13 +110,15 @@ async def update(
     category_id: int,
     *,
     name_fi: str,
+    name_sv: str | None,
     name_en: str | None,
     chat_role: str | None,
     position: int,
 ) -> bool:
     changed = await tx.execute(
-        "UPDATE categories SET name_fi = ?, name_en = ?, chat_role = ?, position = ? WHERE id = ?",
-        (name_fi, name_en, chat_role, position, category_id),
+        "UPDATE categories SET name_fi = ?, name_sv = ?, name_en = ?, chat_role = ?, position = ?"
+        " WHERE id = ?",
+        (name_fi, name_sv, name_en, chat_role, position, category_id),
     )
     # The directory's term carries the names too, as the migration that made the terms set them.
     await tx.execute(

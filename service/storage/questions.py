@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.storage import categories
 from service.storage.db import Database, Row, Writer
 from service.storage.search import SearchQuery
 
@@ -16,6 +17,7 @@ _SELECT = (
     " q.claimed_by, q.claimed_at, q.answered_at, q.published_at, q.rejected_at, q.reject_reason,"
     " q.urgent, q.flags,"
     " q.category_id, c.slug AS category_slug, c.name_fi AS category_fi, c.name_en AS category_en,"
+    " c.name_sv AS category_sv,"
     " s.first_name AS claimer_first_name, s.username AS claimer_username"
     " FROM questions q JOIN categories c ON c.id = q.category_id"
     " LEFT JOIN staff s ON s.id = q.claimed_by"
@@ -58,9 +60,12 @@ class Question:
     urgent: bool = False
     flags: list[dict[str, str]] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
+    category_sv: str | None = None
 
     def category_name(self, lang: str) -> str:
-        return self.category_en if lang == "en" and self.category_en else self.category_fi
+        return categories.localized_name(
+            lang, self.category_fi, sv=self.category_sv, en=self.category_en
+        )
 
 
 def _question(row: Row) -> Question:
@@ -76,6 +81,7 @@ def _question(row: Row) -> Question:
         category_slug=row["category_slug"],
         category_fi=row["category_fi"],
         category_en=row["category_en"],
+        category_sv=row["category_sv"],
         claimed_by=row["claimed_by"],
         claimed_at=row["claimed_at"],
         claimer_name=row["claimer_first_name"] or row["claimer_username"],

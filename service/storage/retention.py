@@ -14,6 +14,9 @@ VACUUM_DUE = "vacuum_due"
 # pages as they were until a checkpoint copies the new ones over: the checkpoint task
 # (moderation/retention.checkpoint_if_due) runs within a minute while this is set.
 SEARCH_DIRTY = "search_dirty"
+# Audit rows older than this time may be deleted (migration 0010's triggers refuse every other
+# deletion). Set and cleared inside the one transaction that deletes them.
+AUDIT_KEPT_FROM = "audit_kept_from"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Cutoffs:
     private: str
     rejected: str
     now: str
+    audit: str
 
 
 # Each kind: its table, the condition on it, and the cutoffs the condition's `?` take in order.
@@ -52,11 +56,14 @@ _VISITORS = (
     " AND NOT (c.status = 'ended' AND c.ended_at < ?))",
     ("chat", "now", "chat"),
 )
+# Audit rows by their time alone (the index audit_log_at).
+_AUDIT = ("audit_log", "at < ?", ("audit",))
 KINDS = {
     "chats": _CHATS,
     "private_questions": _PRIVATE,
     "rejected_questions": _REJECTED,
     "visitors": _VISITORS,
+    "audit_rows": _AUDIT,
 }
 
 
@@ -113,6 +120,19 @@ async def delete_visitors(tx: Writer, ids: list[int]) -> int:
     if not ids:
         return 0
     return await tx.execute(f"DELETE FROM visitors WHERE id IN ({_marks(ids)})", ids)
+
+
+async def delete_audit_rows(tx: Writer, ids: list[int], cutoff: str) -> int:
+    """Expired audit rows: the triggers let these through only while the cut-off is recorded,
+    and it is recorded for this transaction alone."""
+    if not ids:
+        return 0
+    await set_time(tx, AUDIT_KEPT_FROM, cutoff)
+    deleted = await tx.execute(
+        f"DELETE FROM audit_log WHERE id IN ({_marks(ids)}) AND at < ?", [*ids, cutoff]
+    )
+    await clear_time(tx, AUDIT_KEPT_FROM)
+    return deleted
 
 
 async def compact_search(tx: Writer) -> None:

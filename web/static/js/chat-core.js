@@ -110,10 +110,12 @@
 
   // ---- message items ------------------------------------------------------------------
   // label: {text, context?}; context is read by screen readers only (which chat this is).
+  // A <div>, not an <li>: the log role replaces the list's semantics, so list items would
+  // have no list around them.
   K.messageNode = function (m, label, own) {
-    var li = document.createElement("li");
+    var item = document.createElement("div");
     var kind = m.from === "visitor" || m.from === "staff" ? m.from : "system";
-    li.className = "msg msg-" + kind + (own ? " msg-own" : "");
+    item.className = "msg msg-" + kind + (own ? " msg-own" : "");
     if (label && label.text) {
       var who = document.createElement("span");
       who.className = "msg-from";
@@ -124,29 +126,31 @@
         context.textContent = " · " + label.context;
         who.appendChild(context);
       }
-      li.appendChild(who);
+      item.appendChild(who);
     }
     var text = document.createElement("p");
     text.className = "msg-text";
     text.textContent = m.text;
     if (m.referral && typeof m.referral === "object") {
       text.className = "msg-text visually-hidden";   // the card below shows the name
-      li.appendChild(text);
-      li.appendChild(K.referralCard(m.referral));
+      item.appendChild(text);
+      item.appendChild(K.referralCard(m.referral));
     } else {
-      li.appendChild(text);
+      item.appendChild(text);
     }
     var meta = document.createElement("span");
     meta.className = "msg-meta";
     meta.setAttribute("aria-hidden", "true");   // time and "Sending…" are not news in the log
-    li.appendChild(meta);
-    return li;
+    item.appendChild(meta);
+    return item;
   };
 
   // A referral card (a directory service) in a chat message, like _referral_card.html.
   var REFERRAL_WORDS = {
     fi: { open: "Auki nyt", closed: "Suljettu nyt", opens: "Suljettu nyt, aukeaa {when}",
       temp: "Tilapäisesti suljettu", phone: "Puhelin", web: "Verkkosivu" },
+    sv: { open: "Öppet nu", closed: "Stängt nu", opens: "Stängt nu, öppnar {when}",
+      temp: "Tillfälligt stängt", phone: "Telefon", web: "Webbplats" },
     en: { open: "Open now", closed: "Closed now", opens: "Closed now, opens {when}",
       temp: "Temporarily closed", phone: "Phone", web: "Website" }
   };
@@ -155,7 +159,7 @@
     return /^(https?:\/\/|\/(?!\/))/i.test(value) ? value : null;
   }
   K.referralCard = function (r) {
-    var lang = document.documentElement.lang === "en" ? "en" : "fi";
+    var lang = REFERRAL_WORDS[document.documentElement.lang] ? document.documentElement.lang : "fi";
     var w = REFERRAL_WORDS[lang];
     var card = document.createElement("article");
     card.className = "referral-card";

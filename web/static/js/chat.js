@@ -90,10 +90,16 @@
   function showConnection(state) { K.showConnection(el.connection, d, state); }
 
   // ---- safety --------------------------------------------------------------------------
-  // A crisis word: the help rendered (hidden) into the page appears at once and stays.
-  function showCrisis() {
+  // A crisis word: the help rendered (hidden) into the page appears at once and stays. The
+  // payload's note says when the words were in another language than the page's.
+  function showCrisis(help) {
     crisis = true;
     save("crisis", true);
+    var note = el.crisis.querySelector("[data-part=crisis-note]");
+    if (note && help && help.note) {
+      note.textContent = help.note;
+      note.hidden = false;
+    }
     el.crisis.hidden = false;
   }
 
@@ -298,6 +304,7 @@
     failed: function (item, ack) {
       if (ack.error === "personal_data" || ack.error === "refused_words") {
         unsend(item);
+        if (ack.crisis_help) { showCrisis(ack.crisis_help); }
         if (ack.error === "personal_data") { askPersonal("send", ack, item); }
         else { setText(el.sendError, errorText(ack)); K.markInvalid(ack, { text: el.text }); }
         return;
@@ -307,7 +314,7 @@
       K.markInvalid(ack, { text: el.text });
     },
     sent: function (item, ack) {
-      if (ack.crisis_help) { showCrisis(); }
+      if (ack.crisis_help) { showCrisis(ack.crisis_help); }
       if (Date.now() >= outbox.holdUntil) { setText(el.sendError, ""); }
       if (typeof ack.id === "number") {
         receive({ id: ack.id, from: "visitor", text: item.text, at: K.nowIso(), client_id: item.client_id }, false);
@@ -335,10 +342,10 @@
       if (ack === null) { window.setTimeout(sendStart, 2000); return; }
       pendingStart = null;
       save("start", null);
+      if (ack.crisis_help) { showCrisis(ack.crisis_help); }
       if (ack.error === "personal_data") { if (view === "start") { askPersonal("start", ack, start); } return; }
       if (ack.error === "closed") { applyStatus({ open: false, next_open: status.next_open }); showClosed(start.category, start.text); return; }
       if (ack.error) { if (view === "start") { startError(ack); } return; }
-      if (ack.crisis_help) { showCrisis(); }
       log.chat_id = ack.chat_id;
       receive({ id: ack.message_id, from: "visitor", text: start.text, at: K.nowIso(), client_id: start.client_id }, false);
       if (view === "start") {

@@ -6,16 +6,22 @@
   var status = document.getElementById("live-status");
   if (!table || typeof io !== "function") { return; }
   var body = table.tBodies[0];
-  var fi = document.documentElement.lang === "fi";
+  // How long a question has waited, in the page's language (fi, sv, en).
+  var WAITED = {
+    fi: { under: "alle minuutti", hours: " t ", days: " päivää" },
+    sv: { under: "under en minut", hours: " h ", days: " dagar" },
+    en: { under: "under a minute", hours: " h ", days: " days" }
+  };
+  var words = WAITED[document.documentElement.lang] || WAITED.fi;
   var categoryNames = JSON.parse(table.dataset.categories || "{}");
 
   function waited(seconds) {
     var minutes = Math.floor(seconds / 60);
-    if (minutes < 1) { return fi ? "alle minuutti" : "under a minute"; }
+    if (minutes < 1) { return words.under; }
     if (minutes < 60) { return minutes + " min"; }
     var hours = Math.floor(minutes / 60);
-    if (hours < 48) { return hours + (fi ? " t " : " h ") + (minutes % 60) + " min"; }
-    return Math.floor(hours / 24) + (fi ? " päivää" : " days");
+    if (hours < 48) { return hours + words.hours + (minutes % 60) + " min"; }
+    return Math.floor(hours / 24) + words.days;
   }
 
   function cell(row, text) {
@@ -43,6 +49,25 @@
     return out;
   }
 
+  // The audited "show personal details" button the server-rendered rows carry (queue.html).
+  function showForm(id) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = "/staff/questions/" + encodeURIComponent(id) + "/show-personal-data";
+    form.className = "inline";
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = table.dataset.csrf;
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.className = "secondary";
+    button.textContent = table.dataset.show;
+    form.appendChild(token);
+    form.appendChild(button);
+    return form;
+  }
+
   function render(items) {
     while (body.firstChild) { body.removeChild(body.firstChild); }
     if (!items.length) {
@@ -68,6 +93,7 @@
         question.appendChild(document.createTextNode(" "));
       });
       question.appendChild(link);
+      if (item.masked) { question.appendChild(showForm(item.id)); }
       cell(row, item.publish ? table.dataset.mayPublish : table.dataset.private);
       cell(row, item.claimed_by ? table.dataset.claimed + " " + item.claimed_by : table.dataset.free);
       body.appendChild(row);
