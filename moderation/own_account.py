@@ -61,7 +61,10 @@ async def pending_secret(ctx: OwnAccountContext, member: StaffMember) -> str | N
     found = await stored_factor.get(ctx.db, member.id)
     if found is None or found.confirmed:
         return None
-    return second_factor.unseal(ctx.settings.secret, found.sealed_secret)
+    try:
+        return second_factor.unseal(ctx.settings.secret, found.sealed_secret)
+    except second_factor.SealBroken:
+        return None  # sealed under an earlier KOPPI_SECRET: the page makes a new one
 
 
 async def do_confirm_enrolment(
@@ -82,8 +85,15 @@ async def do_confirm_enrolment(
             raise Conflict(_("You already have a second factor."), field="code")
         if found is None:
             raise Conflict(_("Start again: the page shows a new code to scan."), field="code")
-        secret = second_factor.unseal(ctx.settings.secret, found.sealed_secret)
-        checked = second_factor.check_code(secret, code, now, found.last_step)
+        try:
+            secret = second_factor.unseal(ctx.settings.secret, found.sealed_secret)
+        except second_factor.SealBroken:
+            raise Conflict(
+                _("Start again: the page shows a new code to scan."), field="code"
+            ) from None
+        # Here the person holds the secret already, so saying how far their clock is off
+        # tells a guesser nothing (at sign-in it would).
+        checked = second_factor.check_code(secret, code, now, found.last_step, diagnose_clock=True)
         if checked.outcome is second_factor.CodeCheck.CLOCK_OFF:
             raise Invalid(
                 _(

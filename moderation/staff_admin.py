@@ -117,6 +117,12 @@ async def do_create_staff(
         raise Invalid(
             _("Use 3–40 letters, digits, dots, hyphens or underscores."), field="username"
         )
+    if staff.is_reserved_username(username):
+        raise Invalid(
+            _("A username cannot begin with “%(prefix)s”: erased accounts are named so.")
+            % {"prefix": staff.ERASED_PREFIX},
+            field="username",
+        )
     first_name = optional_text(data.get("first_name"), "first_name", maximum=FIRST_NAME_MAX)
     role = _role(data.get("role"))
     _may_grant(acting_staff, role, field="role")
@@ -227,6 +233,33 @@ async def do_reset_second_factor(
     return target
 
 
+async def do_reset_second_factor_by_operator(ctx: StaffContext, username: str) -> StaffMember:
+    """The command line's reset (`python -m service reset-second-factor`), for when no
+    coordinator can sign in: the last one lost their phone, or KOPPI_SECRET changed. The
+    audit row names no staff member: the system did it."""
+    async with ctx.db.transaction() as tx:
+        staff_id = await staff.id_for_username(tx, username)
+        if staff_id is None:
+            raise NotFound(_("No staff member with that username."))
+        target = await _target(tx, staff_id)
+        if not await stored_factor.remove(tx, staff_id):
+            raise Conflict(
+                _("%(username)s has no second factor.") % {"username": target.username},
+                field="second_factor",
+            )
+        await staff.delete_sessions(tx, staff_id)
+        await audit.append(
+            tx,
+            at=ctx.now_iso(),
+            staff_id=None,
+            action="reset_second_factor",
+            target_type="staff",
+            target_id=staff_id,
+        )
+        tx.announce(StaffChange(staff_id, signed_out=True))
+    return target
+
+
 async def do_export_personal_data(
     ctx: StaffContext, staff_id: int, *, acting_staff: StaffMember
 ) -> dict[str, Any]:
@@ -244,7 +277,16 @@ async def do_export_personal_data(
 
 def pseudonym(staff_id: int) -> str:
     """What an erased member's username becomes: unique, and the same in every language."""
-    return f"poistettu-{staff_id}"
+    return f"{staff.ERASED_PREFIX}{staff_id}"
+
+
+async def _free_pseudonym(tx: Writer, staff_id: int) -> str:
+    """The pseudonym, or with a random tail when an account made before the prefix was
+    refused already has that name (the username is UNIQUE)."""
+    name = pseudonym(staff_id)
+    while (await staff.id_for_username(tx, name)) not in (None, staff_id):
+        name = f"{pseudonym(staff_id)}-{secrets.token_hex(3)}"
+    return name
 
 
 async def do_erase_personal_data(
@@ -261,7 +303,7 @@ async def do_erase_personal_data(
             raise Conflict(_("Deactivate the account first."), field="erase")
         if await staff_data.is_erased(tx, staff_id):
             raise Conflict(_("This account has already been erased."), field="erase")
-        await staff_data.erase(tx, staff_id, pseudonym(staff_id), at=ctx.now_iso())
+        await staff_data.erase(tx, staff_id, await _free_pseudonym(tx, staff_id), at=ctx.now_iso())
         await ctx.audit(tx, acting_staff, "erase_personal_data", staff_id)
         tx.announce(StaffChange(staff_id, signed_out=True))
     return target

@@ -1,5 +1,5 @@
-"""Command line: `python -m service serve|migrate|create-staff|directory|retention|port-db|
-backup|restore`."""
+"""Command line: `python -m service serve|migrate|create-staff|reset-second-factor|directory|
+retention|port-db|backup|restore`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from moderation import directory, retention
+from moderation import directory, retention, staff_admin
 from moderation.errors import ActionError
 from service import db_commands, i18n, serving
 from service.app import create_app
@@ -99,6 +99,22 @@ def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
     print(f"created {args.role} {args.username} (id {staff_id})")
     if settings.staff_2fa:
         print("they set up a second factor (an authenticator app) at their first sign-in")
+    return 0
+
+
+def _reset_second_factor(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(db: Database) -> None:
+        # No change bus here: the member's sessions are deleted, so their next page or API
+        # call is refused; the running service is not told, as with `directory import`.
+        ctx = staff_admin.StaffContext(db, system_clock)
+        await staff_admin.do_reset_second_factor_by_operator(ctx, args.username)
+
+    try:
+        with i18n.speaking("en"):
+            _with_database(settings, run)
+    except ActionError as exc:
+        raise ValueError(exc.message) from None
+    print(f"reset the second factor of {args.username}; they set it up again at their next sign-in")
     return 0
 
 
@@ -190,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", help="first name shown with answers")
     create.set_defaults(run=_create_staff)
+    reset = commands.add_parser(
+        "reset-second-factor",
+        help="forget a staff member's second factor and sign them out (a lost phone, or a"
+        " changed KOPPI_SECRET); they set it up again at their next sign-in",
+    )
+    reset.add_argument("username")
+    reset.set_defaults(run=_reset_second_factor)
     _add_directory(commands)
     _add_retention(commands)
     db_commands.add_commands(commands)

@@ -17,6 +17,7 @@ from service.labels import role_label
 ACTION_LABELS = {
     "sign_in": N_("Signed in"),
     "sign_in_locked": N_("Sign-in locked after failed attempts"),
+    "second_factor_locked": N_("Second-factor codes locked after too many wrong codes"),
     "sign_out": N_("Signed out"),
     "create_staff": N_("Created a staff account"),
     "change_own_password": N_("Changed their own password"),

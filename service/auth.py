@@ -29,8 +29,12 @@ class Refusal(Enum):
     CODE_NEEDED = "code_needed"  # the password was right; the second factor comes next
     CODE_WRONG = "code_wrong"
     CODE_REUSED = "code_reused"
-    CLOCK_OFF = "clock_off"
     RECOVERY_SPENT = "recovery_spent"
+    # Too many wrong codes for the member from all addresses: start again with the password
+    # once the window has passed.
+    CODE_LOCKED = "code_locked"
+    # The stored secret cannot be opened (KOPPI_SECRET changed): a coordinator resets it.
+    FACTOR_UNUSABLE = "second_factor_unusable"
 
 
 # Refusals after a right password (or on the code step): about the second factor only.
@@ -39,8 +43,9 @@ SECOND_FACTOR_REFUSALS = frozenset(
         Refusal.CODE_NEEDED,
         Refusal.CODE_WRONG,
         Refusal.CODE_REUSED,
-        Refusal.CLOCK_OFF,
         Refusal.RECOVERY_SPENT,
+        Refusal.CODE_LOCKED,
+        Refusal.FACTOR_UNUSABLE,
     }
 )
 
@@ -51,7 +56,6 @@ class SignIn:
     token: str | None = None
     refusal: Refusal | None = None
     wait_seconds: int = 0  # SLOWED: when the next attempt may come
-    minutes_off: int = 0  # CLOCK_OFF: how far the device's clock is off
 
     @property
     def locked(self) -> bool:
@@ -84,13 +88,22 @@ def _pair_key(secret: str, name_hash: str, address_key: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def slow_down_seconds(settings: Settings, failures: int) -> int:
+def slow_down_seconds(settings: Settings, failures: int, *, after: int | None = None) -> int:
     """The wait between attempts for a name after `failures` failures from all addresses:
-    none up to login_slow_after, then doubling from one second, at most login_slow_max_seconds."""
-    over = failures - settings.login_slow_after
+    none up to `after` (login_slow_after), then doubling from one second, at most
+    login_slow_max_seconds."""
+    over = failures - (settings.login_slow_after if after is None else after)
     if over < 0:
         return 0
     return min(2 ** min(over, 30), settings.login_slow_max_seconds)
+
+
+# The code step, counted per member over every address. Only someone with the member's password
+# reaches it, so a stranger cannot use these limits to lock the member out: after
+# CODE_SLOW_AFTER wrong codes every address waits (a fresh address too), and after
+# CODE_LOCK_AFTER the code step is closed for the window (login_lock_minutes).
+CODE_SLOW_AFTER = 3
+CODE_LOCK_AFTER = 10
 
 
 @dataclass(frozen=True)
@@ -98,10 +111,17 @@ class _Gate:
     refusal: Refusal | None
     wait_seconds: int = 0
     blocks_now: bool = False
+    locks_now: bool = False  # the code step: this attempt, if wrong, closes it for the window
 
 
 async def _reserve(
-    tx: Writer, settings: Settings, now: datetime, name_hash: str, address_key: str
+    tx: Writer,
+    settings: Settings,
+    now: datetime,
+    name_hash: str,
+    address_key: str,
+    *,
+    code_step: bool = False,
 ) -> _Gate:
     """Let an attempt through, counted as failed in advance, or hold it back.
 
@@ -109,22 +129,28 @@ async def _reserve(
     login_lock_minutes: a stranger can block only their own address. Across addresses the name
     is slowed down, never locked: after login_slow_after failures an address that has itself
     failed waits a growing delay (capped), while an address with no failure for the name in the
-    window (the owner at their own desk) is never held back by what others did."""
+    window (the owner at their own desk) is never held back by what others did.
+
+    The code step (`code_step`) is stricter, see CODE_SLOW_AFTER: the name is the member."""
     now_iso = to_iso(now)
     window = timedelta(minutes=settings.login_lock_minutes)
     await staff.forget_failures_before(tx, to_iso(now - window))
     pair_key = _pair_key(settings.secret, name_hash, address_key)
     pair = await staff.pair_failures(tx, pair_key)
+    name = await staff.name_failures(tx, name_hash) or Failures(0, None)
+    # Failures are forgotten one window after the last, so the lock lasts that long.
+    if code_step and name.failures >= CODE_LOCK_AFTER:
+        return _Gate(Refusal.CODE_LOCKED)
     if pair is not None and pair.held_until is not None and pair.held_until > now_iso:
         return _Gate(Refusal.BLOCKED)
-    name = await staff.name_failures(tx, name_hash) or Failures(0, None)
-    if pair is not None and name.held_until is not None and name.held_until > now_iso:
+    slowed_here = pair is not None or code_step
+    if slowed_here and name.held_until is not None and name.held_until > now_iso:
         wait = math.ceil((from_iso(name.held_until) - now).total_seconds())
         return _Gate(Refusal.SLOWED, wait_seconds=max(wait, 1))
     pair_count = (pair.failures if pair is not None else 0) + 1
     blocks = pair_count >= settings.login_max_failures
     name_count = name.failures + 1
-    delay = slow_down_seconds(settings, name_count)
+    delay = slow_down_seconds(settings, name_count, after=CODE_SLOW_AFTER if code_step else None)
     await staff.count_failure(
         tx,
         pair_key,
@@ -133,15 +159,17 @@ async def _reserve(
         pair=Failures(0, to_iso(now + window)) if blocks else Failures(pair_count, None),
         name=Failures(name_count, to_iso(now + timedelta(seconds=delay)) if delay else None),
     )
-    return _Gate(None, blocks_now=blocks)
+    return _Gate(None, blocks_now=blocks, locks_now=code_step and name_count >= CODE_LOCK_AFTER)
 
 
-async def _audit_block(tx: Writer, now_iso: str, staff_id: int | None) -> None:
+async def _audit_block(
+    tx: Writer, now_iso: str, staff_id: int | None, action: str = "sign_in_locked"
+) -> None:
     await audit.append(
         tx,
         at=now_iso,
         staff_id=staff_id,
-        action="sign_in_locked",
+        action=action,
         target_type="staff",
         target_id=staff_id,
     )
@@ -189,12 +217,13 @@ async def sign_in(
 async def complete(
     db: Database, clock: Clock, settings: Settings, staff_id: int, code: str, *, address_key: str
 ) -> SignIn:
-    """The second step: a TOTP code or a recovery code, counted and held back like passwords."""
+    """The second step: a TOTP code or a recovery code, counted like passwords, and per member
+    from every address more strictly (see CODE_SLOW_AFTER)."""
     now = clock()
     now_iso = to_iso(now)
     code_hash = _code_key(settings.secret, staff_id)
     async with db.transaction() as tx:
-        gate = await _reserve(tx, settings, now, code_hash, address_key)
+        gate = await _reserve(tx, settings, now, code_hash, address_key, code_step=True)
         if gate.blocks_now:
             await _audit_block(tx, now_iso, staff_id)
     if gate.refusal is not None:
@@ -203,17 +232,18 @@ async def complete(
     factor = await stored_factor.get(db, staff_id)
     if member is None or not member.active or factor is None or not factor.confirmed:
         return SignIn(None, refusal=Refusal.WRONG)
-    result = await _check_code(db, settings, factor, code, now)
-    if result is not None:
-        return SignIn(
-            None,
-            refusal=Refusal.BLOCKED if gate.blocks_now else result[0],
-            minutes_off=result[1],
-        )
+    refused = await _check_code(db, settings, factor, code, now)
+    if refused is not None:
+        if gate.locks_now and refused is not Refusal.FACTOR_UNUSABLE:
+            async with db.transaction() as tx:
+                await _audit_block(tx, now_iso, staff_id, "second_factor_locked")
+            return SignIn(None, refusal=Refusal.CODE_LOCKED)
+        return SignIn(None, refusal=Refusal.BLOCKED if gate.blocks_now else refused)
     async with db.transaction() as tx:
         await staff.take_back_failure(
             tx, _pair_key(settings.secret, code_hash, address_key), code_hash
         )
+        await staff.lift_name_wait(tx, code_hash)
     return SignIn(member, await _open_session(db, clock, settings, member, second_factor=True))
 
 
@@ -251,8 +281,17 @@ async def _check_code(
     factor: stored_factor.StoredFactor,
     code: str,
     now: datetime,
-) -> tuple[Refusal, int] | None:
-    """None when the code is accepted (and spent); otherwise why not."""
+) -> Refusal | None:
+    """None when the code is accepted (and spent); otherwise why not.
+
+    A code for a time further off than a step is just wrong here: saying "your clock is N
+    minutes off" would confirm a guess that opens the account N minutes later."""
+    try:
+        secret = second_factor.unseal(settings.secret, factor.sealed_secret)
+    except second_factor.SealBroken:
+        # Sealed under another KOPPI_SECRET: no code can be checked (recovery codes' hashes
+        # are keyed by it too) until a coordinator resets the factor.
+        return Refusal.FACTOR_UNUSABLE
     recovery = second_factor.normalised_recovery_code(code)
     if recovery is not None:
         hashed = second_factor.recovery_code_hash(settings.secret, factor.staff_id, recovery)
@@ -262,18 +301,15 @@ async def _check_code(
             )
         if used == "used":
             return None
-        return (Refusal.RECOVERY_SPENT if used == "spent" else Refusal.CODE_WRONG), 0
-    secret = second_factor.unseal(settings.secret, factor.sealed_secret)
+        return Refusal.RECOVERY_SPENT if used == "spent" else Refusal.CODE_WRONG
     checked = second_factor.check_code(secret, code, now, factor.last_step)
-    if checked.outcome is second_factor.CodeCheck.CLOCK_OFF:
-        return Refusal.CLOCK_OFF, checked.minutes_off
     if checked.outcome is second_factor.CodeCheck.REUSED:
-        return Refusal.CODE_REUSED, 0
+        return Refusal.CODE_REUSED
     if checked.outcome is not second_factor.CodeCheck.ACCEPTED:
-        return Refusal.CODE_WRONG, 0
+        return Refusal.CODE_WRONG
     async with db.transaction() as tx:
         if not await stored_factor.use_step(tx, factor.staff_id, checked.step):
-            return Refusal.CODE_REUSED, 0  # the same code, in a request that came first
+            return Refusal.CODE_REUSED  # the same code, in a request that came first
     return None
 
 
@@ -411,6 +447,8 @@ async def create_staff(
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         raise ValueError("username must be 1-100 characters without spaces")
+    if staff.is_reserved_username(username):
+        raise ValueError(f"username must not begin with {staff.ERASED_PREFIX!r} (erased accounts)")
     weak = passwords.weakness(password, username=username)
     if weak is passwords.Weakness.SHORT:
         raise ValueError(f"password must be at least {passwords.MIN_LENGTH} characters")

@@ -116,6 +116,9 @@ async def test_create_shows_a_password_once_that_signs_in(
         ({"username": "ääkkönen", "role": "counsellor"}, 400, "username"),
         ({"username": "x" * 41, "role": "counsellor"}, 400, "username"),
         ({"username": "", "role": "counsellor"}, 400, "username"),
+        # Erased accounts are renamed so: an account may not take such a name beforehand.
+        ({"username": "poistettu-2", "role": "counsellor"}, 400, "username"),
+        ({"username": "Poistettu-x", "role": "counsellor"}, 400, "username"),
         ({"username": "newbie", "role": "boss"}, 400, "role"),
         ({"username": "newbie", "role": "counsellor", "first_name": "x" * 41}, 400, "first_name"),
     ],

@@ -7,11 +7,12 @@ import html as html_lib
 import json
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
-from tests.conftest import PASSWORD, ask, csrf_token, rows, sign_in, staff_id
+from tests.conftest import PASSWORD, add_staff, ask, csrf_token, rows, sign_in, staff_id
 
 StaffClient = Callable[..., Awaitable[TestClient]]
 NEW = "kolme kissaa kävelee"
@@ -163,3 +164,30 @@ async def test_export_and_erase_a_departed_colleague(
     assert back.status == 409, "an erased account stays off"
     audit_page = await coordinator.get("/coordinator/audit")
     assert "Mikko" not in await audit_page.text()
+
+
+async def test_erasure_works_even_when_an_old_account_holds_the_pseudonym(
+    client: TestClient, coordinator: TestClient, settings: Settings
+) -> None:
+    target = await add_staff(client, "mikko", "adviser", "Mikko")
+    # The command line refuses the erased accounts' prefix now; an account made before could
+    # still carry the very name the erasure would give.
+    with pytest.raises(ValueError, match="poistettu-"):
+        await add_staff(client, f"poistettu-{target}", "counsellor")
+    other = await add_staff(client, "vanha", "counsellor")
+    rows(settings, "UPDATE staff SET username = ? WHERE id = ?", (f"poistettu-{target}", other))
+    token = csrf_token(await (await coordinator.get("/coordinator/staff")).text())
+    await coordinator.post(
+        f"/coordinator/staff/{target}/active", data={"csrf_token": token, "active": "0"}
+    )
+    erased = await coordinator.post(
+        f"/coordinator/staff/{target}/erase", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert erased.status == 303, await erased.text()
+    [(name, first_name)] = rows(
+        settings, "SELECT username, first_name FROM staff WHERE id = ?", (target,)
+    )
+    assert name.startswith(f"poistettu-{target}-") and first_name is None
+    assert rows(settings, "SELECT username FROM staff WHERE id = ?", (other,)) == [
+        (f"poistettu-{target}",)
+    ]

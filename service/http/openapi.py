@@ -389,7 +389,8 @@ def _paths_and_schemas() -> dict[str, Any]:
                         "401": _json(
                             _ref("Error"),
                             "Refused; `second_factor` says why when the code step failed"
-                            " (code_needed, code_wrong, code_reused, clock_off, recovery_spent)",
+                            " (code_needed, code_wrong, code_reused, recovery_spent, code_locked,"
+                            " second_factor_unusable)",
                         ),
                         "403": _json(
                             _ref("Error"),

@@ -174,20 +174,27 @@ def refusal(request: web.Request, result: auth.SignIn) -> str:
     if why is auth.Refusal.CODE_NEEDED:
         return i18n.gettext("Give the code from your authenticator app, or a recovery code.")
     if why is auth.Refusal.CODE_WRONG:
+        # Also a code for another time: naming the clock's drift would confirm a guess.
         return i18n.gettext(
-            "Wrong code. Type the six digits your authenticator app shows now, or an unused"
-            " recovery code."
+            "The code is not right. Type the six digits your authenticator app shows now, or an"
+            " unused recovery code. If this keeps happening, check that your phone's clock is"
+            " set automatically."
         )
     if why is auth.Refusal.CODE_REUSED:
         return i18n.gettext(
             "That code has already been used. Wait until your app shows the next code and type"
             " that."
         )
-    if why is auth.Refusal.CLOCK_OFF:
+    if why is auth.Refusal.CODE_LOCKED:
+        minutes = request.app[keys.SETTINGS].login_lock_minutes
         return i18n.gettext(
-            "That code is for another time: the clock of your phone or computer is about"
-            " %(minutes)d minutes off. Set it to take the time from the network, then try again."
-        ) % {"minutes": abs(result.minutes_off)}
+            "Too many wrong codes for this account. Wait %(minutes)d minutes, then sign in again"
+            " from the start with your password."
+        ) % {"minutes": minutes}
+    if why is auth.Refusal.FACTOR_UNUSABLE:
+        return i18n.gettext(
+            "Your second factor can no longer be checked. Ask a coordinator to reset it."
+        )
     if why is auth.Refusal.RECOVERY_SPENT:
         return i18n.gettext(
             "That recovery code has already been used. Each recovery code works only once."

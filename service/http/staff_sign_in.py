@@ -106,6 +106,12 @@ async def code(request: web.Request) -> web.StreamResponse:
         typed,
         address_key=address_key(request),
     )
+    if result.refusal is auth.Refusal.CODE_LOCKED:
+        # The code step is closed: the pending cookie is worthless, start from the password.
+        context = {"next": next_path, "error": refusal(request, result)}
+        page = render(request, "staff/login.html", context, status=401, no_store=True)
+        page.del_cookie(auth.PENDING_COOKIE, path="/")
+        return page
     if result.token is None:
         context = {"next": next_path, "error": refusal(request, result)}
         return render(request, "staff/login_code.html", context, status=401, no_store=True)

@@ -10,6 +10,13 @@ ROLES = ("counsellor", "adviser", "coordinator", "admin")
 ANSWERING_ROLES = ("counsellor", "adviser")
 # Coordinators manage staff, categories, the chat's settings, the directory and watched words.
 MANAGING_ROLES = ("coordinator", "admin")
+# Erased members' usernames begin with this; no account may be given such a name, so an
+# erasure never collides with a living account.
+ERASED_PREFIX = "poistettu-"
+
+
+def is_reserved_username(username: str) -> bool:
+    return username.casefold().startswith(ERASED_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,14 @@ async def take_back_failure(tx: Writer, pair_key: str, name_hash: str) -> None:
         "UPDATE login_name_failures SET failures = failures - 1"
         " WHERE name_hash = ? AND failures > 0",
         (name_hash,),
+    )
+
+
+async def lift_name_wait(tx: Writer, name_hash: str) -> None:
+    """The member passed the code step: their next sign-in need not wait out the slow-down
+    that wrong codes (applied to every address) had set; the count itself stays."""
+    await tx.execute(
+        "UPDATE login_name_failures SET next_attempt_at = NULL WHERE name_hash = ?", (name_hash,)
     )
 
 
