@@ -22,12 +22,14 @@ import asyncpg
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
+from playwright.sync_api import Browser
 
 from service import auth, keys
 from service.app import create_app
 from service.settings import DEFAULT_LIMITS, Limit, Settings
 from service.storage.engines.postgres import placeholders
 from tests.chat_clients import Staff, Visitor
+from tests.live_server import chromium
 from tests.postgres_cluster import HOW_TO_GET, Cluster, running_cluster, server_bin
 from tests.redis_server import HOW_TO_GET as HOW_TO_GET_REDIS
 from tests.redis_server import Redis, running_redis
@@ -381,3 +383,10 @@ def dump(settings: Settings) -> str:
     return "\n".join(
         repr(row) for (table,) in tables for row in rows(settings, f"SELECT * FROM {table}")
     )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for a module's browser tests."""
+    with chromium() as launched:
+        yield launched

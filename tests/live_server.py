@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.throwaway import free_port
 
@@ -163,3 +164,14 @@ async def staff_cookie(base: str, username: str, password: str) -> str:
         )
         assert response.status == 200, await response.text()
         return f"koppi_staff={response.cookies['koppi_staff'].value}"
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium through Playwright, closed at the end."""
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

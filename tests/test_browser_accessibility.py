@@ -16,11 +16,11 @@ from typing import Any
 import aiohttp
 import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from service.demo import LOGINS_FILE
 from tests.axe import axe_violations, poor_chart_text, readable
-from tests.live_server import BROWSER_ARGS, LiveServer, chromium_path, output_dir
+from tests.live_server import LiveServer, output_dir
 from tests.test_browser_chat import Problems
 
 pytestmark = pytest.mark.browser
@@ -68,16 +68,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.env["KOPPI_ACCESSIBILITY_FEEDBACK"] = "saavutettavuus@esimerkkila.fi"
     with live.running():
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _password(server: LiveServer, username: str) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Page, expect, sync_playwright
+from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from tests.live_server import BROWSER_ARGS, ROOT, LiveServer, chromium_path, output_dir
+from tests.live_server import ROOT, LiveServer, output_dir
 from tests.test_browser_chat import Problems
 
 pytestmark = pytest.mark.browser
@@ -40,14 +40,6 @@ def server(tmp_path: Path, database_url: str | None) -> Iterator[LiveServer]:
     )
     with koppi.running():
         yield koppi
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 def _asked(request: APIRequestContext, url: str) -> int:

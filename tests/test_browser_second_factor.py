@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.live_server import BROWSER_ARGS, LiveServer, chromium_path, output_dir
+from tests.live_server import LiveServer, output_dir
 from tests.test_browser_chat import Problems
 
 pytestmark = pytest.mark.browser
@@ -27,16 +27,6 @@ def server(
     live.cli("create-staff", "sanna", "--role", "counsellor", "--name", "Sanna", stdin=PASSWORD)
     with live.running():
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _password(page: Page, server: LiveServer) -> None:

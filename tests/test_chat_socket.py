@@ -125,7 +125,7 @@ async def test_queue_positions_and_estimates_for_three_waiting_visitors(
     # One slot, ten minutes' default handle time: each place in line adds ten minutes.
     assert [a["eta_s"] for a in acks] == [600, 1200, 1800]
     queue = await staff.until("queue", lambda q: len(q["items"]) == 3)
-    assert [i["first_message"] for i in queue["items"]] == [
+    assert [i["first_message"]["fi"] for i in queue["items"]] == [
         "Odotan vuoroani numero 1",
         "Odotan vuoroani numero 2",
         "Odotan vuoroani numero 3",

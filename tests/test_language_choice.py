@@ -447,7 +447,7 @@ async def _swedish_pages(
     values: dict[str, list[str]] = {
         "code": [asked["code"]],
         "table": ["questions"],
-        "step": sorted(getattr(coordinator_staff, "CONFIRMATIONS", {})),
+        "action": sorted(coordinator_staff.CONFIRMATIONS),
     }
     for route in app.router.routes():
         resource = route.resource

@@ -68,7 +68,7 @@ async def test_the_waiting_list_changes_item_by_item_and_stays_in_queue_order(
     await first.start("Ensimmäinen")
     await second.start("Toinen")
     queue = await sanna.until("queue", lambda q: len(q["items"]) == 2)
-    assert [i["first_message"] for i in queue["items"]] == ["Ensimmäinen", "Toinen"]
+    assert [i["first_message"]["fi"] for i in queue["items"]] == ["Ensimmäinen", "Toinen"]
     added = [d for d in sanna.changes["queue"] if d["items"]]
     assert all(len(d["items"]) == 1 and d["items"][0]["waited_s"] >= 0 for d in added)
     urgent = await visitor()
@@ -105,3 +105,19 @@ async def test_a_console_greeted_during_changes_ends_with_the_same_lists_as_the_
     assert len(first.lists["queue"]) == 3
     assert late.lists["queue"].keys() == first.lists["queue"].keys()
     assert late.lists["colleagues"] == first.lists["colleagues"]
+
+
+async def test_the_waiting_list_shows_personal_details_masked_in_each_language(
+    visitor: Callable[..., Awaitable[Visitor]],
+    every_chat_waits: Callable[[], Awaitable[Staff]],
+) -> None:
+    """The list goes to the whole desk: details show only in a chat a counsellor takes."""
+    sanna = await every_chat_waits()
+    young = await visitor()
+    started = await young.start("Soita minulle 040 123 4567, kiitos", personal_ok=True)
+    assert "chat_id" in started, started
+    queue = await sanna.until("queue", lambda q: len(q["items"]) == 1)
+    shown = queue["items"][0]["first_message"]
+    assert shown["fi"] == "Soita minulle [puhelinnumero], kiitos", shown
+    assert "040" not in json.dumps(shown) and set(shown) == {"fi", "sv", "en"}
+    assert shown["sv"] != shown["fi"] and shown["en"] != shown["fi"]

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from moderation import queue
 from moderation.chat.queue_view import QueueView, Waiting, waited_s
+from service import i18n
 from service.clock import to_iso
 from service.labels import role_label
 from service.storage.chat_messages import Stored
@@ -93,9 +95,17 @@ def visitor_state(row: Row, view: QueueView) -> dict[str, Any]:
 PREVIEW_MAX = 200
 
 
-def _preview(text: str) -> str:
-    """The start of the first message: enough to choose a chat, small enough to push often."""
-    return text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
+def _preview(text: str) -> dict[str, str]:
+    """The start of the first message, enough to choose a chat and small enough to push often,
+    with personal details masked as in the question queue: the list goes to every counsellor
+    on the desk, who see the details only in a chat they take. One text per staff language,
+    because the list is built once for the whole desk."""
+    short = text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
+    shown: dict[str, str] = {}
+    for lang in i18n.LANGUAGES:
+        with i18n.speaking(lang):
+            shown[lang] = queue.masked(short)
+    return shown
 
 
 def replay_cursor(page: Sequence[Row], after: int, page_size: int) -> dict[str, Any]:

@@ -196,8 +196,11 @@ class SqliteDatabase(Database):
             raise RuntimeError("database is not open")
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            # BEGIN is inside the try: a task cancelled while waiting for it (a ticker stopped
+            # at shutdown) has still begun on the database thread, and the rollback, queued
+            # behind it there, ends that transaction instead of leaving it open for the next.
             try:
+                await conn.execute("BEGIN IMMEDIATE")
                 yield SqliteWriter(conn)
             except BaseException:
                 await conn.rollback()

@@ -166,7 +166,9 @@
     li.appendChild(head);
     var first = document.createElement("p");
     first.className = "first-message";
-    var text = item.first_message || "";
+    // Masked per language by the server: the page's own, else Finnish.
+    var texts = item.first_message || {};
+    var text = texts[document.documentElement.lang] || texts.fi || "";
     first.textContent = text.length > FIRST_MESSAGE_SHOWN ? text.slice(0, FIRST_MESSAGE_SHOWN - 1) + "…" : text;
     first.id = "waiting-" + item.chat_id + "-text";
     li.appendChild(first);
