@@ -12,7 +12,7 @@ from typing import Any
 from moderation.filters.personal_data import LABELS as PERSONAL_LABELS
 from service import i18n
 from service.i18n import N_
-from service.labels import role_label
+from service.labels import DAY_NAMES, role_label
 
 ACTION_LABELS = {
     "sign_in": N_("Signed in"),
@@ -114,15 +114,6 @@ _OUTCOMES = {
 }
 _WORD_ACTIONS = {"block": N_("Block"), "review": N_("Review"), "crisis": N_("Crisis")}
 _LANGUAGES = {"fi": N_("Finnish"), "sv": N_("Swedish"), "en": N_("English")}
-_DAYS = {
-    "mon": N_("Monday"),
-    "tue": N_("Tuesday"),
-    "wed": N_("Wednesday"),
-    "thu": N_("Thursday"),
-    "fri": N_("Friday"),
-    "sat": N_("Saturday"),
-    "sun": N_("Sunday"),
-}
 DETAIL_MAX = 200
 
 
@@ -183,7 +174,7 @@ def _spans(value: object) -> str:
 def _weekly(value: object) -> str:
     if not isinstance(value, dict):
         return _plain(value)
-    return "; ".join(f"{_named(_DAYS)(day)}: {_spans(spans)}" for day, spans in value.items())
+    return "; ".join(f"{_named(DAY_NAMES)(day)}: {_spans(spans)}" for day, spans in value.items())
 
 
 def _exceptions(value: object) -> str:

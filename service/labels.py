@@ -1,4 +1,4 @@
-"""What roles and question states are called on pages and in socket payloads, translated."""
+"""What roles, question states and weekdays are called on pages and in socket payloads."""
 
 from __future__ import annotations
 
@@ -16,6 +16,17 @@ STATUS_LABELS = {
     "answered": N_("Answered"),
     "published": N_("Answered and published"),
     "rejected": N_("Not published"),
+}
+
+# The opening hours' weekday keys, as the chat settings page and the audit log name them.
+DAY_NAMES = {
+    "mon": N_("Monday"),
+    "tue": N_("Tuesday"),
+    "wed": N_("Wednesday"),
+    "thu": N_("Thursday"),
+    "fri": N_("Friday"),
+    "sat": N_("Saturday"),
+    "sun": N_("Sunday"),
 }
 
 

@@ -18,6 +18,7 @@ from service.http.params import path_id
 from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
+from service.labels import DAY_NAMES
 from service.storage import canned, presence
 from service.storage.staff import MANAGING_ROLES, StaffMember
 
@@ -25,15 +26,6 @@ PAGE = "/coordinator/chat"
 # The page shows every saved exception and one empty row for a new one.
 EXCEPTION_ROWS_MAX = configuration.EXCEPTIONS_MAX + 1
 WAIT_FIELD = "wait_minutes"
-DAY_NAMES = {
-    "mon": N_("Monday"),
-    "tue": N_("Tuesday"),
-    "wed": N_("Wednesday"),
-    "thu": N_("Thursday"),
-    "fri": N_("Friday"),
-    "sat": N_("Saturday"),
-    "sun": N_("Sunday"),
-}
 DONE = {
     "hours": N_("Opening hours and settings saved."),
     "capacity": N_("Capacity saved."),
