@@ -13,6 +13,7 @@ from moderation.errors import Invalid
 from service import i18n, keys
 from service.audit_labels import ACTION_LABELS, TARGET_LABELS, action_label, detail, target_label
 from service.clock import local_day, local_midnight, to_iso
+from service.http import notices
 from service.http.params import whole_number
 from service.http.render import render
 from service.http.staff_session import require_staff
@@ -156,7 +157,7 @@ async def page(request: web.Request, member: StaffMember) -> web.Response:
             "newest": str(URL.build(path=PAGE, query=kept)) if query["before"] else None,
             "values": query,
             "error": error,
-            "errors": {error.field: error.message} if error and error.field else {},
+            "errors": notices.field_errors(error),
             # Every action the code writes, so "viewed" can be chosen before anyone viewed.
             "actions": sorted(
                 ((a, action_label(a)) for a in {*ACTION_LABELS, *present}), key=lambda a: a[1]

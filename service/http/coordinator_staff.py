@@ -112,7 +112,7 @@ async def _page(
         "me": member,
         "error": error,
         "error_row": error_row,
-        "errors": {error.field: error.message} if on_form and error and error.field else {},
+        "errors": notices.field_errors(error) if on_form else {},
         "values": values or {"role": "counsellor"},
         "issued": issued,
         "notice": notices.shown(request, NOTICES),

@@ -23,6 +23,11 @@ def shown(request: web.Request, notices: Mapping[str, str]) -> str | None:
     return i18n.gettext(message) if message else None
 
 
+def field_errors(error: ActionError | None) -> dict[str, str]:
+    """A refusal's message by the field it names, for the form to show beside that field."""
+    return {error.field: error.message} if error and error.field else {}
+
+
 def refused(
     error: ActionError | None,
     error_row: int | None,
@@ -32,7 +37,7 @@ def refused(
 ) -> dict[str, Any]:
     """What a list page with an add form and a form per row needs to show a refusal: the
     message on the add form, or on the row `error_row`, with what was typed kept."""
-    errors = {error.field: error.message} if error and error.field else {}
+    errors = field_errors(error)
     return {
         "error": error,
         "error_row": error_row,

@@ -40,7 +40,7 @@ async def _account_page(
         "recovery_left": await stored_factor.unused_recovery_codes(db, member.id),
         "required": request.app[keys.SETTINGS].staff_2fa,
         "error": error,
-        "errors": {error.field: error.message} if error and error.field else {},
+        "errors": notices.field_errors(error),
         "notice": notices.shown(request, NOTICES),
     }
     return render(
@@ -87,7 +87,7 @@ async def _enrol_page(
         "secret_grouped": second_factor.grouped(secret),
         "required": request.app[keys.SETTINGS].staff_2fa,
         "error": error,
-        "errors": {error.field: error.message} if error and error.field else {},
+        "errors": notices.field_errors(error),
         # Required and not yet enrolled: this session reaches nothing else, so the menu hides.
         "only_enrolment": request.app[keys.SETTINGS].staff_2fa,
     }
