@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from service import background
 from service.clock import LOCAL_ZONE, Clock, to_iso
+from service.leadership import Duty
 from service.settings import Settings
 from service.storage import audit, retention, staff
 from service.storage.db import Database
@@ -177,14 +176,11 @@ async def checkpoint_if_due(db: Database, now: datetime) -> bool:
 
 async def checkpoint_forever(db: Database, clock: Clock, *, every_s: float) -> None:
     """Look for deleted search entries every `every_s`; a failure is logged and retried."""
-    while True:
-        await asyncio.sleep(every_s)
-        background.record_run()
-        try:
-            await checkpoint_if_due(db, clock())
-        except Exception:
-            background.record_failure()
-            log.exception("checkpoint after a deletion failed; trying again")
+    await background.every(
+        every_s,
+        lambda: checkpoint_if_due(db, clock()),
+        "checkpoint after a deletion failed; trying again",
+    )
 
 
 def quiet(now: datetime) -> bool:
@@ -221,9 +217,7 @@ async def run_forever(
         await asyncio.sleep(every_s)
 
 
-def duties(
-    db: Database, clock: Clock, settings: Settings
-) -> list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]:
+def duties(db: Database, clock: Clock, settings: Settings) -> list[Duty]:
     """The sweep (with the nightly vacuum) and the checkpoint, for the one leading process."""
     return [
         (

@@ -58,7 +58,7 @@ from service.http.staff_session import staff_identity
 from service.leadership import Leadership
 from service.metrics import attach_metrics, request_timing
 from service.rate_limits import rate_limiter
-from service.realtime.chat_hub import ChatHub, tick_forever
+from service.realtime.chat_hub import ChatHub
 from service.realtime.redis_manager import RedisManager, socket_manager
 from service.realtime.server import SocketServer
 from service.realtime.staff_console import StaffConsole
@@ -343,23 +343,18 @@ async def _chat_tasks(app: web.Application) -> AsyncIterator[None]:
     await hub.current_status()
     chat.messages.start()
     try:
-        beating = _beat_forever(chat, app[keys.SETTINGS].chat_tick_seconds)
+        # The database away: the next beat tries again.
+        beating = background.every(
+            app[keys.SETTINGS].chat_tick_seconds,
+            lambda: upkeep.beat(chat),
+            "this process's heartbeat failed",
+            level=logging.WARNING,
+        )
         async with background.running(beating, "heartbeat"):
             yield
     finally:
         await chat.messages.stop()
         await upkeep.leaving(chat)
-
-
-async def _beat_forever(chat: ChatContext, every_s: float) -> None:
-    while True:
-        await asyncio.sleep(every_s)
-        background.record_run()
-        try:
-            await upkeep.beat(chat)
-        except Exception:  # the database away: the next beat tries again
-            background.record_failure()
-            log.warning("this process's heartbeat failed", exc_info=True)
 
 
 async def _leader_work(app: web.Application) -> AsyncIterator[None]:
@@ -368,7 +363,14 @@ async def _leader_work(app: web.Application) -> AsyncIterator[None]:
     db = app[keys.DB]
     clock = app[keys.CLOCK]
     duties = [
-        ("chat-ticker", lambda: tick_forever(app[keys.CHAT_HUB], settings.chat_tick_seconds)),
+        (
+            "chat-ticker",
+            lambda: background.every(
+                settings.chat_tick_seconds,
+                lambda: upkeep.tick(app[keys.CHAT_HUB].ctx),
+                "chat housekeeping failed",
+            ),
+        ),
         ("directory-watch", lambda: _watch_directory(app)),
         *retention.duties(db, clock, settings),
     ]

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -77,3 +77,22 @@ async def running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[N
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def every(
+    every_s: float,
+    step: Callable[[], Awaitable[object]],
+    failed: str,
+    *,
+    level: int = logging.ERROR,
+) -> None:
+    """Run `step` every `every_s` seconds for ever: each round is counted, and a failed one is
+    counted, logged as `failed` and followed by the next (the database away, a bad row)."""
+    while True:
+        await asyncio.sleep(every_s)
+        record_run()
+        try:
+            await step()
+        except Exception:
+            record_failure()
+            log.log(level, failed, exc_info=True)

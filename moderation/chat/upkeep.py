@@ -46,7 +46,6 @@ async def tick(ctx: ChatContext) -> ChatChange:
     ended: list[int] = []
     staff: list[int] = []
     async with ctx.db.transaction() as tx:
-        await processes.beat(tx, ctx.process, ctx.now_iso())
         # A process killed without a goodbye: its sockets closed at its last beat.
         for process, last_beat in await processes.dead(tx, ctx.process, ctx.dead_cutoff()):
             await processes.forget(tx, process, last_beat)

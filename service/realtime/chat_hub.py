@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from moderation.chat import queue_view, upkeep
+from moderation.chat import queue_view
 from moderation.chat.context import ChatChange, ChatContext
 from service import i18n
 from service.realtime import chat_payloads
@@ -234,6 +234,10 @@ class ChatHub:
             )
 
     async def push_own_chats(self, staff_id: int, *, to: str | None = None) -> None:
+        """A staff member's own chats, to their sockets on this process (or one socket, `to`);
+        every process hears each change, so one without their sockets reads nothing."""
+        if to is None and staff_id not in self._connected_staff():
+            return
         await self._close_expired(staff_id)
         rows = await chats.for_staff(self.ctx.db, staff_id)
         notes = await chats.notes(self.ctx.db, [row["id"] for row in rows])
@@ -392,17 +396,3 @@ def _delta(
     items = [item for key, item in after.items() if before.get(key) != item]
     gone = [key for key in before if key not in after]
     return {"items": items, "gone": gone} if items or gone else None
-
-
-async def tick_forever(hub: ChatHub, every_s: float) -> None:
-    """Housekeeping (absent staff, idle visitors) and fresh estimates, every few seconds."""
-    from service import background  # here only while others edit this module's imports
-
-    while True:
-        await asyncio.sleep(every_s)
-        background.record_run()
-        try:
-            await upkeep.tick(hub.ctx)
-        except Exception:  # a failed round must not stop the next one
-            background.record_failure()
-            log.exception("chat housekeeping failed")
