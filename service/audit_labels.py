@@ -113,7 +113,6 @@ _OUTCOMES = {
     "no_contact": N_("No contact"),
 }
 _WORD_ACTIONS = {"block": N_("Block"), "review": N_("Review"), "crisis": N_("Crisis")}
-_LANGUAGES = {"fi": N_("Finnish"), "sv": N_("Swedish"), "en": N_("English")}
 DETAIL_MAX = 200
 
 
@@ -205,7 +204,7 @@ _VALUES: dict[str, Callable[[object], str]] = {
     "offer_question_after_s": _minutes,
     "weekly": _weekly,
     "exceptions": _exceptions,
-    "lang": _named(_LANGUAGES),
+    "lang": _named(i18n.LANGUAGE_NAMES),
     "action": _named(_WORD_ACTIONS),
 }
 

@@ -6,12 +6,10 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
-from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from multidict import CIMultiDict
 
 from moderation.errors import ActionError
 from service import i18n, keys
@@ -34,6 +32,8 @@ _HSTS = "max-age=31536000; includeSubDomains"
 
 
 SOCKET_PATH = "/socket.io/"
+# A language chosen once is kept for a year.
+_LANG_MAX_AGE = 365 * 24 * 3600
 
 
 def passing_sockets(middleware: Middleware) -> Middleware:
@@ -79,29 +79,36 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
     except web.HTTPException as exc:
         # Redirects travel as raised exceptions past this middleware (see security_headers).
         if remember:
-            _remember_language(request, exc.headers, str(chosen))
+            set_cookie(request, exc, i18n.LANG_COOKIE, str(chosen), max_age=_LANG_MAX_AGE)
         raise
     if remember:
-        _remember_language(request, response.headers, str(chosen))
+        set_cookie(request, response, i18n.LANG_COOKIE, str(chosen), max_age=_LANG_MAX_AGE)
     if response.content_type == "text/html":
         # The same address answers in another language for another cookie or browser.
         response.headers.add("Vary", "Cookie, Accept-Language")
     return response
 
 
-def _remember_language(request: web.Request, headers: CIMultiDict[str], chosen: str) -> None:
-    """Add the language cookie to a response's or a raised redirect's headers (a raised
-    redirect is not prepared as a response, so aiohttp's set_cookie would not reach it)."""
-    jar: SimpleCookie = SimpleCookie()
-    jar[i18n.LANG_COOKIE] = chosen
-    morsel = jar[i18n.LANG_COOKIE]
-    morsel["path"] = "/"
-    morsel["max-age"] = str(365 * 24 * 3600)
-    morsel["httponly"] = True
-    morsel["samesite"] = "Lax"
-    if request.app[keys.SETTINGS].secure_cookies:
-        morsel["secure"] = True
-    headers.add("Set-Cookie", morsel.OutputString())
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    samesite: str = "Lax",
+) -> None:
+    """A cookie that scripts cannot read, Secure when the service is configured for it.
+    A raised redirect is a Response too, so this reaches it before it is raised on."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite=samesite,
+        secure=request.app[keys.SETTINGS].secure_cookies,
+        path="/",
+    )
 
 
 _ERROR_TITLES = {

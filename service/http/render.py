@@ -95,18 +95,14 @@ def language_links(request: web.Request) -> dict[str, str]:
     }
 
 
-def alternate_links(request: web.Request) -> dict[str, str]:
+def alternate_links(request: web.Request, links: dict[str, str]) -> dict[str, str]:
     """The head's `hreflang` alternates of a public page, root-relative (Koppi does not know
-    its public origin): each language, and `x-default`, the address without `?lang=` that
-    answers in the browser's language. None for staff pages."""
+    its public origin): each language (`links`, from language_links), and `x-default`, the
+    address without `?lang=` that answers in the browser's language. None for staff pages."""
     if is_staff_page(request.path):
         return {}
     path = "/" + request.path.lstrip("/")
-    kept = _kept_query(request)
-    return {
-        **language_links(request),
-        "x-default": str(URL.build(path=path, query=kept)),
-    }
+    return {**links, "x-default": str(URL.build(path=path, query=_kept_query(request)))}
 
 
 def chat_status(request: web.Request) -> dict[str, Any]:
@@ -118,13 +114,16 @@ def chat_status(request: web.Request) -> dict[str, Any]:
 def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
     env = request.app[keys.TEMPLATES]
     staff: StaffMember | None = request.get(keys.STAFF)
+    links = language_links(request)
     page = env.get_template(template).render(
         lang=i18n.current_language(),
         chat_status=chat_status(request),
-        language_links=language_links(request),
-        alternate_links=alternate_links(request),
+        language_links=links,
+        alternate_links=alternate_links(request, links),
         staff=staff,
         request_path=request.path,
+        # Staff pages go without the visitors' chrome: quick exit, chat banner, introduction.
+        public_page=not is_staff_page(request.path),
         csrf_token=request.get(keys.CSRF_TOKEN, ""),
         **{"cards": {}, **context},
     )

@@ -24,13 +24,16 @@ from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 @require_staff(*ANSWERING_ROLES)
 async def queue_page(request: web.Request, member: StaffMember) -> web.Response:
+    return render(request, "staff/queue.html", await queue_context(request), no_store=True)
+
+
+async def queue_context(request: web.Request) -> dict[str, Any]:
+    """What staff/queue.html needs: the waiting questions, masked, and the topics' names."""
     ctx = keys.moderation(request)
     items = await question_json.waiting_queue(ctx)
     lang = i18n.current_language()
     names = {c.slug: c.name(lang) for c in await categories.list_active(ctx.db)}
-    return render(
-        request, "staff/queue.html", {"items": items, "category_names": names}, no_store=True
-    )
+    return {"items": items, "category_names": names}
 
 
 async def _question_page(

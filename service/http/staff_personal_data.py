@@ -9,11 +9,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from moderation import views
-from service import i18n, keys, question_json
+from service import keys, question_json
 from service.http.params import path_id
 from service.http.render import render
+from service.http.staff import queue_context
 from service.http.staff_session import require_staff
-from service.storage import categories, questions
+from service.storage import questions
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
 SHOW = "/staff/questions/{id}/show-personal-data"
@@ -44,15 +45,8 @@ async def shown_queue(request: web.Request, member: StaffMember) -> web.StreamRe
     if not await views.shown_lately(ctx, question_id, acting_staff=member):
         raise web.HTTPSeeOther("/staff/queue")
     shown = await questions.get(ctx.db, question_id)
-    items = await question_json.waiting_queue(ctx)
-    lang = i18n.current_language()
-    names = {c.slug: c.name(lang) for c in await categories.list_active(ctx.db)}
-    return render(
-        request,
-        "staff/queue.html",
-        {"items": items, "category_names": names, "shown": shown, "shown_id": question_id},
-        no_store=True,
-    )
+    context = {**await queue_context(request), "shown": shown, "shown_id": question_id}
+    return render(request, "staff/queue.html", context, no_store=True)
 
 
 @require_staff(*ANSWERING_ROLES)

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from service import auth, i18n, keys
 from service.http import bodies
-from service.http.middleware import Handler, is_api
+from service.http.middleware import Handler, is_api, set_cookie
 from service.storage.staff import StaffMember
 
 CSRF_COOKIE = "koppi_csrf"
@@ -68,26 +68,6 @@ def _send_to_enrolment(request: web.Request) -> web.Response:
         message = i18n.gettext("Set up your second factor first: an authenticator app's codes.")
         return web.json_response({"error": message, "reason": ENROL_REASON}, status=403)
     raise web.HTTPSeeOther(ENROL_PATH)
-
-
-def set_cookie(
-    request: web.Request,
-    response: web.StreamResponse,
-    name: str,
-    value: str,
-    *,
-    max_age: int | None = None,
-    samesite: str = "Lax",
-) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        httponly=True,
-        samesite=samesite,
-        secure=request.app[keys.SETTINGS].secure_cookies,
-        path="/",
-    )
 
 
 StaffHandler = Callable[[web.Request, StaffMember], Awaitable[web.StreamResponse]]

@@ -63,7 +63,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return render(
             request,
             "staff/login.html",
-            {"next": _safe_next(str(form.get("next", ""))), "error": error, "username": username},
+            {"next": next_path, "error": error, "username": username},
             status=401,
         )
     response = web.HTTPSeeOther(next_path)
