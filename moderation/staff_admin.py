@@ -48,15 +48,16 @@ class StaffContext:
     async def audit(
         self,
         tx: Writer,
-        acting_staff: StaffMember,
+        acting_staff: StaffMember | None,
         action: str,
         target_id: int,
         **detail: object,
     ) -> None:
+        """`acting_staff` None: the system acted (the command line), the row names nobody."""
         await audit.append(
             tx,
             at=self.now_iso(),
-            staff_id=acting_staff.id,
+            staff_id=None if acting_staff is None else acting_staff.id,
             action=action,
             target_type="staff",
             target_id=target_id,
@@ -95,8 +96,8 @@ def _may_manage(acting: StaffMember, target: StaffMember, field: str) -> None:
         )
 
 
-async def _target(tx: Writer, staff_id: int) -> StaffMember:
-    member = await staff.by_id(tx, staff_id)
+async def _target(db: Database | Writer, staff_id: int) -> StaffMember:
+    member = await staff.by_id(db, staff_id)
     if member is None:
         raise NotFound(_("No staff member with that number."))
     return member
@@ -222,14 +223,7 @@ async def do_reset_second_factor(
             acting_staff, target, _("You cannot reset your own second factor."), "second_factor"
         )
         _may_manage(acting_staff, target, field="second_factor")
-        if not await stored_factor.remove(tx, staff_id):
-            raise Conflict(
-                _("%(username)s has no second factor.") % {"username": target.username},
-                field="second_factor",
-            )
-        await staff.delete_sessions(tx, staff_id)
-        await ctx.audit(tx, acting_staff, "reset_second_factor", staff_id)
-        tx.announce(StaffChange(staff_id, signed_out=True))
+        await _reset_second_factor(ctx, tx, target, acting_staff)
     return target
 
 
@@ -242,22 +236,23 @@ async def do_reset_second_factor_by_operator(ctx: StaffContext, username: str) -
         if staff_id is None:
             raise NotFound(_("No staff member with that username."))
         target = await _target(tx, staff_id)
-        if not await stored_factor.remove(tx, staff_id):
-            raise Conflict(
-                _("%(username)s has no second factor.") % {"username": target.username},
-                field="second_factor",
-            )
-        await staff.delete_sessions(tx, staff_id)
-        await audit.append(
-            tx,
-            at=ctx.now_iso(),
-            staff_id=None,
-            action="reset_second_factor",
-            target_type="staff",
-            target_id=staff_id,
-        )
-        tx.announce(StaffChange(staff_id, signed_out=True))
+        await _reset_second_factor(ctx, tx, target, None)
     return target
+
+
+async def _reset_second_factor(
+    ctx: StaffContext, tx: Writer, target: StaffMember, acting_staff: StaffMember | None
+) -> None:
+    """Forget the factor and codes, sign the member out, audit; `acting_staff` None for the
+    operator."""
+    if not await stored_factor.remove(tx, target.id):
+        raise Conflict(
+            _("%(username)s has no second factor.") % {"username": target.username},
+            field="second_factor",
+        )
+    await staff.delete_sessions(tx, target.id)
+    await ctx.audit(tx, acting_staff, "reset_second_factor", target.id)
+    tx.announce(StaffChange(target.id, signed_out=True))
 
 
 async def do_export_personal_data(
@@ -265,7 +260,7 @@ async def do_export_personal_data(
 ) -> dict[str, Any]:
     """Everything Koppi holds about the member (a data-subject access request), audited."""
     _require_manager(acting_staff)
-    target = await _target_read(ctx, staff_id)
+    target = await _target(ctx.db, staff_id)
     _may_manage(acting_staff, target, field="export")
     found = await staff_data.personal_data(ctx.db, staff_id)
     if found is None:
@@ -307,10 +302,3 @@ async def do_erase_personal_data(
         await ctx.audit(tx, acting_staff, "erase_personal_data", staff_id)
         tx.announce(StaffChange(staff_id, signed_out=True))
     return target
-
-
-async def _target_read(ctx: StaffContext, staff_id: int) -> StaffMember:
-    member = await staff.by_id(ctx.db, staff_id)
-    if member is None:
-        raise NotFound(_("No staff member with that number."))
-    return member

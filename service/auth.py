@@ -109,6 +109,9 @@ CODE_LOCK_AFTER = 10
 @dataclass(frozen=True)
 class _Gate:
     refusal: Refusal | None
+    # What the attempt was counted under, for taking it back when it succeeds.
+    pair_key: str
+    name_hash: str
     wait_seconds: int = 0
     blocks_now: bool = False
     locks_now: bool = False  # the code step: this attempt, if wrong, closes it for the window
@@ -140,13 +143,13 @@ async def _reserve(
     name = await staff.name_failures(tx, name_hash) or Failures(0, None)
     # Failures are forgotten one window after the last, so the lock lasts that long.
     if code_step and name.failures >= CODE_LOCK_AFTER:
-        return _Gate(Refusal.CODE_LOCKED)
+        return _Gate(Refusal.CODE_LOCKED, pair_key, name_hash)
     if pair is not None and pair.held_until is not None and pair.held_until > now_iso:
-        return _Gate(Refusal.BLOCKED)
+        return _Gate(Refusal.BLOCKED, pair_key, name_hash)
     slowed_here = pair is not None or code_step
     if slowed_here and name.held_until is not None and name.held_until > now_iso:
         wait = math.ceil((from_iso(name.held_until) - now).total_seconds())
-        return _Gate(Refusal.SLOWED, wait_seconds=max(wait, 1))
+        return _Gate(Refusal.SLOWED, pair_key, name_hash, wait_seconds=max(wait, 1))
     pair_count = (pair.failures if pair is not None else 0) + 1
     blocks = pair_count >= settings.login_max_failures
     name_count = name.failures + 1
@@ -159,7 +162,44 @@ async def _reserve(
         pair=Failures(0, to_iso(now + window)) if blocks else Failures(pair_count, None),
         name=Failures(name_count, to_iso(now + timedelta(seconds=delay)) if delay else None),
     )
-    return _Gate(None, blocks_now=blocks, locks_now=code_step and name_count >= CODE_LOCK_AFTER)
+    return _Gate(
+        None,
+        pair_key,
+        name_hash,
+        blocks_now=blocks,
+        locks_now=code_step and name_count >= CODE_LOCK_AFTER,
+    )
+
+
+async def _pass_gate(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    name_hash: str,
+    address_key: str,
+    *,
+    member: int | str,
+    code_step: bool = False,
+) -> _Gate:
+    """`_reserve` in its own transaction, auditing the attempt that blocks the pair against
+    `member`: the member's id, or the username typed (looked up only then)."""
+    async with db.transaction() as tx:
+        gate = await _reserve(tx, settings, now, name_hash, address_key, code_step=code_step)
+        if gate.blocks_now:
+            if isinstance(member, str):
+                await _audit_block(tx, to_iso(now), await staff.id_for_username(tx, member))
+            else:
+                await _audit_block(tx, to_iso(now), member)
+    return gate
+
+
+async def _take_back(db: Database, gate: _Gate, *, lift_wait: bool = False) -> None:
+    """The attempt succeeded: undo what `_reserve` counted in advance. `lift_wait` after the
+    code step, see staff.lift_name_wait."""
+    async with db.transaction() as tx:
+        await staff.take_back_failure(tx, gate.pair_key, gate.name_hash)
+        if lift_wait:
+            await staff.lift_name_wait(tx, gate.name_hash)
 
 
 async def _audit_block(
@@ -189,13 +229,9 @@ async def sign_in(
     name, known or not. A member with a second factor gets a session only with a code: without
     one the answer is CODE_NEEDED and the caller asks for it (`complete`)."""
     now = clock()
-    now_iso = to_iso(now)
     username = username.strip()[:100]
     name_hash = failure_key(settings.secret, username)
-    async with db.transaction() as tx:
-        gate = await _reserve(tx, settings, now, name_hash, address_key)
-        if gate.blocks_now:
-            await _audit_block(tx, now_iso, await staff.id_for_username(tx, username))
+    gate = await _pass_gate(db, settings, now, name_hash, address_key, member=username)
     if gate.refusal is not None:
         return SignIn(None, refusal=gate.refusal, wait_seconds=gate.wait_seconds)
     found = await staff.credentials(db, username) if username else None
@@ -203,10 +239,7 @@ async def sign_in(
     member = found[0] if found else None
     if not ok or member is None or not member.active:
         return SignIn(None, refusal=Refusal.BLOCKED if gate.blocks_now else Refusal.WRONG)
-    async with db.transaction() as tx:
-        await staff.take_back_failure(
-            tx, _pair_key(settings.secret, name_hash, address_key), name_hash
-        )
+    await _take_back(db, gate)
     if await stored_factor.is_enrolled(db, member.id):
         if code is None:
             return SignIn(member, refusal=Refusal.CODE_NEEDED)
@@ -222,10 +255,9 @@ async def complete(
     now = clock()
     now_iso = to_iso(now)
     code_hash = _code_key(settings.secret, staff_id)
-    async with db.transaction() as tx:
-        gate = await _reserve(tx, settings, now, code_hash, address_key, code_step=True)
-        if gate.blocks_now:
-            await _audit_block(tx, now_iso, staff_id)
+    gate = await _pass_gate(
+        db, settings, now, code_hash, address_key, member=staff_id, code_step=True
+    )
     if gate.refusal is not None:
         return SignIn(None, refusal=gate.refusal, wait_seconds=gate.wait_seconds)
     member = await staff.by_id(db, staff_id)
@@ -239,11 +271,7 @@ async def complete(
                 await _audit_block(tx, now_iso, staff_id, "second_factor_locked")
             return SignIn(None, refusal=Refusal.CODE_LOCKED)
         return SignIn(None, refusal=Refusal.BLOCKED if gate.blocks_now else refused)
-    async with db.transaction() as tx:
-        await staff.take_back_failure(
-            tx, _pair_key(settings.secret, code_hash, address_key), code_hash
-        )
-        await staff.lift_name_wait(tx, code_hash)
+    await _take_back(db, gate, lift_wait=True)
     return SignIn(member, await _open_session(db, clock, settings, member, second_factor=True))
 
 
@@ -260,18 +288,12 @@ async def verify_own_password(
     counting as sign-in: a borrowed session cannot be used to guess it quickly."""
     now = clock()
     name_hash = failure_key(settings.secret, member.username)
-    async with db.transaction() as tx:
-        gate = await _reserve(tx, settings, now, name_hash, address_key)
-        if gate.blocks_now:
-            await _audit_block(tx, to_iso(now), member.id)
+    gate = await _pass_gate(db, settings, now, name_hash, address_key, member=member.id)
     if gate.refusal is not None:
         return gate.refusal
     if not await passwords.verify(await staff.password_hash(db, member.id), password):
         return Refusal.BLOCKED if gate.blocks_now else Refusal.WRONG
-    async with db.transaction() as tx:
-        await staff.take_back_failure(
-            tx, _pair_key(settings.secret, name_hash, address_key), name_hash
-        )
+    await _take_back(db, gate)
     return None
 
 
@@ -344,11 +366,14 @@ PENDING_COOKIE = "koppi_staff_pending"
 PENDING_MINUTES = 5
 
 
+def _pending_mac(secret: str, body: str) -> str:
+    return hmac.new(secret.encode(), b"pending:" + body.encode(), hashlib.sha256).hexdigest()
+
+
 def pending_token(secret: str, staff_id: int, now: datetime) -> str:
     expires = int((now + timedelta(minutes=PENDING_MINUTES)).timestamp())
     body = f"{staff_id}.{expires}.{secrets.token_urlsafe(8)}"
-    mac = hmac.new(secret.encode(), b"pending:" + body.encode(), hashlib.sha256).hexdigest()
-    return f"{body}.{mac}"
+    return f"{body}.{_pending_mac(secret, body)}"
 
 
 def pending_staff_id(secret: str, token: str | None, now: datetime) -> int | None:
@@ -356,8 +381,7 @@ def pending_staff_id(secret: str, token: str | None, now: datetime) -> int | Non
     if not token or token.count(".") != 3:
         return None
     body, _, mac = token.rpartition(".")
-    expected = hmac.new(secret.encode(), b"pending:" + body.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(mac, expected):
+    if not hmac.compare_digest(mac, _pending_mac(secret, body)):
         return None
     staff_id, expires, _nonce = body.split(".")
     if not (staff_id.isdigit() and expires.isdigit()) or int(expires) < now.timestamp():

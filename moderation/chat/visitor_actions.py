@@ -38,6 +38,8 @@ class Started:
     visitor_id: int
     # A crisis word in the first message: the visitor sees crisis help, staff an urgent chat.
     crisis: bool = False
+    # The languages of those crisis words, for the help's note (Screening.crisis_languages).
+    crisis_langs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,16 +136,19 @@ async def start(
         await _refuse_if_blocked(ctx, tx, visitor_id)
         earlier = await chats.by_start(tx, visitor_id, start_id)
         if earlier is not None:
+            urgent = bool(earlier["urgent"])
             return Started(
                 earlier["id"],
                 await chat_messages.first_id(tx, earlier["id"]),
                 visitor_id,
-                bool(earlier["urgent"]),
+                urgent,
+                ctx.watch.screen(first).crisis_languages if urgent else (),
             )
         current = await chats.newest_for_visitor(tx, visitor_id)
         if current is not None and current["status"] in chats.OPEN:
             raise Invalid(_("You already have a chat open."), field="client_id")
-        crisis = screen(ctx, first, personal_ok=personal_ok).crisis
+        screening = screen(ctx, first, personal_ok=personal_ok)
+        crisis = screening.crisis
         is_open = await open_now(ctx, tx)
         waiting_key = address_key if max_waiting is not None else None
         if is_open and waiting_key is not None and max_waiting is not None:
@@ -174,7 +179,7 @@ async def start(
             tx.announce(ChatChange(chats=(chat_id, *await assign_waiting(ctx, tx))))
     if not is_open:
         raise Closed(_("The chat is closed right now."))
-    return Started(chat_id, message_id, visitor_id, crisis)
+    return Started(chat_id, message_id, visitor_id, crisis, screening.crisis_languages)
 
 
 async def _refuse_if_queue_full(

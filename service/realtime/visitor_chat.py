@@ -17,7 +17,7 @@ from moderation.errors import ActionError, Conflict, PersonalDetails, RateLimite
 from moderation.text import valid_after
 from service import auth, i18n
 from service.client_address import AddressKeys
-from service.crisis import CrisisContacts, crisis_languages
+from service.crisis import CrisisContacts
 from service.rate_limits import RateLimiter
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event, refusal
@@ -159,7 +159,7 @@ class VisitorChat(socketio.AsyncNamespace):
             if isinstance(exc, PersonalDetails):
                 # Not sent yet, but a crisis word in it must bring help now, not after
                 # "send anyway".
-                return self._with_help(refusal(exc), crisis=exc.crisis, text=data.get("text"))
+                return self._with_help(refusal(exc), crisis=exc.crisis, languages=exc.crisis_langs)
             raise
         # Kept so that the address's count can be given back if the visitor leaves before
         # anyone takes the chat.
@@ -188,21 +188,23 @@ class VisitorChat(socketio.AsyncNamespace):
             "position": waiting.position if waiting else 0,
             "eta_s": waiting.eta_s if waiting else 0,
         }
-        return self._with_help(ack, crisis=started.crisis, text=data.get("text"))
+        return self._with_help(ack, crisis=started.crisis, languages=started.crisis_langs)
 
     def _refused_start(self, exc: RateLimited, text: object) -> Ack:
         """Asked to wait: whoever wrote a crisis word still sees crisis help at once."""
-        crisis = isinstance(text, str) and self._ctx.watch.screen(text).crisis
-        return self._with_help(refusal(exc), crisis=crisis, text=text)
+        if not isinstance(text, str):
+            return refusal(exc)
+        screening = self._ctx.watch.screen(text)
+        return self._with_help(
+            refusal(exc), crisis=screening.crisis, languages=screening.crisis_languages
+        )
 
-    def _with_help(self, ack: Ack, *, crisis: bool, text: object) -> Ack:
+    def _with_help(self, ack: Ack, *, crisis: bool, languages: tuple[str, ...]) -> Ack:
         """A crisis word: the acknowledgement brings crisis help, shown at once, in the
-        socket's language, noting when the crisis words were written in another one."""
-        if crisis and isinstance(text, str):
-            languages = crisis_languages(self._ctx.watch.screen(text).watched)
+        socket's language, noting when the crisis words (`languages`) were written in another
+        one."""
+        if crisis:
             ack["crisis_help"] = self._crisis.payload(languages)
-        elif crisis:
-            ack["crisis_help"] = self._crisis.payload()
         return ack
 
     @event(_language_of)
@@ -219,7 +221,7 @@ class VisitorChat(socketio.AsyncNamespace):
             # Only a warning: the same message sent again as it is must not count twice. A
             # crisis word in it brings help at once all the same.
             await self._limiter.release("chat_message", self._limit_keys(visitor), now)
-            return self._with_help(refusal(exc), crisis=exc.crisis, text=text)
+            return self._with_help(refusal(exc), crisis=exc.crisis, languages=exc.crisis_langs)
 
         async def store_and_deliver(into: int) -> Stored | None:
             async with self._hub.delivering(into):
@@ -246,7 +248,9 @@ class VisitorChat(socketio.AsyncNamespace):
         if stored is None:
             visitor.chat_id = None
             raise Conflict(i18n.gettext("This chat has ended."))
-        return self._with_help({"id": stored.id}, crisis=screening.crisis, text=text)
+        return self._with_help(
+            {"id": stored.id}, crisis=screening.crisis, languages=screening.crisis_languages
+        )
 
     def _limit_keys(self, visitor: _Visitor) -> dict[str, str]:
         return {"visitor": visitor.token_hash, "address": visitor.address_key}

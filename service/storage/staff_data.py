@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.storage import second_factor, staff
 from service.storage.db import Database, Row, Writer
 
 
@@ -98,9 +99,8 @@ async def erase(tx: Writer, staff_id: int, pseudonym: str, *, at: str) -> None:
     )
     # The answers signed with the member's first name are shown without it from now on.
     await tx.execute("UPDATE answers SET first_name = NULL WHERE staff_id = ?", (staff_id,))
-    await tx.execute("DELETE FROM staff_sessions WHERE staff_id = ?", (staff_id,))
-    await tx.execute("DELETE FROM staff_recovery_codes WHERE staff_id = ?", (staff_id,))
-    await tx.execute("DELETE FROM staff_second_factors WHERE staff_id = ?", (staff_id,))
+    await staff.delete_sessions(tx, staff_id)
+    await second_factor.remove(tx, staff_id)
 
 
 async def is_erased(db: Database | Writer, staff_id: int) -> bool:
