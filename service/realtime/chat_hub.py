@@ -36,7 +36,7 @@ VISITOR_NAMESPACE = "/chat"
 STAFF_NAMESPACE = "/staff"
 log = logging.getLogger(__name__)
 DESK = "desk"  # every staff socket on the chat console
-# How far back a resume looks again with several processes (see ChatHub.replay_from): far
+# How far back a resume looks again with several processes (see ChatHub.missed): far
 # beyond a publish's delay, and few enough messages to stay well inside one replay page.
 REORDER_WINDOW = timedelta(seconds=5)
 REORDER_MAX = 20
@@ -85,16 +85,19 @@ class ChatHub:
         after that read and its replay. So a socket sees each message once and in id order."""
         return _Delivery(self._delivery, chat_id)
 
-    async def replay_from(self, chat_id: int, after: int) -> int:
-        """Where a resume's replay begins. With several processes two messages of one chat can
-        reach a socket out of id order (each process publishes its own after its commit), so
-        a page that saw id 8 may not have seen 7 yet when it disconnects: the replay then also
-        covers the last few seconds before `after`, and the page drops what it already has."""
-        if not self.crossing or after <= 0:
-            return after
-        return await chat_messages.settled_before(
-            self.ctx.db, chat_id, after, self.ctx.ago_iso(REORDER_WINDOW), at_most=REORDER_MAX
-        )
+    async def missed(self, chat_id: int, after: int, limit: int) -> list[Row]:
+        """The messages a resume replays: at most `limit` after `after`, in id order.
+
+        With several processes two messages of one chat can reach a socket out of id order
+        (each process publishes its own after its commit), so a page that saw id 8 may not have
+        seen 7 yet when it disconnects: the replay then also covers the last few seconds before
+        `after`, and the page drops what it already has."""
+        start = after
+        if self.crossing and after > 0:
+            start = await chat_messages.settled_before(
+                self.ctx.db, chat_id, after, self.ctx.ago_iso(REORDER_WINDOW), at_most=REORDER_MAX
+            )
+        return await chat_messages.after(self.ctx.db, chat_id, start, limit)
 
     def attach(self, ctx: ChatContext, console: StaffConsole) -> None:
         self._ctx = ctx

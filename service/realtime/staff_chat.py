@@ -16,7 +16,7 @@ from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event
 from service.realtime.chat_hub import ChatHub, chat_staff_room
 from service.realtime.visitor_chat import REPLAY_PAGE, TYPING_EVERY_S
-from service.storage import chat_messages, chats
+from service.storage import chats
 from service.storage.chat_messages import Draft
 from service.storage.staff import StaffMember
 
@@ -123,8 +123,7 @@ class StaffChatEvents:
             # Joined before the read: what commits after it comes live (see chat_staff_room).
             await self.enter_room(sid, chat_staff_room(chat_id, staff.id))
             self.resumed(sid, chat_id)
-            start = await self.hub.replay_from(chat_id, after)
-            missed = await chat_messages.after(self.chat.db, chat_id, start, REPLAY_PAGE)
+            missed = await self.hub.missed(chat_id, after, REPLAY_PAGE)
             cards = await referral_cards.cards_in(self.chat, missed, i18n.current_language())
             for message in missed:
                 # Watched words are found again on replay (messages keep no flags of their own).

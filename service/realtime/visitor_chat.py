@@ -22,7 +22,7 @@ from service.rate_limits import RateLimiter
 from service.realtime import chat_payloads
 from service.realtime.acks import Ack, event, refusal
 from service.realtime.chat_hub import VISITOR_NAMESPACE, ChatHub, visitor_room
-from service.storage import chat_messages, chats, visitors
+from service.storage import chats, visitors
 from service.storage.chat_messages import Draft, Stored
 
 _TOKEN_BYTES = 18  # 144 bits
@@ -312,8 +312,7 @@ class VisitorChat(socketio.AsyncNamespace):
 
     async def _replay(self, sid: str, chat_id: int, after: int) -> dict[str, Any]:
         """Emit one page of the chat's messages after `after`, in id order; its cursor."""
-        start = await self._hub.replay_from(chat_id, after)
-        missed = await chat_messages.after(self._ctx.db, chat_id, start, REPLAY_PAGE)
+        missed = await self._hub.missed(chat_id, after, REPLAY_PAGE)
         cards = await referral_cards.cards_in(self._ctx, missed, i18n.current_language())
         for message in missed:
             payload = chat_payloads.message(message, for_sender="visitor", cards=cards)

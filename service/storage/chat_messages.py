@@ -287,7 +287,7 @@ async def settled_before(
 ) -> int:
     """The newest message at or before `after_id` written before `cutoff`, or the one
     `at_most` messages back if that is newer: where a replay may safely begin (see
-    ChatHub.replay_from); 0 for the chat's beginning."""
+    ChatHub.missed); 0 for the chat's beginning."""
     rows = await db.fetch_all(
         "SELECT id, at FROM chat_messages WHERE chat_id = ? AND id <= ? ORDER BY id DESC LIMIT ?",
         (chat_id, after_id, at_most + 1),
