@@ -145,6 +145,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> web.Applic
         clock=clock,
         messages=MessageLog(db),
         idle=timedelta(minutes=settings.chat_idle_minutes),
+        queue_grace=timedelta(seconds=settings.chat_queue_grace_seconds),
         process=process,
         # Three missed beats: 45 s with the default tick.
         process_dead_after=timedelta(seconds=3 * settings.chat_tick_seconds),

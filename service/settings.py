@@ -35,6 +35,8 @@ DEFAULT_LIMITS: Mapping[str, Limit] = {
     "chat_message.visitor": Limit(20, 60),
     "chat_message.address": Limit(120, 60),
     "sign_in.address": Limit(20, 900),
+    # Similar questions while typing: one request per pause, so two a second is generous.
+    "search.address": Limit(120, 60),
 }
 
 # Crisis help shown beside a crisis word. MIELI's crisis line answers in Finnish, Swedish and
@@ -91,6 +93,8 @@ class Settings:
     # default is off so that code building Settings by hand (tests, benches) opts in.
     staff_2fa: bool = False
     chat_idle_minutes: int = 10
+    # A waiting chat whose young person is away keeps its place this long (then leaves the queue).
+    chat_queue_grace_seconds: int = 120
     rate_limits: bool = True
     limits: Mapping[str, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     # Chats waiting at once per client address: one person's flood cannot fill the queue, and
@@ -170,6 +174,7 @@ class Settings:
             staff_2fa=_bool(env, "KOPPI_STAFF_2FA", not demo),
             access_log=_bool(env, "KOPPI_ACCESS_LOG", False),
             chat_idle_minutes=_positive(env, "KOPPI_CHAT_IDLE_MINUTES", 10),
+            chat_queue_grace_seconds=_positive(env, "KOPPI_CHAT_QUEUE_GRACE_SECONDS", 120),
             rate_limits=_bool(env, "KOPPI_RATE_LIMITS", True),
             limits=_limits(env),
             max_waiting_per_address=_positive(env, "KOPPI_MAX_WAITING_PER_ADDRESS", 3),

@@ -12,6 +12,7 @@ from moderation.chat.eta import (
     HANDLE_FLOOR_S,
     estimate_wait,
     offer_question,
+    offer_question_at,
     typical_handle_time,
 )
 from moderation.chat.routing import Candidate, choose
@@ -120,6 +121,13 @@ def test_handle_time_and_offer() -> None:
     assert offer_question(None, 900) is True
     assert offer_question(901, 900) is True
     assert offer_question(900, 900) is False
+    # The time actually waited brings the offer too, whatever the estimate says.
+    assert offer_question(0, 60, waited_s=59) is False
+    assert offer_question(0, 60, waited_s=60) is True
+    queued = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert offer_question_at(0, 60, queued) == datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
+    assert offer_question_at(61, 60, queued) is None, "the estimate passes it: at once"
+    assert offer_question_at(None, 60, queued) is None
 
 
 def test_routing_prefers_the_fitting_role_then_the_least_loaded() -> None:

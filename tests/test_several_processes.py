@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from service.clock import to_iso
 from service.storage.db import schema_version
 from tests.chat_clients import Staff, Visitor
 from tests.conftest import PostgresDatabases, csrf_token
@@ -142,9 +144,17 @@ def test_a_chat_between_processes_with_typing_and_a_transfer(fleet: Fleet) -> No
             assert (await sanna.own_chat_ids(1)) == [chat_id]
             moved = await visitor.until("assigned", lambda p: p["name"] == "Sanna")
             assert moved["name"] == "Sanna"
+            line = await visitor.until("message", lambda m: m["from"] == "system")
+            assert line["text"] == "Keskustelu siirtyi: sosiaaliohjaaja Sanna jatkaa."
             await sanna.call("resume", {"chat_id": chat_id, "after": 0})
-            history = [m["text"] for m in sanna.drain("message")]
-            assert history[:3] == ["Hei prosessilta A", "Hei prosessilta B", "Kiitos B"]
+            # The transfer's line may also have reached her live, before or after the replay.
+            history = [(m["id"], m["text"]) for m in sanna.drain("message")]
+            assert [text for _, text in sorted(set(history))] == [
+                "Hei prosessilta A",
+                "Hei prosessilta B",
+                "Kiitos B",
+                line["text"],
+            ]
             from_c = await sanna.send(chat_id, "Hei prosessilta C")
             got = await visitor.until("message", lambda m: m["text"] == "Hei prosessilta C")
             assert got["id"] == from_c["id"]
@@ -195,6 +205,75 @@ def test_queue_positions_and_the_waiting_list_across_processes(fleet: Fleet) -> 
             await sanna.available(False)
         finally:
             await _closed(mikko, sanna, *visitors)
+
+    asyncio.run(run())
+
+
+def test_a_waiting_chat_whose_visitor_left_is_freed_by_the_leader_wherever_it_was(
+    fleet: Fleet,
+) -> None:
+    """Presence is per process: leaving on A takes the chat out of the line everywhere,
+    coming back on C within the grace puts it back in its place, and the leader ends it
+    as abandoned once its visitor has been gone longer than the grace."""
+
+    async def run() -> None:
+        mikko = await _staff(fleet.b, "mikko")
+        talking = [Visitor() for _ in range(2)]
+        leaving, behind, back = Visitor(), Visitor(), None
+        try:
+            await mikko.available()
+            for visitor in talking:
+                await visitor.connect(fleet.a.url)
+                await visitor.start("Mikon kanssa prosessilla A")
+            taken = await mikko.own_chat_ids(2)
+            await leaving.connect(fleet.a.url)
+            left_id = (await leaving.start("Odotan prosessilla A"))["chat_id"]
+            await behind.connect(fleet.c.url)
+            behind_id = (await behind.start("Odotan prosessilla C"))["chat_id"]
+            assert (await behind.until("queue", lambda p: True))["position"] == 2
+
+            await leaving.close()
+            await behind.until("queue", lambda p: p["position"] == 1)
+            await mikko.until("queue", lambda p: [i["chat_id"] for i in p["items"]] == [behind_id])
+
+            back = Visitor(leaving.token)
+            await back.connect(fleet.c.url)
+            state = (await back.resume())["chat"]
+            assert (state["chat_id"], state["position"]) == (left_id, 1)
+            await behind.until("queue", lambda p: p["position"] == 2)
+
+            # Gone again, and (as if) for longer than the grace: the leader's tick ends it.
+            await back.close()
+            await behind.until("queue", lambda p: p["position"] == 1)
+            long_ago = to_iso(datetime.now(UTC) - timedelta(minutes=2))
+            await fleet.fetch(
+                "UPDATE chats SET visitor_away_since = $1 WHERE id = $2", long_ago, left_id
+            )
+            deadline = time.monotonic() + 10
+            while (await fleet.fetch("SELECT status FROM chats WHERE id = $1", left_id))[0][
+                "status"
+            ] != "ended":
+                assert time.monotonic() < deadline, "the leader did not end the chat"
+                await asyncio.sleep(0.2)
+            abandoned = await fleet.fetch(
+                "SELECT count(*) AS n FROM usage_events"
+                " WHERE kind = 'chat_abandoned' AND subject_id = $1",
+                left_id,
+            )
+            assert abandoned[0]["n"] == 1
+            for chat_id in taken:
+                ended = await mikko.call(
+                    "end", {"chat_id": chat_id, "outcome": "referred", "category": "tyonhaku"}
+                )
+                assert ended == {"ok": True}, ended
+            assert (await behind.until("assigned", lambda p: True))["name"] == "Mikko"
+            ended = await mikko.call(
+                "end", {"chat_id": behind_id, "outcome": "advice", "category": "tyonhaku"}
+            )
+            assert ended == {"ok": True}, ended
+            await mikko.available(False)
+        finally:
+            await _closed(mikko, *talking, leaving, behind, *([back] if back else []))
 
     asyncio.run(run())
 

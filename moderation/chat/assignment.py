@@ -97,6 +97,10 @@ async def do_accept(ctx: ChatContext, chat_id: int | None, *, acting_staff: Staf
             chat = found
         if chat["status"] != "waiting":
             raise Conflict(_("Someone else has already taken this chat."))
+        if chat["visitor_away_since"] is not None:
+            # Out of the line while away (chats.waiting): taking it would hold a place for
+            # someone who may not come back.
+            raise Conflict(_("The young person has left the queue."))
         if chat["wanted_role"] not in (None, acting_staff.role):
             raise Conflict(_("This chat was transferred to another role."))
         load, capacity = await presence.load_and_capacity(tx, acting_staff.id)

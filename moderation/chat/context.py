@@ -40,6 +40,10 @@ class ChatContext:
     clock: Clock
     messages: MessageLog
     idle: timedelta = timedelta(minutes=10)
+    # A waiting chat whose visitor has no socket open leaves the queue after this long (ended
+    # as abandoned); coming back sooner keeps the place. Long enough for a reload, a lift or a
+    # phone switching networks; a closed tab frees the place within it and a tick.
+    queue_grace: timedelta = timedelta(seconds=120)
     watch: Watch = field(default_factory=Watch)
     # This process, for the sockets it holds (presence is kept per process), and how long
     # another process may go without a beat before it is taken for dead.

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from moderation.chat.context import ChatContext
-from moderation.chat.eta import estimate_wait, offer_question, typical_handle_time
+from moderation.chat.eta import estimate_wait, offer_question_at, typical_handle_time
 from moderation.chat.routing import Candidate
 from service.clock import from_iso, to_iso
 from service.hours import OpeningHours
@@ -24,7 +24,13 @@ class Waiting:
     row: Row
     position: int
     eta_s: int | None
-    offer_question: bool
+    # When the time waited reaches the coordinators' threshold; None when the estimate already
+    # passes it (or there is none): offered at once (eta.offer_question_at).
+    offer_at: datetime | None
+
+    def offers(self, now: datetime) -> bool:
+        """Whether the page offers to send the words as a question now."""
+        return self.offer_at is None or now >= self.offer_at
 
 
 @dataclass
@@ -44,6 +50,11 @@ class QueueView:
 
     def staff_row(self, staff_id: int) -> Row | None:
         return self._staff_by_id.get(staff_id)
+
+    def next_offer(self, now: datetime) -> datetime | None:
+        """The next moment a waiting visitor's wait reaches the threshold, if any is coming."""
+        coming = [w.offer_at for w in self.waiting if w.offer_at is not None and now < w.offer_at]
+        return min(coming, default=None)
 
 
 def on_duty(staff_rows: list[Row]) -> list[Row]:
@@ -79,19 +90,19 @@ async def view(ctx: ChatContext) -> QueueView:
     duty = on_duty(staff_rows)
     slots = sum(s["capacity"] for s in duty)
     busy = sum(s["load"] for s in duty)
+    threshold = settings.offer_question_after_s
     waiting = []
     for position, row in enumerate(await chats.waiting(db), start=1):
         eta = estimate_wait(position, slots=slots, busy=busy, handle_s=handle_s)
-        waiting.append(
-            Waiting(row, position, eta, offer_question(eta, settings.offer_question_after_s))
-        )
+        offer_at = offer_question_at(eta, threshold, from_iso(row["queued_at"]))
+        waiting.append(Waiting(row, position, eta, offer_at))
     open_ = is_open(hours, staff_rows, now)
     return QueueView(
         waiting=waiting,
         staff=staff_rows,
         open=open_,
         next_open=None if open_ else hours.next_opening(now),
-        offer_question_after_s=settings.offer_question_after_s,
+        offer_question_after_s=threshold,
     )
 
 

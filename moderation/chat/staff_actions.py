@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+from moderation.chat import system_lines
 from moderation.chat.assignment import CapacityFull, assign_and_notify, assign_waiting, hand_over
 from moderation.chat.context import ChatChange, ChatContext
 from moderation.errors import Conflict, Forbidden, Invalid, NotFound
@@ -18,6 +20,7 @@ from moderation.text import (
 from service.clock import from_iso, to_iso
 from service.i18n import gettext as _
 from service.storage import categories, chats, events, presence, visitors
+from service.storage.chat_messages import Stored
 from service.storage.db import Row, Writer
 from service.storage.staff import ANSWERING_ROLES, StaffMember
 
@@ -117,9 +120,10 @@ async def do_transfer(
     to_staff: object = None,
     to_role: object = None,
     note: object = "",
-) -> None:
+) -> Stored:
     """Hand the chat to a colleague with room, or back to the queue for a role; the note is
-    for staff only."""
+    for staff only. The conversation gets a line saying so, in the visitor's language: it is
+    returned, stored, for the caller to deliver after the commit."""
     if (to_staff is None) == (to_role is None):
         raise Invalid(_("Choose a colleague or a role."), field="to_staff")
     if to_role is not None and to_role not in ANSWERING_ROLES:
@@ -132,9 +136,14 @@ async def do_transfer(
             raise Conflict(_("This chat has ended."))
         now = ctx.now_iso()
         if colleague is not None:
-            await _transfer_to_colleague(ctx, tx, chat, colleague, acting_staff)
+            target = await _transfer_to_colleague(ctx, tx, chat, colleague, acting_staff)
+            said = system_lines.transfer_text(
+                chat["lang"], role=target["role"], name=target["name"]
+            )
         else:
-            await chats.requeue(tx, chat["id"], front=True, wanted_role=str(to_role))
+            await chats.requeue(tx, chat["id"], front=True, wanted_role=str(to_role), at=now)
+            said = system_lines.transfer_text(chat["lang"], role=str(to_role), name=None)
+        line = await system_lines.write(tx, chat, said, now)
         if text is not None:
             await chats.add_note(tx, chat["id"], acting_staff.id, text, now)
         await events.record(
@@ -157,12 +166,15 @@ async def do_transfer(
             to_role=to_role,
         )
         assigned = await assign_waiting(ctx, tx) if to_role is not None else []
+        holder = colleague if colleague is not None else await chats.holder(tx, chat["id"])
         tx.announce(ChatChange(chats=(chat["id"], *assigned), staff=(acting_staff.id,)))
+    return replace(line, staff_id=holder)
 
 
 async def _transfer_to_colleague(
     ctx: ChatContext, tx: Writer, chat: Row, staff_id: int, acting_staff: StaffMember
-) -> None:
+) -> Row:
+    """Give the chat to the colleague; their presence row (name, role)."""
     if staff_id == acting_staff.id:
         raise Invalid(_("Choose someone else."), field="to_staff")
     target = next(
@@ -178,6 +190,7 @@ async def _transfer_to_colleague(
     if target["load"] >= target["capacity"]:
         raise CapacityFull(_("That colleague has no room for another chat."))
     await hand_over(ctx, tx, chat["id"], staff_id)
+    return target
 
 
 def _closing_change(

@@ -40,8 +40,8 @@ async def after_restart(ctx: ChatContext) -> None:
 
 async def tick(ctx: ChatContext) -> ChatChange:
     """Return chats of staff gone for two minutes to the front of the queue and make them
-    unavailable, end chats whose visitor has been gone and silent too long, then give waiting
-    chats to whoever has room."""
+    unavailable, end chats whose visitor has been gone and silent too long (waiting ones after
+    the shorter `queue_grace`, as abandoned), then give waiting chats to whoever has room."""
     changed: list[int] = []
     ended: list[int] = []
     staff: list[int] = []
@@ -51,7 +51,7 @@ async def tick(ctx: ChatContext) -> ChatChange:
             await processes.forget(tx, process, last_beat)
         for staff_id in await presence.absent_with_chats(tx, ctx.present_cutoff()):
             staff.append(staff_id)
-            changed += await _return_chats(tx, staff_id)
+            changed += await _return_chats(ctx, tx, staff_id)
         # Gone for two minutes is not on duty, since they left: the statistics of staffed hours
         # must not count a closed laptop, and coming back means switching availability on again.
         for staff_id, away_since in await presence.absent_but_available(tx, ctx.present_cutoff()):
@@ -59,7 +59,11 @@ async def tick(ctx: ChatContext) -> ChatChange:
             await availability_event(ctx, tx, staff_id, on=False, at=away_since)
             staff.append(staff_id)
         await presence.beat(tx, ctx.now_iso())
-        for chat in await chats.idle(tx, ctx.ago_iso(ctx.idle)):
+        gone = await chats.gone(
+            tx, silent_since=ctx.ago_iso(ctx.idle), left_queue_since=ctx.ago_iso(ctx.queue_grace)
+        )
+        for chat in gone:
+            # Ended while waiting, it counts as abandoned (end_chat), like leaving the queue.
             await end_chat(ctx, tx, chat, by="timeout")
             changed.append(chat["id"])
             ended.append(chat["id"])
@@ -90,11 +94,11 @@ async def leaving(ctx: ChatContext) -> None:
         log.warning("could not record this process's sockets as closed; the leader will")
 
 
-async def _return_chats(tx: Writer, staff_id: int) -> list[int]:
+async def _return_chats(ctx: ChatContext, tx: Writer, staff_id: int) -> list[int]:
     """The staff member's active chats go back to the front of the queue."""
     returned = []
     for chat in await chats.active_of(tx, staff_id):
-        await chats.requeue(tx, chat["id"], front=True, wanted_role=None)
+        await chats.requeue(tx, chat["id"], front=True, wanted_role=None, at=ctx.now_iso())
         returned.append(chat["id"])
     return returned
 
@@ -105,6 +109,6 @@ async def signed_out(ctx: ChatContext, staff_id: int) -> None:
     async with ctx.db.transaction() as tx:
         if await presence.set_available(tx, staff_id, False):
             await availability_event(ctx, tx, staff_id, on=False)
-        returned = await _return_chats(tx, staff_id)
+        returned = await _return_chats(ctx, tx, staff_id)
         returned += await assign_waiting(ctx, tx)
         tx.announce(ChatChange(chats=tuple(returned), staff=(staff_id,)))

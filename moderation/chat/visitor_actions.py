@@ -116,6 +116,7 @@ async def start(
     personal_ok: object = False,
     address_key: str | None = None,
     max_waiting: int | None = None,
+    lang: str | None = None,
 ) -> Started:
     """Open a chat with its first message; a resend with the same client id changes nothing.
 
@@ -124,7 +125,8 @@ async def start(
     address (`address_key`, its keyed hash) that has that many chats waiting is refused as
     `QueueFull`, decided in the same transaction as the insert. A first message with a crisis
     word may pass the cap by one: a young person in crisis is not sent away because others on
-    the same network wait, yet a flood of crisis words cannot fill the front of the queue."""
+    the same network wait, yet a flood of crisis words cannot fill the front of the queue.
+    `lang`, the page's language, is kept with the chat for the lines the service writes in it."""
     first = message_text(text)
     start_id = client_id(client)
     found = await categories.by_slug(ctx.db, category) if isinstance(category, str) else None
@@ -163,6 +165,7 @@ async def start(
                 at=now,
                 urgent=crisis,
                 waiting_key=waiting_key,
+                lang=lang,
             )
             message_id = await chat_messages.insert_first(tx, chat_id, first, now, start_id)
         # A closed attempt counts for the statistics too; nothing the visitor wrote is kept.
@@ -264,14 +267,23 @@ async def convert(ctx: ChatContext, visitor_id: int | None) -> intake.Submitted:
     return submitted
 
 
-async def visitor_presence(ctx: ChatContext, visitor_id: int, *, here: bool) -> None:
-    """Record that the visitor's first socket on this process opened, or its last one here
-    closed; they are away when no process holds a socket of theirs. Their staff hear of it."""
+async def visitor_presence(
+    ctx: ChatContext, visitor_id: int, *, here: bool, lang: str | None = None
+) -> None:
+    """Record that the visitor's first socket on this process opened (on a page in `lang`), or
+    its last one here closed; they are away when no process holds a socket of theirs. Their
+    staff hear of it. A waiting chat leaves the line while they are away (chats.waiting) and
+    rejoins it in its old place when they come back, when it may be assigned at once."""
     async with ctx.db.transaction() as tx:
         if here:
             await processes.opened(tx, ctx.process, processes.VISITOR, visitor_id)
         elif not await processes.closed(tx, ctx.process, processes.VISITOR, visitor_id):
             return  # still connected through another process
-        staff = await chats.visitor_away(tx, visitor_id, None if here else ctx.now_iso())
-        if staff:
-            tx.announce(ChatChange(staff=tuple(dict.fromkeys(staff)), queue=False))
+        away = None if here else ctx.now_iso()
+        found = await chats.visitor_away(tx, visitor_id, away, lang=lang)
+        staff = tuple(dict.fromkeys(r["assigned_to"] for r in found if r["assigned_to"]))
+        if any(r["status"] == "waiting" for r in found):
+            assigned = await assign_waiting(ctx, tx) if here else []
+            tx.announce(ChatChange(chats=tuple(assigned), staff=staff))
+        elif staff:
+            tx.announce(ChatChange(staff=staff, queue=False))

@@ -151,7 +151,10 @@ def _field_labels(weekdays: list[tuple[str, str]], hours: dict[str, Any]) -> dic
             if row["day"]
             else i18n.gettext("New exception")
         )
-    labels[WAIT_FIELD] = i18n.gettext("Offer to leave a question after waiting (minutes)")
+    labels[WAIT_FIELD] = i18n.gettext(
+        "Offer to send the message as a question when the young person has waited this long"
+        " (minutes)"
+    )
     return labels
 
 

@@ -15,6 +15,7 @@ stay in the process (`ignore_queue`): each keeps its own record of what its sock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from moderation.chat import queue_view
 from moderation.chat.context import ChatChange, ChatContext
 from service import i18n
 from service.realtime import chat_payloads
+from service.realtime.server import SocketServer
 from service.storage import chat_messages, chats
 from service.storage.chat_messages import Stored
 from service.storage.db import Row
@@ -40,6 +42,11 @@ DESK = "desk"  # every staff socket on the chat console
 # beyond a publish's delay, and few enough messages to stay well inside one replay page.
 REORDER_WINDOW = timedelta(seconds=5)
 REORDER_MAX = 20
+# A waiting visitor hears of the offer to send their words as a question at most this long
+# after their wait reaches the threshold. Between changes only the clock moves the offer, so
+# each process looks again this often while an offer is coming (no database read: the view is
+# kept until the next change) and pushes only when one came due.
+OFFER_CHECK_S = 2.0
 
 
 def visitor_room(visitor_id: int) -> str:
@@ -78,6 +85,10 @@ class ChatHub:
         self._desk: dict[str, dict[int, dict[str, Any]]] = {}
         self._desk_lock = asyncio.Lock()
         self._delivery: dict[int, list[Any]] = {}  # chat id -> [lock, users]
+        self._offers: asyncio.Task[None] | None = None
+        self._stopped = False
+        if isinstance(sio, SocketServer):
+            sio.when_stopping(self.stop)
 
     def delivering(self, chat_id: int) -> _Delivery:
         """One chat's message delivery and its resumes take turns: a message is stored and
@@ -274,15 +285,15 @@ class ChatHub:
         view = await self.view()
         sent = self._sent
         latest: dict[object, dict[str, Any]] = {}
+        now = self.ctx.clock()
         for waiting in view.waiting:
-            payload = chat_payloads.queue_position(waiting)
+            payload = chat_payloads.queue_position(waiting, now)
             key = ("visitor", waiting.row["id"])
             latest[key] = payload
             if sent.get(key) != payload:
                 room = visitor_room(waiting.row["visitor_id"])
                 await self._here("queue", payload, VISITOR_NAMESPACE, room=room)
         async with self._desk_lock:
-            now = self.ctx.clock()
             for name, items in self._desk_lists(view).items():
                 delta = _delta(self._desk.get(name, {}), items)
                 self._desk[name] = items
@@ -303,6 +314,43 @@ class ChatHub:
         if sent.get("status") != status:
             await self._here("status", status, VISITOR_NAMESPACE)
         self._sent = latest
+        self._watch_offers(view, now)
+
+    def _watch_offers(self, view: queue_view.QueueView, now: datetime) -> None:
+        """While a waiting visitor's offer is still to come, keep one task that pushes the
+        queue when it comes due (see OFFER_CHECK_S)."""
+        if self._stopped or (self._offers is not None and not self._offers.done()):
+            return
+        if view.next_offer(now) is not None:
+            self._offers = asyncio.create_task(self._offer_when_due(), name="chat-offers")
+
+    async def _offer_when_due(self) -> None:
+        due: datetime | None = None
+        try:
+            while not self._stopped:
+                view = await self.view()
+                now = self.ctx.clock()
+                if due is not None and now >= due:
+                    # Pushes only what changed: the offers that came due, to their visitors.
+                    await self.push_queue()
+                    due = None
+                    continue
+                due = view.next_offer(now)
+                if due is None:
+                    return
+                await asyncio.sleep(min((due - now).total_seconds(), OFFER_CHECK_S))
+        except Exception:
+            # The database away: the next change or tick pushes the queue and looks again.
+            log.warning("could not tell waiting visitors of the offer", exc_info=True)
+
+    async def stop(self) -> None:
+        """The process is stopping: no more pushes of the clock's making."""
+        self._stopped = True
+        task, self._offers = self._offers, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def greet_staff(self, sid: str, staff_id: int) -> None:
         """Everything a newly connected staff socket needs to draw the console.

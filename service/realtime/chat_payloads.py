@@ -57,11 +57,11 @@ def assigned(row: Row) -> dict[str, Any]:
     }
 
 
-def queue_position(waiting: Waiting) -> dict[str, Any]:
+def queue_position(waiting: Waiting, now: datetime) -> dict[str, Any]:
     return {
         "position": waiting.position,
         "eta_s": waiting.eta_s,
-        "offer_question": waiting.offer_question,
+        "offer_question": waiting.offers(now),
     }
 
 
@@ -73,7 +73,7 @@ def status(view: QueueView) -> dict[str, Any]:
     }
 
 
-def visitor_state(row: Row, view: QueueView) -> dict[str, Any]:
+def visitor_state(row: Row, view: QueueView, now: datetime) -> dict[str, Any]:
     """The visitor's newest chat, for the `resume` acknowledgement."""
     state: dict[str, Any] = {
         "chat_id": row["id"],
@@ -84,7 +84,7 @@ def visitor_state(row: Row, view: QueueView) -> dict[str, Any]:
     if row["status"] == "waiting":
         found = view.position_of(row["id"])
         if found is not None:
-            state.update(queue_position(found))
+            state.update(queue_position(found, now))
     elif row["status"] == "active":
         state.update(assigned(row))
     else:

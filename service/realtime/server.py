@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio
@@ -99,6 +99,17 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._shared = isinstance(self.manager, AsyncPubSubManager)
         self.eio.send_queue_limit = send_queue_limit
         self.eio.abort_connection = self._abort_connection
+        self._stopping: list[Callable[[], Awaitable[None]]] = []
+
+    def when_stopping(self, stop: Callable[[], Awaitable[None]]) -> None:
+        """Run `stop` in `shutdown`, before the server's own tasks stop: what pushes to sockets
+        on its own (a timer) ends with them, while the database is still open."""
+        self._stopping.append(stop)
+
+    async def shutdown(self) -> None:
+        for stop in self._stopping:
+            await stop()
+        await super().shutdown()
 
     def _abort_connection(self, eio_sid: str) -> None:
         request = self.environ.get(eio_sid, {}).get("aiohttp.request")

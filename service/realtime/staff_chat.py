@@ -157,14 +157,20 @@ class StaffChatEvents:
 
     @event(_language_of)
     async def on_transfer(self, sid: str, data: dict[str, Any]) -> Ack:
-        await staff_actions.do_transfer(
-            self.chat,
-            data.get("chat_id"),
-            acting_staff=await self.member(sid),
-            to_staff=data.get("to_staff"),
-            to_role=data.get("to_role"),
-            note=data.get("note") or "",
-        )
+        """The conversation's line about the transfer goes out after the commit, in the chat's
+        turn like any message: to the visitor and to whoever holds the chat now."""
+        staff = await self.member(sid)
+        chat_id = _chat_id(data)
+        async with self.hub.delivering(chat_id):
+            line = await staff_actions.do_transfer(
+                self.chat,
+                chat_id,
+                acting_staff=staff,
+                to_staff=data.get("to_staff"),
+                to_role=data.get("to_role"),
+                note=data.get("note") or "",
+            )
+            await self.hub.message(line)
         return {"ok": True}
 
     @event(_language_of)

@@ -96,7 +96,7 @@ class VisitorChat(socketio.AsyncNamespace):
         self._hub.visitor_languages[visitor_id] = visitor.lang
         self._sockets[visitor_id] = self._sockets.get(visitor_id, 0) + 1
         if self._sockets[visitor_id] == 1:
-            await self._presence(visitor_id, here=True)
+            await self._presence(visitor_id, here=True, lang=visitor.lang)
 
     async def _enter(self, sid: str, visitor: _Visitor) -> bool:
         """Join the visitor's room before reading what the socket missed: a message committed
@@ -108,10 +108,10 @@ class VisitorChat(socketio.AsyncNamespace):
         visitor.in_room = True
         return True
 
-    async def _presence(self, visitor_id: int, *, here: bool) -> None:
-        """Staff see whether their visitor is connected; idle time starts when the last socket
-        closes (on any process)."""
-        await visitor_actions.visitor_presence(self._ctx, visitor_id, here=here)
+    async def _presence(self, visitor_id: int, *, here: bool, lang: str | None = None) -> None:
+        """Staff see whether their visitor is connected; idle time (and a waiting chat's
+        grace) starts when the last socket closes (on any process)."""
+        await visitor_actions.visitor_presence(self._ctx, visitor_id, here=here, lang=lang)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         visitor = self._visitors.pop(sid, None)
@@ -147,6 +147,7 @@ class VisitorChat(socketio.AsyncNamespace):
                 personal_ok=data.get("personal_ok", False),
                 address_key=visitor.address_key,
                 max_waiting=self._limiter.waiting_cap,
+                lang=visitor.lang,
             )
         except ActionError as exc:
             if (
@@ -181,7 +182,8 @@ class VisitorChat(socketio.AsyncNamespace):
         view = await self._hub.view()
         waiting = view.position_of(started.chat_id)
         if waiting is not None and joined:
-            await self.emit("queue", chat_payloads.queue_position(waiting), to=sid)
+            position = chat_payloads.queue_position(waiting, self._ctx.clock())
+            await self.emit("queue", position, to=sid)
         ack: Ack = {
             "chat_id": started.chat_id,
             "message_id": started.message_id,
@@ -308,7 +310,9 @@ class VisitorChat(socketio.AsyncNamespace):
             # committed from here on is announced to it, one committed before is in this row.
             row = await chats.get(self._ctx.db, row["id"]) or row
             cursor = await self._replay(sid, row["id"], after)
-        return {"chat": chat_payloads.visitor_state(row, await self._hub.view()), **cursor}
+        view = await self._hub.view()
+        state = chat_payloads.visitor_state(row, view, self._ctx.clock())
+        return {"chat": state, **cursor}
 
     async def _replay(self, sid: str, chat_id: int, after: int) -> dict[str, Any]:
         """Emit one page of the chat's messages after `after`, in id order; its cursor."""

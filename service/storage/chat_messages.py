@@ -307,6 +307,15 @@ async def insert_first(tx: Writer, chat_id: int, text: str, at: str, client_id: 
     )
 
 
+async def insert_system(tx: Writer, chat_id: int, text: str, at: str) -> int:
+    """A line the service writes into the conversation (a transfer), in the chat's own
+    transaction: no one's to resend, so no client id."""
+    return await tx.insert(
+        "INSERT INTO chat_messages (chat_id, sender, text, at) VALUES (?, 'system', ?, ?)",
+        (chat_id, text, at),
+    )
+
+
 async def visitor_texts(tx: Writer, chat_id: int) -> list[str]:
     rows = await tx.fetch_all(
         "SELECT text FROM chat_messages WHERE chat_id = ? AND sender = 'visitor' ORDER BY id",

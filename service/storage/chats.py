@@ -8,6 +8,7 @@ _CHAT_COLUMNS = """
 c.id, c.visitor_id, c.status, c.requested_at, c.returned, c.wanted_role, c.assigned_to,
 c.assigned_at, c.first_assigned_at, c.first_reply_at, c.visitor_away_since, c.ended_at,
 c.ended_by, c.handled_by, c.outcome, c.rated_at, c.start_client_id, c.category_id, c.urgent,
+c.lang, COALESCE(c.queued_at, c.requested_at) AS queued_at,
 k.slug AS category_slug, k.chat_role AS topic_role,
 s.role AS staff_role, COALESCE(s.first_name, s.username) AS staff_name
 """
@@ -39,11 +40,16 @@ async def by_start(tx: Writer, visitor_id: int, client_id: str) -> Row | None:
 
 
 async def waiting(db: Database | Writer) -> list[Row]:
-    """Waiting chats in the order they are offered, with their first message."""
+    """Waiting chats in the order they are offered, with their first message.
+
+    A chat whose visitor has no socket open is left out while they are away: it is offered to
+    no one, holds no one's capacity and moves no one back in line. It keeps its place (the
+    order never changes) for when they come back, or ends after the grace (`left_queue`)."""
     return await db.fetch_all(
         f"SELECT {_CHAT_COLUMNS},"
         " (SELECT m.text FROM chat_messages m WHERE m.chat_id = c.id ORDER BY m.id LIMIT 1)"
-        f" AS first_message{_FROM} WHERE c.status = 'waiting'{_QUEUE_ORDER}"
+        f" AS first_message{_FROM}"
+        f" WHERE c.status = 'waiting' AND c.visitor_away_since IS NULL{_QUEUE_ORDER}"
     )
 
 
@@ -79,12 +85,12 @@ async def insert(
     at: str,
     urgent: bool = False,
     waiting_key: str | None = None,
+    lang: str | None = None,
 ) -> int:
     return await tx.insert(
-        "INSERT INTO chats"
-        " (visitor_id, category_id, start_client_id, requested_at, urgent, waiting_key)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (visitor_id, category_id, client_id, at, int(urgent), waiting_key),
+        "INSERT INTO chats (visitor_id, category_id, start_client_id, requested_at, queued_at,"
+        " urgent, waiting_key, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (visitor_id, category_id, client_id, at, at, int(urgent), waiting_key, lang),
     )
 
 
@@ -117,13 +123,21 @@ async def assign(tx: Writer, chat_id: int, staff_id: int, at: str) -> None:
     )
 
 
-async def requeue(tx: Writer, chat_id: int, *, front: bool, wanted_role: str | None) -> None:
-    """Back to the queue; whoever had it loses access to it."""
+async def requeue(
+    tx: Writer, chat_id: int, *, front: bool, wanted_role: str | None, at: str
+) -> None:
+    """Back to the queue (its wait counting again from `at`); whoever had it loses access."""
     await tx.execute(
         "UPDATE chats SET status = 'waiting', assigned_to = NULL, assigned_at = NULL,"
-        " handled_by = NULL, returned = ?, wanted_role = ? WHERE id = ?",
-        (int(front), wanted_role, chat_id),
+        " handled_by = NULL, returned = ?, wanted_role = ?, queued_at = ? WHERE id = ?",
+        (int(front), wanted_role, at, chat_id),
     )
+
+
+async def holder(tx: Writer, chat_id: int) -> int | None:
+    """The staff member the chat is assigned to now, if any."""
+    value = await tx.fetch_value("SELECT assigned_to FROM chats WHERE id = ?", (chat_id,))
+    return None if value is None else int(value)
 
 
 async def end(tx: Writer, chat_id: int, *, at: str, by: str) -> None:
@@ -151,15 +165,20 @@ async def link_question(tx: Writer, chat_id: int, question_id: int) -> None:
     await tx.execute("UPDATE chats SET question_id = ? WHERE id = ?", (question_id, chat_id))
 
 
-async def visitor_away(tx: Writer, visitor_id: int, at: str | None) -> list[int]:
-    """Mark the visitor's open chats as left (at) or back (None); returns the staff members
-    those chats are assigned to, who see whether their visitor is connected."""
-    rows = await tx.fetch_all(
-        "UPDATE chats SET visitor_away_since = ?"
-        " WHERE visitor_id = ? AND status IN ('waiting', 'active') RETURNING assigned_to",
-        (at, visitor_id),
+async def visitor_away(
+    tx: Writer, visitor_id: int, at: str | None, *, lang: str | None = None
+) -> list[Row]:
+    """Mark the visitor's open chats as left (at) or back (None, on a page in `lang`); returns
+    the `status` and `assigned_to` of those whose state changed (staff see whether their
+    visitor is connected; a waiting chat leaves or rejoins the line). A chat already away
+    keeps the moment its visitor left."""
+    still = "IS NOT NULL" if at is None else "IS NULL"
+    return await tx.fetch_all(
+        "UPDATE chats SET visitor_away_since = ?, lang = COALESCE(?, lang)"
+        " WHERE visitor_id = ? AND status IN ('waiting', 'active')"
+        f" AND visitor_away_since {still} RETURNING status, assigned_to",
+        (at, lang, visitor_id),
     )
-    return [row[0] for row in rows if row[0] is not None]
 
 
 async def everyone_away(tx: Writer, at: str) -> None:
@@ -171,11 +190,15 @@ async def everyone_away(tx: Writer, at: str) -> None:
     )
 
 
-async def idle(tx: Writer, cutoff: str) -> list[Row]:
+async def gone(tx: Writer, *, silent_since: str, left_queue_since: str) -> list[Row]:
+    """Open chats whose visitor has been away since `silent_since`, and waiting ones whose
+    visitor left the queue before `left_queue_since` (a shorter grace: no one has their words
+    yet, and the place in line is someone else's turn)."""
     return await tx.fetch_all(
-        f"SELECT {_CHAT_COLUMNS}{_FROM} WHERE c.status IN ('waiting', 'active')"
-        " AND c.visitor_away_since <= ?",
-        (cutoff,),
+        f"SELECT {_CHAT_COLUMNS}{_FROM} WHERE c.visitor_away_since IS NOT NULL AND ("
+        " (c.status IN ('waiting', 'active') AND c.visitor_away_since <= ?)"
+        " OR (c.status = 'waiting' AND c.visitor_away_since <= ?))",
+        (silent_since, left_queue_since),
     )
 
 
