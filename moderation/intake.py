@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
+from moderation import followup_codes
 from moderation.context import Change, ModerationContext
 from moderation.errors import Invalid
 from moderation.screening import Screening
@@ -14,18 +13,38 @@ from moderation.text import QUESTION_MAX, QUESTION_MIN, TITLE_MAX, optional_text
 from service.i18n import N_
 from service.i18n import gettext as _
 from service.storage import categories, events, questions, retention, search
-from service.storage.db import Writer
+from service.storage.db import Database, Row, Writer
 
-_CODE_BYTES = 18  # 144 bits, above the 128 the service promises
-
-
-def new_code() -> str:
-    return secrets.token_urlsafe(_CODE_BYTES)
+# The demo and the benches make codes here, as the asking does.
+new_code = followup_codes.new_code
+hash_code = followup_codes.hash_code
 
 
-def hash_code(code: str) -> str:
-    """Codes carry 144 random bits, so a plain SHA-256 is enough to keep them unreadable at rest."""
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+@dataclass(frozen=True)
+class Found:
+    """A question found by its code, and the code as it is shown and linked from now on."""
+
+    question: questions.Question
+    code: str
+
+
+async def find_by_code(db: Database, typed: str) -> Found | None:
+    """The question whose code the person typed or followed, in any case and spacing for a new
+    code, exactly for an older one; one query for a code that exists."""
+    for code in followup_codes.candidates(typed):
+        found = await questions.get_by_code_hash(db, hash_code(code))
+        if found is not None:
+            return Found(found, code)
+    return None
+
+
+async def _row_for_update(tx: Writer, typed: str) -> Row | None:
+    """find_by_code inside a write transaction, the row locked for the delete."""
+    for code in followup_codes.candidates(typed):
+        row = await questions.by_code_for_update(tx, hash_code(code))
+        if row is not None:
+            return row
+    return None
 
 
 @dataclass(frozen=True)
@@ -133,7 +152,7 @@ async def store(
 async def delete_by_code(ctx: ModerationContext, code: str) -> bool:
     """The asker removes their question, answers and search entries; False for an unknown code."""
     async with ctx.db.transaction() as tx:
-        row = await questions.by_code_for_update(tx, hash_code(code))
+        row = await _row_for_update(tx, code)
         if row is None:
             return False
         await search.unindex_question(tx, row["id"])

@@ -22,7 +22,7 @@ async def test_form_success_redirects_to_private_code_page(
     )
     assert response.status == 303
     location = response.headers["Location"]
-    match = re.fullmatch(r"/f/([A-Za-z0-9_-]{24})\?new=1", location)
+    match = re.fullmatch(r"/f/(KOPPI(?:-[0-9A-HJKMNP-TV-Z]{4}){5})\?new=1", location)
     assert match, location
     code = match.group(1)
     page = await client.get(location)
@@ -70,7 +70,8 @@ async def test_api_ask_returns_code_and_records_event(
     client: TestClient, settings: Settings
 ) -> None:
     created = await ask(client, body=GOOD_TEXT, category="raha", publish=False)
-    assert created["status"] == "pending" and len(created["code"]) >= 22
+    assert created["status"] == "pending"
+    assert re.fullmatch(r"KOPPI(?:-[0-9A-HJKMNP-TV-Z]{4}){5}", created["code"])
     events = rows(settings, "SELECT kind, category, channel, detail FROM usage_events")
     assert events == [("question_asked", "raha", "question", '{"publish_allowed": false}')]
 

@@ -49,7 +49,7 @@ def test_ask_moderate_publish_and_read_answer(tmp_path: Path, database_url: str 
             visitor.click("form.ask button[type=submit]")
             expect(visitor.locator(".code-notice")).to_be_visible()
             code = visitor.locator(".code code").inner_text()
-            assert re.fullmatch(r"[A-Za-z0-9_-]{24}", code)
+            assert re.fullmatch(r"KOPPI(?:-[0-9A-HJKMNP-TV-Z]{4}){5}", code)
             visitor.screenshot(path=str(shots / "followup-new.png"), full_page=True)
 
             row = staff.locator("#queue tbody tr", has_text="Pääsenkö nuorten työpajaan")

@@ -8,6 +8,7 @@ from moderation import intake
 from moderation.errors import PersonalDetails, RefusedWords
 from service import i18n, keys
 from service.http import bodies, origin
+from service.http.after_hours import after_hours_context
 from service.http.render import render
 from service.storage import categories
 
@@ -30,6 +31,7 @@ async def form(request: web.Request) -> web.Response:
             # Consent to publish is never preset: the asker chooses.
             "values": {"category": request.query.get("category", ""), "publish": ""},
             "errors": {},
+            **await after_hours_context(request),
         },
     )
 
@@ -94,6 +96,7 @@ async def _again(
             "personal": personal or [],
             "crisis": crisis,
             "crisis_langs": crisis_langs,
+            **await after_hours_context(request),
         },
         status=status,
         no_store=True,
