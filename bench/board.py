@@ -65,8 +65,16 @@ PROBE_TIMEOUT = 120.0
 TARGET_SHARE = 40.0
 TARGET_P99_MS = 30.0
 TARGET_SEARCH_P95_MS = 50.0
+# Similar questions while asking: questions as typed, up to a pause, answered one at a time.
+SIMILAR_PATH = "/api/questions/similar"
+SIMILAR_REQUESTS = 300
+SIMILAR_SEED = 4242  # not the corpus's seed: typed questions are new, not copies of stored ones
+TARGET_SIMILAR_P95_MS = 50.0
 # Which targets each engine is held to; the rest of its figures are shown for information.
-TARGETS_BY_ENGINE = {"sqlite": {"share", "p99", "search"}, "postgresql": {"share", "search"}}
+TARGETS_BY_ENGINE = {
+    "sqlite": {"share", "p99", "search", "similar"},
+    "postgresql": {"share", "search", "similar"},
+}
 
 Probe = tuple[str, str, float | None]
 
@@ -97,11 +105,13 @@ class Baselines:
 
 @dataclass
 class EngineRun:
-    """What one engine's service measured: wrk rows, sequential searches and the probes."""
+    """What one engine's service measured: wrk rows, sequential searches, the probes and the
+    sequential similar-question look-ups."""
 
     results: dict[str, _wrk.WrkResult]
     search_ms: list[float]
     probes: list[Probe]
+    similar_ms: list[float]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -162,6 +172,8 @@ def service_env(db_path: Path, port: int, database_url: str | None = None) -> di
     )
     if database_url:
         env["KOPPI_DATABASE_URL"] = database_url
+    # One client sends every look-up: the search budget per address would refuse most of them.
+    env["KOPPI_LIMIT_SEARCH_ADDRESS"] = "1000000/60"
     return env
 
 
@@ -354,6 +366,38 @@ async def timed_searches(port: int, texts: Sequence[str], limit: float = 30.0) -
     return timings
 
 
+def typed_questions(count: int, seed: int = SIMILAR_SEED) -> list[str]:
+    """Questions as the ask page sends them after a pause: new ones in the corpus's style, each
+    cut after a random word (the young person is still typing), 12 characters at least."""
+    rng = random.Random(seed)
+    texts: list[str] = []
+    for item in _corpus.generate(count, seed=seed):
+        whole = f"{item.title} {item.body}" if item.title else item.body
+        words = whole.split()
+        typed = " ".join(words[: rng.randint(min(3, len(words)), len(words))])
+        texts.append(typed if len(typed) >= 12 else whole)
+    return texts
+
+
+async def timed_gets(port: int, paths: Sequence[str], limit: float = 30.0) -> list[float]:
+    """Milliseconds for each GET in turn, one request at a time; each must answer 200."""
+    timings: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limit)) as session:
+        for path in paths:
+            started = time.perf_counter()
+            async with session.get(f"http://{HOST}:{port}{path}") as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"GET {path[:80]} answered {response.status}")
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def similar_paths(texts: Sequence[str]) -> list[str]:
+    """The ask page's look-up for each text (the page sends at most 500 characters)."""
+    return [f"{SIMILAR_PATH}?text={quote(text[:500])}&lang=fi" for text in texts]
+
+
 def flush_search_cache(port: int) -> None:
     """Push earlier results out of the service's search cache with cheap searches that miss."""
     asyncio.run(timed_searches(port, [f"zq{n}x" for n in range(CACHE_FLUSH_SEARCHES)]))
@@ -466,6 +510,24 @@ def _cell(engine: str, kind: str, ok: bool, shown: str) -> str:
     return f"{mark} {shown}"
 
 
+def print_similar(runs: dict[str, EngineRun], bare_ms: list[float]) -> None:
+    """The sequential similar-question look-ups per engine, beside the bare text handler's
+    round trip measured the same way in this run (the floor of an HTTP request here)."""
+    engines = list(runs)
+    print(
+        f"\nsimilar questions while asking, {len(bare_ms)} sequential look-ups of typed questions"
+        f" ({SIMILAR_PATH})"
+    )
+    print(f"{'':<30}{'bare text':>16}" + "".join(f"{_engines.LABELS[e]:>16}" for e in engines))
+    for label, pct in (("p50", 50), ("p95", 95), ("max", 100)):
+        cells = [max(ms) if pct == 100 else percentile(ms, pct) for ms in (bare_ms,)]
+        cells += [
+            max(runs[e].similar_ms) if pct == 100 else percentile(runs[e].similar_ms, pct)
+            for e in engines
+        ]
+        print(f"  {label:<28}" + "".join(f"{ms:>13.1f} ms" for ms in cells))
+
+
 def print_targets(
     baselines: dict[str, _wrk.WrkResult], runs: dict[str, EngineRun], count: int
 ) -> None:
@@ -489,6 +551,11 @@ def print_targets(
         p95 = percentile(runs[e].search_ms, 95)
         cells.append(_cell(e, "search", p95 < TARGET_SEARCH_P95_MS, f"{p95:.1f} ms"))
     lines.append((f"search p95 < {TARGET_SEARCH_P95_MS:.0f} ms at {count} questions", cells))
+    cells = []
+    for e in engines:
+        p95 = percentile(runs[e].similar_ms, 95)
+        cells.append(_cell(e, "similar", p95 < TARGET_SIMILAR_P95_MS, f"{p95:.1f} ms"))
+    lines.append((f"similar p95 < {TARGET_SIMILAR_P95_MS:.0f} ms at {count} questions", cells))
     print("\ntargets (info: not a target on that engine)")
     print(f"{'':<50}" + "".join(f"{_engines.LABELS[e]:>16}" for e in engines))
     for label, row in lines:
@@ -517,6 +584,8 @@ def measure_koppi(
         warm_up(target)
     flush_search_cache(port)
     search_ms = asyncio.run(timed_searches(port, words[:DIRECT_SEARCHES]))
+    print("timing similar-question look-ups …", flush=True)
+    similar_ms = asyncio.run(timed_gets(port, similar_paths(typed_questions(SIMILAR_REQUESTS))))
     results: dict[str, _wrk.WrkResult] = {}
     for target in pages:
         if target.cached:
@@ -528,7 +597,7 @@ def measure_koppi(
         settle(port)
     print("probing search query shapes …", flush=True)
     probes = asyncio.run(probe_searches(port))
-    return EngineRun(results, search_ms, probes)
+    return EngineRun(results, search_ms, probes, similar_ms)
 
 
 def measure(wrk: str, args: argparse.Namespace, folder: Path, stack: ExitStack) -> None:
@@ -543,9 +612,9 @@ def measure(wrk: str, args: argparse.Namespace, folder: Path, stack: ExitStack) 
         pg_url = _engines.new_database(cluster, "koppi_board")
         _engines.port_db(db_path, pg_url, cluster)
     ids = sample_question_ids(db_path, CACHED_QUESTIONS + UNCACHED_QUESTIONS)
-    baselines = measure_baselines(
-        wrk, start_baselines(stack, db_path, pg_url, folder), args, folder
-    )
+    ports = start_baselines(stack, db_path, pg_url, folder)
+    baselines = measure_baselines(wrk, ports, args, folder)
+    bare_ms = asyncio.run(timed_gets(ports.text, ["/"] * SIMILAR_REQUESTS))
     runs: dict[str, EngineRun] = {}
     for engine in engines:
         print(f"Koppi on {_engines.LABELS[engine]} …", flush=True)
@@ -563,6 +632,7 @@ def measure(wrk: str, args: argparse.Namespace, folder: Path, stack: ExitStack) 
     )
     print_table(baselines, runs, args)
     print_searches(runs)
+    print_similar(runs, bare_ms)
     print_targets(baselines, runs, args.questions)
 
 

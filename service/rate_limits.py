@@ -109,6 +109,11 @@ class Refusal:
                 "Too many sign-in attempts from this connection: at most %(count)d in "
                 "%(period)s. Try again in %(wait)s."
             )
+        elif action == "search":
+            text = i18n.gettext(
+                "Too many searches from this connection: at most %(count)d in %(period)s. "
+                "Try again in %(wait)s."
+            )
         elif action == "chat_start":
             text = i18n.gettext(
                 "Too many chats started: at most %(count)d in %(period)s. Try again in %(wait)s."

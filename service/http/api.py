@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from moderation import intake
-from moderation.errors import PersonalDetails
+from moderation.errors import Invalid, PersonalDetails
 from service import i18n, keys
 from service.http.board import MAX_QUERY
 from service.http.bodies import created, json_object
@@ -15,8 +15,10 @@ from service.http.middleware import json_error
 from service.http.openapi import spec
 from service.http.params import page_number, path_id
 from service.question_json import public_question
-from service.storage import categories, questions
-from service.storage.search import SearchQuery
+from service.storage import categories, questions, search
+from service.storage.search import SearchQuery, SimilarQuery, SimilarQuestion
+
+EXCERPT = 160
 
 
 async def list_categories(request: web.Request) -> web.Response:
@@ -53,6 +55,47 @@ async def get_question(request: web.Request) -> web.Response:
     if found is None:
         return json_error(404, i18n.gettext("This question is not on the board."))
     return web.json_response(public_question(found))
+
+
+def _excerpt(text: str) -> str:
+    """The start of a text on one line, cut after a whole word."""
+    flat = " ".join(text.split())
+    if len(flat) <= EXCERPT:
+        return flat
+    return flat[:EXCERPT].rsplit(" ", 1)[0].rstrip(" ,.;:–-") + "…"
+
+
+def _similar(item: SimilarQuestion, lang: str) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "excerpt": _excerpt(item.body),
+        "answer": _excerpt(item.answer) if item.answer else None,
+        "category": item.category_slug,
+        "category_name": categories.localized_name(
+            lang, item.category_fi, sv=item.category_sv, en=item.category_en
+        ),
+        "url": f"/q/{item.id}",
+    }
+
+
+async def similar_questions(request: web.Request) -> web.Response:
+    """Answered questions like the one being typed on the ask page, as it is typed.
+
+    The text is a question not yet sent, maybe with personal details: no cache keeps it."""
+    text = request.query.get("text", "")
+    if len(text) > search.SIMILAR_MAX_TEXT:
+        raise Invalid(
+            i18n.gettext("Write at most %(n)d characters (now %(len)d).")
+            % {"n": search.SIMILAR_MAX_TEXT, "len": len(text)},
+            field="text",
+        )
+    query = SimilarQuery(text)
+    found = await search.similar_published(keys.db(request), query) if query else []
+    lang = i18n.current_language()
+    response = web.json_response([_similar(item, lang) for item in found])
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def ask(request: web.Request) -> web.Response:
@@ -100,10 +143,9 @@ async def ask(request: web.Request) -> web.Response:
 
 
 async def _owned(request: web.Request) -> questions.Question | None:
-    code = request.match_info["code"]
-    if len(code) > 64:
-        return None
-    return await questions.get_by_code_hash(keys.db(request), intake.hash_code(code))
+    """Typed as loosely as on the follow-up page: any case, spaces, look-alikes, old codes."""
+    found = await intake.find_by_code(keys.db(request), request.match_info["code"])
+    return None if found is None else found.question
 
 
 async def followup(request: web.Request) -> web.Response:
@@ -135,6 +177,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/categories", list_categories),
         web.get("/api/questions", list_questions),
         web.post("/api/questions", ask),
+        # Before {id}, which would take "similar" for an id and answer 404.
+        web.get("/api/questions/similar", similar_questions),
         web.get("/api/questions/{id}", get_question),
         web.get("/api/followup/{code}", followup),
         web.delete("/api/followup/{code}", delete_followup),

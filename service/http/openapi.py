@@ -118,6 +118,23 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["id", "title", "body", "category", "asked_at", "answers"],
         "properties": {**_QUESTION_TEXT, "answers": {"type": "array", "items": _ref("Answer")}},
     },
+    "SimilarQuestion": {
+        "type": "object",
+        "required": ["id", "title", "excerpt", "answer", "category", "category_name", "url"],
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {"type": ["string", "null"]},
+            "excerpt": {"type": "string", "description": "the start of the question"},
+            "answer": {
+                "type": ["string", "null"],
+                "description": "the start of its first answer; the whole question and its"
+                " answers are at /api/questions/{id}",
+            },
+            "category": {"type": "string"},
+            "category_name": {"type": "string", "description": "in the request's language"},
+            "url": {"type": "string", "description": "its page on the board, /q/{id}"},
+        },
+    },
     "QuestionPage": {
         "type": "object",
         "required": ["items", "total", "page"],
@@ -332,6 +349,39 @@ def _paths_and_schemas() -> dict[str, Any]:
                         "415": _ERROR,
                     },
                 },
+            },
+            "/api/questions/similar": {
+                "get": {
+                    "summary": "Up to three published questions like a text being typed, the best"
+                    " match first: its words matched Finnish-aware as the board's search matches"
+                    " them, stop words left out. Fewer than three letters of such words give an"
+                    " empty list; rate-limited per address (`search`)",
+                    "tags": ["public"],
+                    "parameters": [
+                        {
+                            "name": "text",
+                            "in": "query",
+                            "description": "the question as typed so far, or its start",
+                            "schema": {"type": "string", "maxLength": 500},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {"type": "array", "maxItems": 3, "items": _ref("SimilarQuestion")},
+                            "Matches, perhaps none",
+                        ),
+                        "400": _json(_ref("Error"), "`text` is longer than 500 characters"),
+                        "429": {
+                            **_json(_ref("Error"), "Too many searches from this address"),
+                            "headers": {
+                                "Retry-After": {
+                                    "description": "seconds to wait",
+                                    "schema": {"type": "integer", "minimum": 1},
+                                }
+                            },
+                        },
+                    },
+                }
             },
             "/api/questions/{id}": {
                 "get": {

@@ -1,4 +1,5 @@
-"""HTTP limits by route: asking and staff sign-in, per hashed client address, refused with 429."""
+"""HTTP limits by route: asking, staff sign-in and searching, per hashed client address, refused
+with 429."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ LIMITED_ROUTES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/staff/login"): ("sign_in", False),
     ("POST", "/api/staff/login"): ("sign_in", False),
     ("POST", "/staff/login/code"): ("sign_in", False),
+    # Searches cost the database tens of milliseconds each; the ask page asks as a person types.
+    ("GET", "/api/questions/similar"): ("search", False),
 }
 
 

@@ -95,6 +95,13 @@ class Dialect(ABC):
         stem as a word prefix, or by any of its pieces inside the text."""
 
     @abstractmethod
+    def similar_hits(
+        self, index: str, terms: Sequence[SearchTerm], window: int
+    ) -> tuple[str, list[Any]]:
+        """Rows (`t`, `id`): for each term (`t` its position) the newest `window` rows it
+        matches as `search_hits` matches one term; a row may come more than once per term."""
+
+    @abstractmethod
     async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
         """Add one row's search entries (the caller removed any old ones)."""
 

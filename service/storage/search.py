@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import snowballstemmer
 
-from service.storage.db import Dialect, SearchTerm, Writer
+from service.storage.db import Database, Dialect, SearchTerm, Writer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STEMMER = snowballstemmer.stemmer("finnish")
@@ -45,7 +47,7 @@ class SearchQuery:
 
         `index` names the search tables: the questions' or the services'."""
         terms = [
-            SearchTerm(term, stem, [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN])
+            SearchTerm(term, stem, _pieces(term, stem))
             for term, stem in zip(self.terms, self.stems, strict=True)
         ]
         return dialect.search_hits(index, terms)
@@ -88,3 +90,157 @@ async def index_question(
 
 async def unindex_question(tx: Writer, question_id: int) -> None:
     await unindex(tx, "question", question_id)
+
+
+# Similar questions while asking: the few telling words of a question being typed, each matched
+# as the board matches it, and the published questions that share the most of them.
+
+# Words that say nothing about what a question is about: Snowball's Finnish and Swedish stop
+# words (as in PostgreSQL's finnish.stop and swedish.stop), then the everyday words young people
+# open, frame and close a question with.
+_STOP_WORDS = frozenset(
+    """
+    olla olen olet on olemme olette ovat ole oli olisi olisit olisin olisimme olisitte olisivat
+    olit olin olimme olitte olivat ollut olleet en et ei emme ette eivät minä minun minut minua
+    minussa minusta minuun minulla minulta minulle sinä sinun sinut sinua sinussa sinusta sinuun
+    sinulla sinulta sinulle hän hänen hänet häntä hänessä hänestä häneen hänellä häneltä hänelle
+    me meidän meidät meitä meissä meistä meihin meillä meiltä meille te teidän teidät teitä
+    teissä teistä teihin teillä teiltä teille he heidän heidät heitä heissä heistä heihin heillä
+    heiltä heille tämä tämän tätä tässä tästä tähän tällä tältä tälle tänä täksi tuo tuon tuota
+    tuossa tuosta tuohon tuolla tuolta tuolle tuona tuoksi se sen sitä siinä siitä siihen sillä
+    siltä sille siksi nämä näiden näitä näissä näistä näihin näillä näiltä näille näinä näiksi
+    nuo noiden noita noissa noista noihin noilla noilta noille noina noiksi ne niiden niitä
+    niissä niistä niihin niillä niiltä niille niinä niiksi kuka kenen kenet ketä kenessä kenestä
+    keneen kenellä keneltä kenelle kenenä keneksi ketkä keiden keitä keissä keistä keihin keillä
+    keiltä keille keinä keiksi mikä minkä mitä missä mistä mihin millä miltä mille miksi mitkä
+    joka jonka jota jossa josta johon jolla jolta jolle jona joksi jotka joiden joita joissa
+    joista joihin joilla joilta joille joina joiksi että ja jos koska kuin mutta niin sekä tai
+    vaan vai vaikka kanssa mukaan noin poikki yli kun nyt itse
+    och det att i en jag hon som han på den med var sig för så till är men ett om hade de av
+    icke mig du henne då sin nu har inte hans honom skulle hennes där min man ej vid kunde något
+    från ut när efter upp vi dem vara vad över än dig kan sina här ha mot alla under någon eller
+    allt mycket sedan ju denna själv detta åt utan varit hur ingen mitt ni bli blev oss din dessa
+    några deras blir mina samma vilken er sådan vår blivit dess inom mellan sådant varför varje
+    vilka ditt vem vilket sitta sådana vart dina vars vårt våra ert era vilkas
+    mä mää mun mua mulla mulle multa sä sää sun sua sulla sulle sulta tää tän tätä toi ton noi
+    nää oon oot ootte onko oisko ois onks eikä enkä eikö myös vain sitten jo vielä aina sit
+    niinku ihan tosi vähän aika just jotenkin jotain joku jokin mitään mikään kaikki miten
+    milloin voi voin voit voiko voisin voisiko voisitteko voisko pitää pitäisi pitäisikö
+    pitäiskö saa saan saanko saako saisin kannattaa kannattaisi haluan haluaisin tiedä tietää
+    kysyä kysyisin kysymys hei moi moikka terve heippa kiitos kiitti kiitoksia
+    hej hejsan tack också bara redan alltid får fick ska vill ville måste borde finns
+    the and or is are am was were be to of in on at for with it this that you my me do does
+    did not how what why when can could should would will have has hi hello thanks please
+    """.split()
+)
+# The start of a question says what it is about, and 500 characters always fit in an address:
+# percent-encoded, a character takes 12 bytes at most, and aiohttp and nginx read 8 KB of it.
+SIMILAR_MAX_TEXT = 500
+SIMILAR_TERMS = 6
+SIMILAR_MIN_LETTERS = 3
+# Each term's newest matches read, per index table: enough to rank by, and a common word costs
+# a window instead of every question that has it.
+SIMILAR_WINDOW = 500
+SIMILAR_EXCERPT = 240  # characters read of a question and of its first answer
+
+
+class SimilarQuery:
+    """A question being typed, as its most telling words: no stop words, no bare numbers, one
+    word per stem, the longest first (long words are the rare ones); empty, so the database is
+    not asked, when the words kept have fewer than three letters between them."""
+
+    def __init__(self, text: str) -> None:
+        candidates = sorted(
+            (
+                word
+                for word in dict.fromkeys(words(unicodedata.normalize("NFC", text)))
+                if len(word) >= 2 and not word.isdigit() and word not in _STOP_WORDS
+            ),
+            key=len,
+            reverse=True,
+        )
+        chosen: dict[str, SearchTerm] = {}
+        # Longest first, so only as many words are stemmed as are kept (a 4,000-character
+        # question has hundreds).
+        for word in candidates:
+            stem = _stem_all([word])[0]
+            if stem not in chosen:
+                chosen[stem] = SearchTerm(word, stem, _pieces(word, stem))
+                if len(chosen) == SIMILAR_TERMS:
+                    break
+        terms = list(chosen.values())
+        letters = sum(len(term.term) for term in terms)
+        self.terms = terms if letters >= SIMILAR_MIN_LETTERS else []
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+
+def _pieces(term: str, stem: str) -> list[str]:
+    return [p for p in _substrings(term, stem) if len(p) >= _TRIGRAM_MIN]
+
+
+@dataclass(frozen=True)
+class SimilarQuestion:
+    """A published question that shares words with the text: its start and its answer's."""
+
+    id: int
+    title: str | None
+    body: str
+    answer: str | None
+    category_slug: str
+    category_fi: str
+    category_sv: str | None
+    category_en: str | None
+
+
+async def similar_published(
+    db: Database, query: SimilarQuery, *, limit: int = 3
+) -> list[SimilarQuestion]:
+    """Published questions that share the query's words: the best match first; among equals,
+    the one with the query's longest word, then the newest.
+
+    A question scores the sum of the weights of the terms it matches; a term weighs less the
+    more questions have it (1 for a rare one, 0.1 for one every question has). Its share is read
+    from its window: a full window of the newest matches spans fewer ids than a word found in
+    every question would. A question must score half the query's whole weight, or 0.5 when that
+    is less, so a long question is matched by one rare word or several common ones together."""
+    if not query:
+        return []
+    hits, params = db.dialect.similar_hits("question", query.terms, SIMILAR_WINDOW)
+    window, count = SIMILAR_WINDOW, len(query.terms)
+    rows = await db.fetch_all(
+        f"WITH hits(t, id) AS MATERIALIZED ({hits}),"
+        " pairs(t, id) AS MATERIALIZED (SELECT DISTINCT t, id FROM hits),"
+        " newest(n) AS (SELECT max(id) FROM questions),"
+        " weights(t, w) AS MATERIALIZED (SELECT t, 1.0 / (1.0 + 9.0 * count(*) / ("
+        f"CASE WHEN count(*) >= {window} THEN (SELECT n FROM newest) - min(id) + 1"
+        " ELSE (SELECT n FROM newest) END)) FROM pairs GROUP BY t),"
+        f" half(v) AS (SELECT ({count} - count(*) + coalesce(sum(w), 0)) / 2.0 FROM weights),"
+        # Rounded, so that equal sums added in another order still compare equal.
+        " ranked(id, score, first) AS (SELECT p.id, round(sum(w.w), 6), min(p.t) FROM pairs p"
+        " JOIN weights w ON w.t = p.t GROUP BY p.id"
+        " HAVING sum(w.w) >= (SELECT CASE WHEN v < 0.5 THEN v ELSE 0.5 END FROM half)"
+        f" ORDER BY 2 DESC, 3, 1 DESC LIMIT {int(limit)})"
+        f" SELECT q.id, q.title, substr(q.body, 1, {SIMILAR_EXCERPT}) AS body,"
+        f" (SELECT substr(a.body, 1, {SIMILAR_EXCERPT}) FROM answers a"
+        "  WHERE a.question_id = q.id ORDER BY a.id LIMIT 1) AS answer,"
+        " c.slug, c.name_fi, c.name_sv, c.name_en"
+        " FROM ranked r JOIN questions q ON q.id = r.id JOIN categories c ON c.id = q.category_id"
+        " WHERE q.status = 'published' ORDER BY r.score DESC, r.first, r.id DESC",
+        params,
+        slow=True,
+    )
+    return [
+        SimilarQuestion(
+            row["id"],
+            row["title"],
+            row["body"],
+            row["answer"],
+            row["slug"],
+            row["name_fi"],
+            row["name_sv"],
+            row["name_en"],
+        )
+        for row in rows
+    ]

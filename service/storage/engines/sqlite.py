@@ -88,6 +88,29 @@ class SqliteDialect(Dialect):
             parts.append(f"SELECT id FROM ({branch})")
         return " INTERSECT ".join(parts), params
 
+    def similar_hits(
+        self, index: str, terms: Sequence[SearchTerm], window: int
+    ) -> tuple[str, list[Any]]:
+        """Each FTS5 table walked newest first and cut at `window`: de-duplicating every match
+        of a common word cost 10-25 ms a word at 100,000 questions, reading a window under 2."""
+        _index(index)
+        newest = f"ORDER BY rowid DESC LIMIT {int(window)}"
+        parts: list[str] = []
+        params: list[Any] = []
+        for n, word in enumerate(terms):
+            parts.append(
+                f"SELECT {n} AS t, rowid AS id FROM (SELECT rowid FROM {index}_stems"
+                f" WHERE {index}_stems MATCH ? {newest})"
+            )
+            params.append(_quote(word.stem) + "*")
+            if word.pieces:
+                parts.append(
+                    f"SELECT {n}, rowid FROM (SELECT rowid FROM {index}_trigrams"
+                    f" WHERE {index}_trigrams MATCH ? {newest})"
+                )
+                params.append(" OR ".join(_quote(p) for p in word.pieces))
+        return " UNION ALL ".join(parts), params
+
     async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
         _index(index)
         words = " ".join(search.stems(document))
