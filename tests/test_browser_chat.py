@@ -22,6 +22,7 @@ REPLY = "Hei! Kiva kun kirjoitit. Kerrotko lisää, mihin rahat yleensä menevä
 SECOND = "Vuokraan ja ruokaan.\nEn tiedä, saisinko jotain tukea."
 THIRD = "Sivu latautui uudelleen, olen yhä täällä."
 ANSWER = "Olet oikeassa paikassa. Asumistukea kannattaa hakea Kelasta."
+CODE = r"KOPPI(-[0-9A-Z]{4}){5}"  # a follow-up code (moderation/followup_codes.py)
 
 
 class Problems(list[str]):
@@ -203,7 +204,7 @@ def test_closed_chat_offers_the_ask_form_with_the_text_carried_over(
             visitor.check("#ask-form input[name=publish][value=no]")
             visitor.click("#ask-form button[type=submit]")
 
-            expect(visitor).to_have_url(re.compile(r"/f/[A-Za-z0-9_-]{24}\?new=1$"))
+            expect(visitor).to_have_url(re.compile(rf"/f/{CODE}\?new=1$"))
             expect(visitor.locator(".code-notice")).to_be_visible()
             expect(visitor.locator(".question .text")).to_have_text(FIRST)
         finally:
@@ -258,7 +259,7 @@ def test_queue_convert_capacity_and_server_restart(
                 third.click("#convert-button")
                 expect(third.locator("#chat-converted")).to_be_visible()
                 code = third.locator("#converted-code").inner_text()
-                assert re.fullmatch(r"[A-Za-z0-9_-]{24}", code)
+                assert re.fullmatch(CODE, code)
                 expect(third.locator("#converted-link")).to_have_attribute("href", f"/f/{code}")
                 expect(staff.locator("#waiting-list li")).to_have_count(1)
                 expect(second.locator("#queue-position")).to_contain_text("1")

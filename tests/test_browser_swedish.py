@@ -99,6 +99,7 @@ def test_a_swedish_browser_gets_swedish_and_swedish_crisis_help(
             page.screenshot(path=str(shots / "swedish-chat-crisis.png"), full_page=True)
 
             # The switch to Finnish keeps the page (and the chat on it), and is remembered.
+            page.click("#menu-toggle")  # on a phone the language switch is in the menu
             page.locator("nav.langs a[hreflang=fi]").click()
             expect(page).to_have_url(re.compile(r"/chat\?lang=fi$"))
             expect(page.locator("html")).to_have_attribute("lang", "fi")

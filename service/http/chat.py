@@ -8,6 +8,7 @@ from aiohttp import web
 from moderation.chat.staff_actions import OUTCOMES
 from moderation.chat.visitor_actions import MESSAGE_MAX
 from service import i18n, keys
+from service.http.after_hours import after_hours_context
 from service.http.render import render
 from service.http.staff_session import require_staff
 from service.i18n import N_
@@ -24,11 +25,17 @@ OUTCOME_LABELS = {
 
 
 async def visitor_page(request: web.Request) -> web.Response:
+    """The chat page; with the chat closed its notice says what helps now (_after_hours.html),
+    so that context comes with it whatever the state at load: the socket may close it later."""
     db = keys.db(request)
     return render(
         request,
         "chat/index.html",
-        {"categories": await categories.list_active(db), "text_max": MESSAGE_MAX},
+        {
+            **await after_hours_context(request),
+            "categories": await categories.list_active(db),
+            "text_max": MESSAGE_MAX,
+        },
         no_store=True,
     )
 

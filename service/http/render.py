@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import jinja2
 from aiohttp import web
+from babel.dates import format_datetime
 from yarl import URL
 
 from service import i18n, keys
-from service.clock import from_iso, to_iso
+from service.clock import LOCAL_ZONE, from_iso, to_iso
 from service.i18n import N_
 from service.labels import role_label, status_label
 from service.storage.staff import StaffMember
 from web import TEMPLATES_DIR
+
+# The time of day as the status pill writes it (short: no "klo" or "kl.").
+_SOON_TIME = {"fi": "H.mm", "sv": "H.mm", "en": "HH:mm"}
+_SOON_DAY = {"fi": "d.M.", "sv": "d.M.", "en": "d MMM"}
 
 # Coordinators' pages in the order of the navigation.
 COORDINATOR_PAGES = (
@@ -34,6 +40,18 @@ def coordinator_pages() -> list[tuple[str, str]]:
 
 def _when(iso: str | None) -> str:
     return "" if not iso else i18n.format_moment(from_iso(iso))
+
+
+def soon(moment: datetime, now: datetime) -> str:
+    """A coming moment, short enough for the header's chat status: "today 13.00" on the same
+    day, "ma 9.00" within a week, "7.12. 9.00" further away (Helsinki time, reader's language)."""
+    moment, day = moment.astimezone(LOCAL_ZONE), now.astimezone(LOCAL_ZONE).date()
+    lang, locale = i18n.current_language(), i18n.babel_locale()
+    time = format_datetime(moment, _SOON_TIME.get(lang, "H.mm"), locale=locale)
+    if moment.date() == day:
+        return i18n.gettext("today %(time)s") % {"time": time}
+    pattern = "EEE" if (moment.date() - day).days < 7 else _SOON_DAY.get(lang, "d.M.")
+    return format_datetime(moment, pattern, locale=locale) + " " + time
 
 
 def _tel(number: str) -> str:
@@ -106,9 +124,14 @@ def alternate_links(request: web.Request, links: dict[str, str]) -> dict[str, st
 
 
 def chat_status(request: web.Request) -> dict[str, Any]:
-    """Whether the chat is open now and when it next opens, for the banner on every page."""
+    """Whether the chat is open now and when it next opens, for the banner on every page;
+    `opens` is that moment as the header's status pill says it."""
     is_open, next_open = request.app[keys.CHAT_HUB].status()
-    return {"open": is_open, "next_open": None if next_open is None else to_iso(next_open)}
+    return {
+        "open": is_open,
+        "next_open": None if next_open is None else to_iso(next_open),
+        "opens": "" if next_open is None else soon(next_open, request.app[keys.CLOCK]()),
+    }
 
 
 def render_bytes(request: web.Request, template: str, context: dict[str, Any]) -> bytes:

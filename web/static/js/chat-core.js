@@ -218,6 +218,15 @@
       : d.sFailed + (note ? " " + note : ""));
   };
 
+  // Where an item sorts: a message by its id; an item placed after a message (data-after, such
+  // as the visitor's crisis help) just after that id; an unsent message last.
+  function order(node) {
+    if (node.dataset.id) { return Number(node.dataset.id); }
+    if (node.dataset.after) { return Number(node.dataset.after) + 0.5; }
+    return Infinity;
+  }
+  K.order = order;
+
   // Keep id order, unsent messages last; an item already in order is not moved (a move
   // would make the log announce it again).
   K.place = function (list, li, id) {
@@ -225,14 +234,13 @@
     var before = null;
     for (var i = 0; i < items.length; i += 1) {
       if (items[i] === li) { continue; }
-      var other = items[i].dataset.id;
-      if (!other || Number(other) > id) { before = items[i]; break; }
+      if (order(items[i]) > id) { before = items[i]; break; }
     }
     if (li.parentNode === list) {
       var prev = li.previousElementSibling;
       var next = li.nextElementSibling;
-      var prevOk = !prev || (prev.dataset.id && Number(prev.dataset.id) < id);
-      var nextOk = !next || !next.dataset.id || Number(next.dataset.id) > id;
+      var prevOk = !prev || order(prev) < id;
+      var nextOk = !next || order(next) > id;
       if (prevOk && nextOk) { return; }
     }
     if (before) { list.insertBefore(li, before); } else { list.appendChild(li); }

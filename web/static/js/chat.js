@@ -2,7 +2,10 @@
 // chat-core.js (window.KoppiChat). Texts come from the page's data-* attributes; user and server
 // text goes in with textContent. sessionStorage (this tab only, guarded) keeps the visitor token,
 // the conversation seen so far with the last message id, and unsent messages, so a reload or a
-// lost connection loses and repeats nothing.
+// lost connection loses and repeats nothing. While waiting, chatting and after the end the
+// page is a messenger (body.chat-live, chat.css): the conversation scrolls above the composer
+// and keeps its newest message in view; crisis help goes into it after the message that
+// needed it.
 (function () {
   "use strict";
   var root = document.getElementById("chat");
@@ -34,7 +37,8 @@
     forget: $("forget-button"),
     closed: $("chat-closed"), askForm: $("ask-form"), askCategory: $("ask-category"),
     askBody: $("ask-body"),
-    crisis: $("chat-crisis"), startPersonal: $("start-personal"), sendPersonal: $("send-personal")
+    crisis: $("chat-crisis"), crisisHome: $("chat-crisis-home"), closedHint: $("chat-closed-hint"),
+    roomBar: $("chat-room-bar"), startPersonal: $("start-personal"), sendPersonal: $("send-personal")
   };
 
   // ---- storage -------------------------------------------------------------------------
@@ -48,7 +52,11 @@
   var log = load("log", null) || emptyLog();        // the conversation seen so far
   var pendingStart = load("start", null);            // {client_id, category, text} until acked
   var converted = load("converted", null);           // {chat_id, code, url}
-  var crisis = !!load("crisis", false);              // crisis help was shown: it stays
+  // Crisis help was shown: it stays, after the message `after` (0: before them all), with the
+  // payload's note. (An older tab stored `true`.)
+  var crisis = load("crisis", null);
+  if (crisis === true) { crisis = { after: 0, note: null }; }
+  else if (!crisis || typeof crisis.after !== "number") { crisis = null; }
   var held = { start: null, send: null };            // what a personal-details warning is about
   var status = { open: d.open !== "no", next_open: d.nextOpen || null };
 
@@ -62,6 +70,7 @@
   var booting = true;     // no focus moves while the page first draws itself
   var lastQueue = null;   // the newest `queue` event since the chat was started
   var SECTIONS = ["start", "waiting", "converted", "room", "ended", "closed"];
+  var LIVE = { waiting: true, room: true, ended: true };   // the messenger views
   var FOCUS = {
     start: "chat-start-heading", waiting: "chat-waiting-heading", converted: "chat-converted-heading",
     room: "chat-text", ended: "chat-ended-heading", closed: "chat-closed-heading"
@@ -71,12 +80,17 @@
     var changed = view !== name;
     view = name;
     root.dataset.view = name;
+    placeCrisis();   // before the sections show: a move inside a visible log is read out again
     SECTIONS.forEach(function (section) {
       var visible = section === name || (section === "room" && (name === "waiting" || name === "ended"));
       el[section].hidden = !visible;
     });
+    document.body.classList.toggle("chat-live", !!LIVE[name]);
     el.sendForm.hidden = name === "ended";
     el.end.hidden = name !== "room";
+    el.roomBar.hidden = name !== "room";
+    showClosedNotice();
+    if (LIVE[name] && atBottom) { scrollDown(); }   // the list's room changed with the view
     el.withLine.hidden = !log.staff || (name !== "room" && name !== "ended");
     if (name !== "room") { setText(el.typing, ""); }
     var active = document.activeElement;
@@ -89,27 +103,67 @@
 
   function showConnection(state) { K.showConnection(el.connection, d, state); }
 
-  // ---- safety --------------------------------------------------------------------------
-  // A crisis word: the help rendered (hidden) into the page appears at once and stays. The
-  // payload's note says when the words were in another language than the page's.
-  function showCrisis(help) {
-    crisis = true;
-    save("crisis", true);
-    var note = el.crisis.querySelector("[data-part=crisis-note]");
-    if (note && help && help.note) {
-      note.textContent = help.note;
-      note.hidden = false;
-    }
-    el.crisis.hidden = false;
+  // Bring a node the keyboard has just been moved to fully into view where it fits (its top
+  // where it does not), in the conversation and on the page alike.
+  function reveal(node) {
+    var tall = node.getBoundingClientRect().height > window.innerHeight * 0.8;
+    node.scrollIntoView({ block: tall ? "start" : "nearest" });
   }
 
-  // Personal details found: nothing was stored. The warning lists them; "Send anyway"
-  // sends what the box holds now without asking again, "Edit" goes back to the box.
+  // ---- safety --------------------------------------------------------------------------
+  // A crisis word: the help rendered (hidden) into the page appears at once, in the
+  // conversation right after the message that had the words (`after`, a message id; the
+  // newest shown when the message was not stored), announced (role=alert) and focused,
+  // whatever the length of the chat. It stays, also over a reload. The payload's note says
+  // when the words were in another language than the page's.
+  function showCrisis(help, after) {
+    var note = help && help.note ? String(help.note) : (crisis && crisis.note) || null;
+    crisis = { after: typeof after === "number" ? after : newestId(), note: note };
+    save("crisis", crisis);
+    placeCrisis();
+    var heading = el.crisis.querySelector("h2");
+    if (heading) { heading.focus({ preventScroll: true }); }
+    reveal(el.crisis);
+  }
+
+  function newestId() {
+    return log.messages.reduce(function (most, m) { return Math.max(most, m.id); }, 0);
+  }
+
+  // In a conversation the help sits in the message list, ordered after its message (K.place
+  // reads data-after); on the other views it shows above them, in its home.
+  function placeCrisis() {
+    var node = el.crisis;
+    var note = node.querySelector("[data-part=crisis-note]");
+    if (note && crisis && crisis.note) { setText(note, crisis.note); note.hidden = false; }
+    node.hidden = !crisis;
+    if (crisis && LIVE[view]) {
+      node.dataset.after = String(crisis.after);
+      K.place(el.messages, node, crisis.after + 0.5);
+    } else if (node.parentNode !== el.crisisHome) {
+      delete node.dataset.after;
+      el.crisisHome.appendChild(node);
+    }
+  }
+
+  // Personal details found: nothing was stored. The warning lists them and takes the
+  // keyboard; "Send anyway" sends what the box holds now without asking again, "Edit" goes
+  // back to the box.
   function askPersonal(kind, ack, item) {
     held[kind] = item;
     var box = kind === "start" ? el.startPersonal : el.sendPersonal;
     K.showFindings(box, d, ack.personal_data);
     (kind === "start" ? el.first : el.text).setAttribute("aria-invalid", "true");
+    box.focus({ preventScroll: true });
+    reveal(box);
+  }
+
+  // An error under a form: the control it names gets the keyboard, otherwise the message
+  // itself does; either way the message is in view and read out (aria-live).
+  function formError(node, message, ack, controls) {
+    setText(node, message);
+    if (K.markInvalid(ack, controls)) { node.scrollIntoView({ block: "nearest" }); }
+    else { node.focus(); }
   }
 
   function hidePersonal(kind) {
@@ -147,9 +201,15 @@
     if (typed !== item.text) { el.text.value = typed ? item.text + "\n" + el.text.value : item.text; }
   }
 
+  // The closed notice (with what helps after hours) belongs to the start and the ask form.
+  function showClosedNotice() {
+    el.closedNotice.hidden = status.open || (view !== "start" && view !== "closed");
+    el.closedHint.hidden = status.open;
+  }
+
   function applyStatus(next) {
     status = { open: !!next.open, next_open: next.next_open || null };
-    el.closedNotice.hidden = status.open;
+    showClosedNotice();
     var when = status.next_open ? fill(d.sNextOpen, { when: moment(status.next_open, true) }) : "";
     Array.prototype.forEach.call(el.nextOpen, function (node) { setText(node, when); });
     setText(el.startButton, status.open ? d.sStart : d.sContinue);
@@ -181,7 +241,8 @@
   function showEnded(by) {
     var who = log.staff || d.sStaff;
     var reason = by === "staff" ? fill(d.sEndedStaff, { name: who })
-      : by === "timeout" ? d.sEndedTimeout
+      // Never taken and timed out: the young person was away past the queue's grace.
+      : by === "timeout" ? (log.assigned ? d.sEndedTimeout : d.sLeftAway)
       : log.assigned ? d.sEndedVisitor : d.sLeftQueue;
     setText(el.endedReason, reason);
     el.rateForm.hidden = log.rated || !log.assigned;
@@ -204,14 +265,36 @@
   var byId = {};       // message id -> <li>
   var byClient = {};   // client_id -> <li> of an own message not yet acknowledged
 
-  // Staff messages carry their writer's first name, also in replays after a transfer.
+  // Staff messages carry their writer's first name, also in replays after a transfer; the
+  // server's own lines (from "system", e.g. a transfer) have no sender and show centred.
   function senderLabel(m) {
     if (m.from === "visitor") { return { text: d.sYou }; }
     if (m.from === "staff") { return { text: m.name || d.sStaff }; }
     return null;
   }
 
-  function scrollDown() { el.messages.scrollTop = el.messages.scrollHeight; }
+  // The newest message stays in view: after each addition, and when the list's box changes
+  // size (the keyboard, a warning or a longer message in the composer) while it was read at
+  // the bottom. Someone who scrolled up to read stays where they are until they send.
+  // When the screen is too small even for that (200 % text on a phone), the whole column
+  // scrolls: while there is a composer it too stays at the bottom, where the composer is
+  // (after the end, where the focus is: the heading of the rating).
+  var atBottom = true;
+  var column = root.closest("main") || document.body;
+  function scrollDown() {
+    el.messages.scrollTop = el.messages.scrollHeight;
+    atBottom = true;
+    if ((view === "room" || view === "waiting") && column.scrollHeight > column.clientHeight) {
+      column.scrollTop = column.scrollHeight;
+    }
+  }
+  el.messages.addEventListener("scroll", function () {
+    var list = el.messages;
+    atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+  });
+  if (typeof window.ResizeObserver === "function") {
+    new window.ResizeObserver(function () { if (atBottom) { scrollDown(); } }).observe(el.messages);
+  }
 
   // A message from the server (live, replayed, or the acknowledgement of one's own).
   function receive(m, live) {
@@ -227,7 +310,7 @@
     K.setMeta(li, d, "sent", m.at);
     byId[m.id] = li;
     K.place(el.messages, li, m.id);
-    log.messages.push({ id: m.id, from: m.from, text: m.text, at: m.at, name: m.from === "staff" ? m.name : undefined, referral: m.referral || undefined });
+    log.messages.push({ id: m.id, from: m.from, text: m.text, at: m.at, name: m.from === "staff" ? m.name : undefined, referral: m.referral || undefined, kind: m.kind || undefined });
     saveLog();
     if (m.from === "staff") { setText(el.typing, ""); }
     scrollDown();
@@ -263,6 +346,7 @@
     });
     outbox.items.forEach(function (item) { showPending(item, "queued"); });
     setText(el.staffName, log.staff || "");
+    placeCrisis();   // the list was emptied: the help goes back to its place
   }
 
   // Put the current chat away for good: later resumes must not bring its ended state back.
@@ -304,9 +388,9 @@
     failed: function (item, ack) {
       if (ack.error === "personal_data" || ack.error === "refused_words") {
         unsend(item);
-        if (ack.crisis_help) { showCrisis(ack.crisis_help); }
         if (ack.error === "personal_data") { askPersonal("send", ack, item); }
         else { setText(el.sendError, errorText(ack)); K.markInvalid(ack, { text: el.text }); }
+        if (ack.crisis_help) { showCrisis(ack.crisis_help, null); }
         return;
       }
       markFailed(item.client_id, errorText(ack));
@@ -314,11 +398,11 @@
       K.markInvalid(ack, { text: el.text });
     },
     sent: function (item, ack) {
-      if (ack.crisis_help) { showCrisis(ack.crisis_help); }
       if (Date.now() >= outbox.holdUntil) { setText(el.sendError, ""); }
       if (typeof ack.id === "number") {
         receive({ id: ack.id, from: "visitor", text: item.text, at: K.nowIso(), client_id: item.client_id }, false);
       }
+      if (ack.crisis_help) { showCrisis(ack.crisis_help, typeof ack.id === "number" ? ack.id : null); }
     }
   });
   var flush = outbox.flush;
@@ -326,8 +410,7 @@
   function startError(ack) {
     var message = errorText(ack);
     if (ack.error === "blocked" && ack.until) { message += " " + fill(d.sBlockedUntil, { when: moment(ack.until, true) }); }
-    setText(el.startError, message);
-    if (!K.markInvalid(ack, { category: el.category, text: el.first })) { el.first.focus(); }
+    formError(el.startError, message, ack, { category: el.category, text: el.first });
   }
 
   function sendStart() {
@@ -342,10 +425,25 @@
       if (ack === null) { window.setTimeout(sendStart, 2000); return; }
       pendingStart = null;
       save("start", null);
-      if (ack.crisis_help) { showCrisis(ack.crisis_help); }
-      if (ack.error === "personal_data") { if (view === "start") { askPersonal("start", ack, start); } return; }
-      if (ack.error === "closed") { applyStatus({ open: false, next_open: status.next_open }); showClosed(start.category, start.text); return; }
-      if (ack.error) { if (view === "start") { startError(ack); } return; }
+      // Not started: crisis help shows above the form (and after the error or warning,
+      // so that it is what has the keyboard).
+      var help = ack.crisis_help;
+      if (ack.error === "personal_data") {
+        if (view === "start") { askPersonal("start", ack, start); }
+        if (help) { showCrisis(help, null); }
+        return;
+      }
+      if (ack.error === "closed") {
+        applyStatus({ open: false, next_open: status.next_open });
+        showClosed(start.category, start.text);
+        if (help) { showCrisis(help, null); }
+        return;
+      }
+      if (ack.error) {
+        if (view === "start") { startError(ack); }
+        if (help) { showCrisis(help, null); }
+        return;
+      }
       log.chat_id = ack.chat_id;
       receive({ id: ack.message_id, from: "visitor", text: start.text, at: K.nowIso(), client_id: start.client_id }, false);
       if (view === "start") {
@@ -355,6 +453,7 @@
           show("waiting");
         }
       }
+      if (help) { showCrisis(help, ack.message_id); }
       flush();
     });
   }
@@ -473,13 +572,11 @@
     hidePersonal("start");
     K.clearInvalid({ category: el.category, text: el.first });
     if (!category) {
-      K.markInvalid({ field: "category" }, { category: el.category });
-      setText(el.startError, d.sChooseTopic);
+      formError(el.startError, d.sChooseTopic, { field: "category" }, { category: el.category });
       return;
     }
     if (!text) {
-      K.markInvalid({ field: "text" }, { text: el.first });
-      setText(el.startError, d.sWriteFirst);
+      formError(el.startError, d.sWriteFirst, { field: "text" }, { text: el.first });
       return;
     }
     if (!status.open) { showClosed(category, text); return; }
@@ -590,8 +687,7 @@
   // new token, so nothing here can bring the conversation back.
   el.forget.addEventListener("click", function () {
     ["log", "outbox", "start", "converted", "crisis"].forEach(function (name) { save(name, null); });
-    crisis = false;
-    el.crisis.hidden = true;
+    crisis = null;
     hidePersonal("start");
     hidePersonal("send");
     K.store.setRaw(KEY + "token", null);
@@ -608,8 +704,8 @@
   });
 
   // ---- start ---------------------------------------------------------------------------
+  el.connection.hidden = false;
   applyStatus(status);
-  el.crisis.hidden = !crisis;
   redraw();
   if (log.chat_id !== null || pendingStart) {
     // Until the server answers, show what this tab remembers.
