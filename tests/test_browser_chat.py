@@ -48,14 +48,19 @@ def _server(tmp_path: Path, database_url: str | None) -> LiveServer:
     return server
 
 
-def _sign_in(
-    browser: Browser, server: LiveServer, problems: Problems, *, available: bool = False
+def chat_console(
+    browser: Browser,
+    server: LiveServer,
+    problems: Problems,
+    *,
+    username: str = "sanna",
+    available: bool = False,
 ) -> Page:
-    """Sanna signs in on the chat console, and switches herself available when asked."""
+    """A counsellor signs in on the chat console, and switches herself available when asked."""
     page = problems.watch(browser.new_context().new_page())
     page.goto(server.url + "/staff/chat")
     expect(page).to_have_url(re.compile(r"/staff/login"))
-    page.fill("#username", "sanna")
+    page.fill("#username", username)
     page.fill("#password", PASSWORD.strip())
     page.click("form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/staff/chat$"))
@@ -79,7 +84,7 @@ def test_visitor_and_counsellor_chat_reload_end_and_rate(
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _sign_in(browser, server, problems)
+            staff = chat_console(browser, server, problems)
             expect(staff.locator("header nav a[href='/staff/chat']")).to_be_visible()
             expect(staff.locator("#desk-open")).not_to_be_empty()  # the first `desk` arrived
             staff.check("#available")
@@ -238,7 +243,7 @@ def test_queue_convert_capacity_and_server_restart(
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
             with server.running():
-                staff = _sign_in(browser, server, problems, available=True)
+                staff = chat_console(browser, server, problems, available=True)
                 first = _start(browser, server, problems, "raha", FIRST)
                 expect(first.locator("#staff-name")).to_have_text("Sosiaaliohjaaja Sanna")
 
@@ -258,14 +263,16 @@ def test_queue_convert_capacity_and_server_restart(
 
                 third.click("#convert-button")
                 expect(third.locator("#chat-converted")).to_be_visible()
-                code = third.locator("#converted-code").inner_text()
+                code = third.locator("#followup-code").inner_text()
                 assert re.fullmatch(CODE, code)
-                expect(third.locator("#converted-link")).to_have_attribute("href", f"/f/{code}")
+                expect(third.locator("#followup-link")).to_have_attribute("href", f"/f/{code}")
+                expect(third.locator("#followup-link")).to_have_text(f"{server.url}/f/{code}")
+                expect(third.locator("button[data-copy=followup-code]")).to_be_visible()
                 expect(staff.locator("#waiting-list li")).to_have_count(1)
                 expect(second.locator("#queue-position")).to_contain_text("1")
                 # Reloads keep both: the code stays on screen, the queue place is kept.
                 third.reload()
-                expect(third.locator("#converted-code")).to_have_text(code)
+                expect(third.locator("#followup-code")).to_have_text(code)
                 second.reload()
                 expect(second.locator("#chat")).to_have_attribute("data-view", "waiting")
                 expect(second.locator("#queue-position")).to_contain_text("1")
@@ -359,7 +366,7 @@ def test_writer_names_survive_replays_and_signing_out_ends_the_console(
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _sign_in(browser, server, problems, available=True)
+            staff = chat_console(browser, server, problems, available=True)
             visitor = _start(browser, server, problems, "raha", FIRST)
             expect(visitor.locator("#staff-name")).to_have_text("Sosiaaliohjaaja Sanna")
             expect(visitor.locator("#chat-announce")).to_contain_text("Sanna")
@@ -433,7 +440,7 @@ def test_visitor_chat_works_when_session_storage_refuses(
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _sign_in(browser, server, problems, available=True)
+            staff = chat_console(browser, server, problems, available=True)
             context = browser.new_context()
             context.add_init_script(BLOCKED_STORAGE)
             visitor = problems.watch(context.new_page())
@@ -477,7 +484,7 @@ def test_counsellor_finds_a_service_in_the_console_and_sends_it_as_a_card(
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _sign_in(browser, server, problems, available=True)
+            staff = chat_console(browser, server, problems, available=True)
             visitor = _start(browser, server, problems, "raha", FIRST)
             panel = staff.locator(".chat-panel")
             expect(panel).to_have_count(1)
@@ -508,7 +515,7 @@ def test_personal_details_warning_crisis_help_and_flags_for_staff(
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _sign_in(browser, server, problems, available=True)
+            staff = chat_console(browser, server, problems, available=True)
             visitor = problems.watch(browser.new_context().new_page())
             visitor.goto(server.url + "/chat")
             expect(visitor.locator("#chat-connection")).to_have_attribute("data-state", "connected")

@@ -9,7 +9,6 @@ state go to output_dir()/phone-first/chat-*.png."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,9 @@ from service.settings import Settings
 from tests.axe import axe_violations, readable
 from tests.conftest import rows
 from tests.live_server import BROWSER_ARGS, LiveServer, chromium_path, output_dir
-from tests.test_browser_chat import Problems
+from tests.test_browser_chat import PASSWORD, Problems, chat_console
 
 pytestmark = pytest.mark.browser
-PASSWORD = "phone-test-password\n"
 PHONE = {"width": 390, "height": 844}
 FIRST = "Hei, minulla on ollut tosi raskasta ja rahat loppuvat aina kesken kuukauden."
 CRISIS = "haluan tappaa itseni"
@@ -47,21 +45,6 @@ def _server(tmp_path: Path, database_url: str | None, *, auto_assign: bool = Tru
         target = Settings(db_path=tmp_path / "koppi.sqlite3", database_url=database_url)
         rows(target, "UPDATE chat_settings SET value = 0 WHERE name = 'auto_assign'")
     return server
-
-
-def _counsellor(browser: Browser, server: LiveServer, problems: Problems) -> Page:
-    """Sanna signs in on the chat console of her own (desktop) browser and goes on duty."""
-    page = problems.watch(browser.new_context().new_page())
-    page.goto(server.url + "/staff/chat")
-    expect(page).to_have_url(re.compile(r"/staff/login"))
-    page.fill("#username", "sanna")
-    page.fill("#password", PASSWORD.strip())
-    page.click("form button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/staff/chat$"))
-    expect(page.locator("#staff-connection")).to_have_attribute("data-state", "connected")
-    page.check("#available")
-    expect(page.locator("#staff-chat")).to_have_attribute("data-available", "yes")
-    return page
 
 
 def _phone(browser: Browser, server: LiveServer, problems: Problems) -> Page:
@@ -188,7 +171,7 @@ def test_a_long_chat_on_a_phone_keeps_crisis_help_warnings_and_the_composer_in_v
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _counsellor(browser, server, problems)
+            staff = chat_console(browser, server, problems, available=True)
             young = _phone(browser, server, problems)
             expect(young.locator("#chat-start")).to_be_visible()
             young.screenshot(path=str(shots / "chat-start.png"))
@@ -325,7 +308,7 @@ def test_crisis_words_in_the_first_message_and_a_transfer_line_in_the_conversati
     with server.running(), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
         try:
-            staff = _counsellor(browser, server, problems)
+            staff = chat_console(browser, server, problems, available=True)
             young = _phone(browser, server, problems)
 
             # Refused at the start: no topic chosen, then a phone number. The keyboard goes to

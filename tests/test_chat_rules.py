@@ -11,7 +11,6 @@ from moderation.chat.eta import (
     DEFAULT_HANDLE_S,
     HANDLE_FLOOR_S,
     estimate_wait,
-    offer_question,
     offer_question_at,
     typical_handle_time,
 )
@@ -118,12 +117,7 @@ def test_handle_time_and_offer() -> None:
     # A few very short or very long chats do not move the median; it never drops below the floor.
     assert typical_handle_time([0, 0, 600, 700, 9000]) == 600
     assert typical_handle_time([5, 10, 15]) == HANDLE_FLOOR_S
-    assert offer_question(None, 900) is True
-    assert offer_question(901, 900) is True
-    assert offer_question(900, 900) is False
-    # The time actually waited brings the offer too, whatever the estimate says.
-    assert offer_question(0, 60, waited_s=59) is False
-    assert offer_question(0, 60, waited_s=60) is True
+    # The time actually waited brings the offer, or the estimate at once when it is longer.
     queued = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     assert offer_question_at(0, 60, queued) == datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
     assert offer_question_at(61, 60, queued) is None, "the estimate passes it: at once"

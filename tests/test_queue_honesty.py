@@ -326,3 +326,26 @@ async def test_a_transfer_to_the_queue_is_a_line_in_the_conversation(
     replay = await _replayed(mikko, await mikko.call("resume", {"chat_id": chat_id, "after": 0}))
     assert [(m["from"], m["text"]) for m in replay][-1] == ("system", TO_ADVISERS[lang])
     assert "Työasia" not in str(replay), "the note stays with staff"
+
+
+async def test_a_chat_sent_back_while_its_young_person_is_away_gets_the_whole_grace(
+    client: TestClient,
+    on_duty: OnDuty,
+    visitor: NewVisitor,
+    clock: FakeClock,
+    settings: Settings,
+) -> None:
+    """A locked phone mid-conversation: the queue's grace starts when the chat rejoins it."""
+    sanna = await on_duty("sanna", "counsellor", "Sanna")
+    v = await visitor()
+    chat_id = (await v.start("Puhelin menee kohta lukkoon."))["chat_id"]
+    await sanna.own_chat_ids(1)
+    await v.close()
+    clock.advance(seconds=180)  # away for three minutes, inside the conversation's allowance
+    await sanna.call("transfer", {"chat_id": chat_id, "to_role": "adviser"})
+    await _tick(client)
+    status = "SELECT status FROM chats WHERE id = ?"
+    assert rows(settings, status, (chat_id,)) == [("waiting",)]
+    clock.advance(seconds=121)
+    await _tick(client)
+    assert rows(settings, status, (chat_id,)) == [("ended",)]

@@ -35,15 +35,10 @@ def estimate_wait(position: int, *, slots: int, busy: int, handle_s: float) -> i
     return round(handle_s * (position - free) / slots)
 
 
-def offer_question(eta_s: int | None, threshold_s: int, waited_s: float = 0) -> bool:
-    """Offer to send the text as a question once the visitor has waited `threshold_s`, or at
-    once when the estimated wait is unknown or longer than that."""
-    return eta_s is None or eta_s > threshold_s or waited_s >= threshold_s
-
-
 def offer_question_at(eta_s: int | None, threshold_s: int, queued_at: datetime) -> datetime | None:
-    """When `offer_question` turns true for a chat that joined the queue at `queued_at`, with
-    the estimate as it stands: None for at once. Time alone can only turn the offer on, so a
+    """When to offer sending the text as a question, for a chat that joined the queue at
+    `queued_at`: once the visitor has waited `threshold_s`, or at once (None) when the
+    estimated wait is unknown or longer than that. Time alone can only turn the offer on, so a
     page is told when this moment passes, not on every tick."""
     if eta_s is None or eta_s > threshold_s:
         return None

@@ -162,7 +162,7 @@ async def followup(request: web.Request) -> web.Response:
 
 async def delete_followup(request: web.Request) -> web.Response:
     code = request.match_info["code"]
-    if len(code) > 64 or not await intake.delete_by_code(keys.moderation(request), code):
+    if not await intake.delete_by_code(keys.moderation(request), code):
         return json_error(404, i18n.gettext("No question has this code."))
     return web.Response(status=204)
 

@@ -126,11 +126,16 @@ async def assign(tx: Writer, chat_id: int, staff_id: int, at: str) -> None:
 async def requeue(
     tx: Writer, chat_id: int, *, front: bool, wanted_role: str | None, at: str
 ) -> None:
-    """Back to the queue (its wait counting again from `at`); whoever had it loses access."""
+    """Back to the queue (its wait counting again from `at`); whoever had it loses access.
+
+    A young person away at that moment (a locked phone mid-conversation) gets the queue's
+    whole grace from now: the grace was never theirs to use up while someone was talking."""
     await tx.execute(
         "UPDATE chats SET status = 'waiting', assigned_to = NULL, assigned_at = NULL,"
-        " handled_by = NULL, returned = ?, wanted_role = ?, queued_at = ? WHERE id = ?",
-        (int(front), wanted_role, at, chat_id),
+        " handled_by = NULL, returned = ?, wanted_role = ?, queued_at = ?,"
+        " visitor_away_since = CASE WHEN visitor_away_since IS NULL THEN NULL ELSE ? END"
+        " WHERE id = ?",
+        (int(front), wanted_role, at, at, chat_id),
     )
 
 

@@ -28,7 +28,7 @@
     waiting: $("chat-waiting"), position: $("queue-position"), eta: $("queue-eta"),
     offer: $("offer"), convert: $("convert-button"), convertError: $("convert-error"),
     leave: $("leave-button"),
-    converted: $("chat-converted"), code: $("converted-code"), link: $("converted-link"),
+    converted: $("chat-converted"), code: $("followup-code"), link: $("followup-link"),
     room: $("chat-room"), withLine: $("chat-with"), staffName: $("staff-name"),
     messages: $("messages"), typing: $("typing"), sendForm: $("send-form"), text: $("chat-text"),
     sendError: $("send-error"), end: $("end-button"),
@@ -627,7 +627,8 @@
     setText(el.code, info.code);
     var url = /^\/f\/[\w-]+$/.test(info.url) ? info.url : "/f/" + encodeURIComponent(info.code);
     el.link.href = url;
-    setText(el.link, url);
+    // The full address: a young person copies or writes down the link, not a path.
+    setText(el.link, window.location.origin + url);
     show("converted");
   }
 
