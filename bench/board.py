@@ -354,16 +354,7 @@ def settle(port: int) -> None:
 
 async def timed_searches(port: int, texts: Sequence[str], limit: float = 30.0) -> list[float]:
     """Milliseconds for each search in turn, one request at a time, each within `limit` s."""
-    timings: list[float] = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limit)) as session:
-        for text in texts:
-            started = time.perf_counter()
-            async with session.get(f"http://{HOST}:{port}{search_path(text)}") as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"search {text!r} answered {response.status}")
-            timings.append((time.perf_counter() - started) * 1000)
-    return timings
+    return await timed_gets(port, [search_path(text) for text in texts], limit)
 
 
 def typed_questions(count: int, seed: int = SIMILAR_SEED) -> list[str]:
