@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -112,23 +112,21 @@ def browser_locale() -> str:
     return {"sv": "sv-FI"}.get(_current.get(), _current.get())
 
 
+def in_language(patterns: Mapping[str, str]) -> str:
+    """The reader's language's entry of a per-language table (a date pattern), else Finnish's."""
+    return patterns.get(_current.get(), patterns[DEFAULT_LANGUAGE])
+
+
 def format_moment(moment: datetime) -> str:
     """A UTC moment as local Helsinki time in the reader's language."""
-    lang = _current.get()
     return format_datetime(
-        moment,
-        _MOMENT_PATTERNS.get(lang, _MOMENT_PATTERNS[DEFAULT_LANGUAGE]),
-        tzinfo=LOCAL_ZONE,
-        locale=babel_locale(),
+        moment, in_language(_MOMENT_PATTERNS), tzinfo=LOCAL_ZONE, locale=babel_locale()
     )
 
 
 def format_day(day: date) -> str:
     """A calendar day in the reader's language: 3.12.2026, or 3 Dec 2026 in English."""
-    lang = _current.get()
-    return format_date(
-        day, _DAY_PATTERNS.get(lang, _DAY_PATTERNS[DEFAULT_LANGUAGE]), locale=babel_locale()
-    )
+    return format_date(day, in_language(_DAY_PATTERNS), locale=babel_locale())
 
 
 def format_duration(seconds: float) -> str:

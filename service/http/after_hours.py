@@ -16,7 +16,6 @@ from babel.dates import format_date, format_datetime
 from moderation import answer_time
 from service import i18n, keys
 from service.clock import LOCAL_ZONE, from_iso, to_iso
-from service.http.render import chat_status
 from service.storage import answer_pace, questions
 
 # The directory's "open now" filter (service/http/directory.py).
@@ -43,16 +42,13 @@ class AfterHours:
     open_now_url: str = OPEN_NOW_URL
 
 
-def _pattern(patterns: dict[str, str]) -> str:
-    return patterns.get(i18n.current_language(), patterns[i18n.DEFAULT_LANGUAGE])
-
-
 def day_words(day: date) -> str:
-    return format_date(day, _pattern(_DAY), locale=i18n.babel_locale())
+    return format_date(day, i18n.in_language(_DAY), locale=i18n.babel_locale())
 
 
 def moment_words(moment: datetime) -> str:
-    return format_datetime(moment, _pattern(_MOMENT), tzinfo=LOCAL_ZONE, locale=i18n.babel_locale())
+    pattern = i18n.in_language(_MOMENT)
+    return format_datetime(moment, pattern, tzinfo=LOCAL_ZONE, locale=i18n.babel_locale())
 
 
 def _moment(text: str) -> datetime:
@@ -81,12 +77,11 @@ async def after_hours_context(request: web.Request) -> dict[str, Any]:
     now = request.app[keys.CLOCK]()
     waiting = await answer_pace.waiting(keys.db(request))
     expectation = answer_time.expect(await _pace(request, now), ahead=waiting, since=now, now=now)
-    status = chat_status(request)
-    next_open = status["next_open"]
+    chat_open, next_open = request.app[keys.CHAT_HUB].status()
     return {
         "after_hours": AfterHours(
-            chat_open=bool(status["open"]),
-            next_open="" if not next_open else moment_words(from_iso(next_open)),
+            chat_open=chat_open,
+            next_open="" if next_open is None else moment_words(next_open),
             expectation=expectation,
             waiting=waiting,
             answer_by="" if expectation is None else day_words(expectation.by),

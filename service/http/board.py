@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from service import i18n, keys
+from service.clock import LOCAL_ZONE
 from service.http import referral_cards
 from service.http.page_cache import PageCache
 from service.http.params import page_number, path_id
-from service.http.render import chat_status, html, render_bytes
+from service.http.render import html, render_bytes
 from service.storage import categories, questions
 from service.storage.questions import PER_PAGE
 from service.storage.search import SearchQuery
@@ -26,8 +27,12 @@ async def _cached_page(
 ) -> web.Response:
     """Serve from the page cache, or render once and keep it if the board did not change."""
     cache = cache or keys.page_cache(request)
-    # Every page shows whether the chat is open, so that is part of what the page is.
-    status = tuple(chat_status(request).values())
+    # Every page shows whether the chat is open and when it opens ("today 13.00" turns into a
+    # weekday overnight), so that is part of what the page is; the words are formed only when
+    # the page is rendered, never on a cache hit.
+    is_open, next_open = request.app[keys.CHAT_HUB].status()
+    today = request.app[keys.CLOCK]().astimezone(LOCAL_ZONE).date()
+    status = (is_open, next_open, today)
     # Referral cards on answers say whether a service is open now.
     turns = referral_cards.page_key(request)
     return html(await cache.get_or_render((*key, i18n.current_language(), status, turns), build))

@@ -46,11 +46,11 @@ def soon(moment: datetime, now: datetime) -> str:
     """A coming moment, short enough for the header's chat status: "today 13.00" on the same
     day, "ma 9.00" within a week, "7.12. 9.00" further away (Helsinki time, reader's language)."""
     moment, day = moment.astimezone(LOCAL_ZONE), now.astimezone(LOCAL_ZONE).date()
-    lang, locale = i18n.current_language(), i18n.babel_locale()
-    time = format_datetime(moment, _SOON_TIME.get(lang, "H.mm"), locale=locale)
+    locale = i18n.babel_locale()
+    time = format_datetime(moment, i18n.in_language(_SOON_TIME), locale=locale)
     if moment.date() == day:
         return i18n.gettext("today %(time)s") % {"time": time}
-    pattern = "EEE" if (moment.date() - day).days < 7 else _SOON_DAY.get(lang, "d.M.")
+    pattern = "EEE" if (moment.date() - day).days < 7 else i18n.in_language(_SOON_DAY)
     return format_datetime(moment, pattern, locale=locale) + " " + time
 
 
