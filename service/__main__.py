@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -23,6 +23,8 @@ from service import db_commands, i18n, serving
 from service.app import create_app
 from service.auth import create_staff
 from service.clock import system_clock
+from service.directory import tabular
+from service.directory.json_records import NotRecords, iter_records
 from service.settings import Settings, SettingsError
 from service.storage.db import Database, migrate_settings, open_database
 from service.storage.errors import StorageError, describe
@@ -118,31 +120,62 @@ def _reset_second_factor(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _directory_import(settings: Settings, args: argparse.Namespace) -> int:
+def _directory_source(path: Path) -> tuple[str, Any]:
+    """('tables', the package) for a folder or zip of the tabular form; ('json', records)."""
     try:
-        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ValueError(f"{args.file}: not a readable JSON file ({exc})") from None
+        if path.is_dir():
+            return "tables", tabular.read_folder(path)
+        raw = path.read_bytes()
+        if raw.startswith(b"PK\x03\x04"):
+            return "tables", tabular.read_zip(raw)
+        text = raw.decode("utf-8-sig")
+        for _record in iter_records(text, limit=directory.MAX_RECORDS):
+            pass
+        return "json", iter_records(text, limit=directory.MAX_RECORDS)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable file ({exc})") from None
+    except (tabular.PackageError, NotRecords) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _directory_import(settings: Settings, args: argparse.Namespace) -> int:
+    with i18n.speaking("en"):  # operators' tools speak English, like the rest of the CLI
+        form, source = _directory_source(Path(args.file))
 
     async def run(db: Database) -> directory.ImportReport:
         # No change bus here: the running service's leader notices the import within its
         # housekeeping interval and tells every process.
         ctx = directory.DirectoryContext(db, system_clock)
-        return await directory.do_import(ctx, data, acting_staff=None)
+        if form == "tables":
+            return await directory.do_import_tables(ctx, source, acting_staff=None)
+        return await directory.do_import(ctx, source, acting_staff=None)
 
     try:
-        with i18n.speaking("en"):  # operators' tools speak English, like the rest of the CLI
+        with i18n.speaking("en"):
             report = _with_database(settings, run)
     except ActionError as exc:
         raise ValueError(exc.message) from None
-    for failed in report.failures:
-        for error in failed.errors:
-            print(f"record {failed.index} ({failed.id or 'no id'}): {error.field}: {error.message}")
+    for record in report.records:
+        for kind, notes in (("error", record.errors), ("warning", record.warnings)):
+            for note in notes:
+                where = f"record {record.index} ({record.id or 'no id'})"
+                print(f"{where}: {kind}: {note.field}: {note.message}")
     print(", ".join(f"{n} {outcome}" for outcome, n in report.counts.items()))
     return 1 if report.failures else 0
 
 
 def _directory_export(settings: Settings, args: argparse.Namespace) -> int:
+    if args.format == "zip":
+        tables = _with_database(settings, directory.export_tables)
+        data = tabular.write_zip(tables)
+        if args.output in (None, "-"):
+            sys.stdout.buffer.write(data)
+        else:
+            Path(args.output).write_bytes(data)
+            print(
+                f"{sum(map(len, tables.values()))} rows written to {args.output}", file=sys.stderr
+            )
+        return 0
     records = _with_database(settings, directory.export)
     text = json.dumps(records, ensure_ascii=False, indent=2) + "\n"
     if args.output in (None, "-"):
@@ -187,10 +220,20 @@ def _add_directory(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     importing = actions.add_parser(
         "import", help="import HSDS service records; each is checked and saved on its own"
     )
-    importing.add_argument("file", help="a JSON list of full HSDS 3.0 service objects")
+    importing.add_argument(
+        "file",
+        help="HSDS 3.0 JSON (a list, a page or one record), or the tabular form: a folder or zip"
+        " with datapackage.json and its CSV files",
+    )
     importing.set_defaults(run=_directory_import)
-    exporting = actions.add_parser("export", help="write every service as HSDS 3.0 JSON")
+    exporting = actions.add_parser("export", help="write the directory as HSDS 3.0")
     exporting.add_argument("--output", "-o", help="file to write (default: standard output)")
+    exporting.add_argument(
+        "--format",
+        choices=("json", "zip"),
+        default="json",
+        help="json: every service as a full record; zip: the tabular form (CSV files)",
+    )
     exporting.set_defaults(run=_directory_export)
 
 

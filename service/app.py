@@ -14,7 +14,12 @@ from moderation import retention
 from moderation.chat import upkeep
 from moderation.chat.context import ChatChange, ChatContext
 from moderation.context import Change, ModerationContext
-from moderation.directory import DIRECTORY_CHANGED, DirectoryChanged, DirectoryContext
+from moderation.directory import (
+    DIRECTORY_CHANGED,
+    DirectoryChanged,
+    DirectoryContext,
+    fill_standard_store,
+)
 from moderation.filters.watched_words import WatchedWord
 from moderation.screening import Watch
 from moderation.staff_admin import StaffChange
@@ -227,6 +232,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         if settings.demo and db.created:
             logins = await demo.load(db, app[keys.CLOCK])
             demo.save_logins(settings.data_dir, logins)
+        await fill_standard_store(app[keys.DIRECTORY])
         if settings.demo:
             await demo.load_directory(app[keys.DIRECTORY])
             demo.print_logins(settings.data_dir)

@@ -188,7 +188,7 @@ class Shape:
 def _opens_before_closes(record: Record) -> None:
     opens, closes = record.get("opens_at"), record.get("closes_at")
     if (opens is None) != (closes is None):
-        raise Problem(_("give both opens_at and closes_at"), "closes_at" if opens else "opens_at")
+        raise Problem(_("give both opens_at and closes_at"), "opens_at" if opens else "closes_at")
     if opens is not None and closes is not None and parse_clock(opens) >= parse_clock(closes):
         raise Problem(_("must be after opens_at"), "closes_at")
 
@@ -213,7 +213,6 @@ TAXONOMY_TERM = Shape(
 ATTRIBUTE = Shape(
     "attribute",
     (("id", _uuid), ("taxonomy_term_id", _uuid)),
-    required=("id", "taxonomy_term_id"),
     objects=(("taxonomy_term", TAXONOMY_TERM),),
 )
 ADDRESS = Shape(
@@ -333,9 +332,29 @@ SHAPES = {
 _REQUIRED = N_("is required")
 
 
-def _translations(value: Any, shape: Shape, path: str, errors: list[FieldError]) -> Record:
+@dataclass
+class Notes:
+    """What Koppi could not use in a record: each warning, and the values to leave out.
+
+    `dropped` lists the paths of values removed from the record as imported (the standard
+    allows them but Koppi cannot use them, e.g. a latitude of 100); a warning without a
+    dropped path is about an item that stays in the HSDS data but that Koppi does not show."""
+
+    warnings: list[FieldError] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    fatal: list[FieldError] = field(default_factory=list)
+
+    def drop(self, path: str, message: str) -> None:
+        self.warnings.append(FieldError(path, message))
+        self.dropped.append(path)
+
+    def leave_out(self, path: str, message: str) -> None:
+        self.warnings.append(FieldError(path, message))
+
+
+def _translations(value: Any, shape: Shape, path: str, notes: Notes) -> Record:
     if not isinstance(value, dict):
-        errors.append(FieldError(path, _("must be an object of languages")))
+        notes.drop(path, _("must be an object of languages"))
         return {}
     result: Record = {}
     for lang in sorted(value):
@@ -344,33 +363,33 @@ def _translations(value: Any, shape: Shape, path: str, errors: list[FieldError])
         try:
             code = _language(lang)
         except Problem as exc:
-            errors.append(FieldError(here, str(exc)))
+            notes.drop(here, str(exc))
             continue
         if not isinstance(texts, dict):
-            errors.append(FieldError(here, _("must be an object of texts")))
+            notes.drop(here, _("must be an object of texts"))
             continue
         kept: Record = {}
-        for name in shape.translatable:
-            if name in texts:
-                try:
-                    text = _long(texts[name])
-                except Problem as exc:
-                    errors.append(FieldError(f"{here}.{name}", str(exc)))
-                    continue
-                if text is not None:
-                    kept[name] = text
-        unknown = sorted(set(texts) - set(shape.translatable))
-        if unknown:
-            errors.append(FieldError(f"{here}.{unknown[0]}", _("cannot be translated")))
+        for name in sorted(texts):
+            if name not in shape.translatable:
+                notes.drop(f"{here}.{name}", _("cannot be translated"))
+                continue
+            try:
+                text = _long(texts[name])
+            except Problem as exc:
+                notes.drop(f"{here}.{name}", str(exc))
+                continue
+            if text is not None:
+                kept[name] = text
         if kept:
             result[code] = kept
     return result
 
 
-def _object(value: Any, shape: Shape, path: str, errors: list[FieldError]) -> Record:
+def _object(value: Any, shape: Shape, path: str, notes: Notes) -> Record | None:
+    """The object as Koppi keeps it, or None when Koppi cannot show it at all."""
     if not isinstance(value, dict):
-        errors.append(FieldError(path or shape.entity, _("must be an object")))
-        return {}
+        notes.leave_out(path or shape.entity, _("must be an object"))
+        return None
     prefix = f"{path}." if path else ""
     result: Record = {}
     for name, check in shape.fields:
@@ -380,65 +399,100 @@ def _object(value: Any, shape: Shape, path: str, errors: list[FieldError]) -> Re
         try:
             cleaned = check(raw)
         except Problem as exc:
-            errors.append(FieldError(prefix + name, str(exc)))
+            notes.drop(prefix + name, str(exc))
             continue
         if cleaned is not None:
             result[name] = cleaned
     for name, child in shape.objects:
         if value.get(name) is not None:
-            result[name] = _object(value[name], child, prefix + name, errors)
+            kept = _object(value[name], child, prefix + name, notes)
+            if kept is not None:
+                result[name] = kept
     for name, child in shape.lists:
         items = value.get(name)
-        if items is None:
-            continue
         if not isinstance(items, list):
-            errors.append(FieldError(prefix + name, _("must be a list")))
             continue
         if len(items) > MAX_ITEMS:
-            errors.append(
-                FieldError(prefix + name, _("has more than %(n)d items") % {"n": MAX_ITEMS})
+            notes.leave_out(
+                prefix + name, _("Koppi shows the first %(n)d items only") % {"n": MAX_ITEMS}
             )
-            continue
-        kept = [
-            _object(item, child, f"{prefix}{name}[{i}]", errors) for i, item in enumerate(items)
-        ]
-        if kept:
-            result[name] = kept
+        parts = (
+            _object(item, child, f"{prefix}{name}[{i}]", notes)
+            for i, item in enumerate(items[:MAX_ITEMS])
+        )
+        kept_items = [part for part in parts if part is not None]
+        if kept_items:
+            result[name] = kept_items
     if shape.translatable and value.get("translations") is not None:
-        texts = _translations(value["translations"], shape, prefix + "translations", errors)
+        texts = _translations(value["translations"], shape, prefix + "translations", notes)
         if texts:
             result["translations"] = texts
-    for name in shape.required:
-        if name not in result and not any(e.field.startswith(prefix + name) for e in errors):
-            errors.append(FieldError(prefix + name, _(_REQUIRED)))
     for check_record in shape.extra_checks:
         try:
             check_record(result)
         except Problem as exc:
             detail = exc.args[1] if len(exc.args) > 1 else ""
-            errors.append(FieldError(prefix + detail, str(exc.args[0])))
+            result.pop(detail, None)
+            notes.drop(prefix + detail, str(exc.args[0]))
+    missing = [name for name in shape.required if name not in result]
+    if missing:
+        if shape is SERVICE:
+            notes.fatal.extend(FieldError(prefix + name, _(_REQUIRED)) for name in missing)
+        else:
+            notes.leave_out(
+                prefix + missing[0],
+                _("is missing, so Koppi does not show this %(item)s") % {"item": shape.entity},
+            )
+        return None
     return result
 
 
-def parse_service(value: Any) -> Record:
-    """The service in canonical form, or RecordErrors listing every problem with its path."""
-    errors: list[FieldError] = []
-    record = _object(value, SERVICE, "", errors)
+def _attribute_terms(record: Record, notes: Notes) -> None:
+    """An attribute may name its term by `taxonomy_term_id`, by a nested `taxonomy_term`, or
+    both; Koppi goes by the nested term, which carries the name it shows."""
+    kept = []
+    for i, attribute in enumerate(record.get("attributes", [])):
+        term = attribute.get("taxonomy_term")
+        if term is not None:
+            if attribute.get("taxonomy_term_id", term["id"]) != term["id"]:
+                notes.leave_out(
+                    f"attributes[{i}].taxonomy_term_id",
+                    _("differs from taxonomy_term.id; Koppi uses taxonomy_term.id"),
+                )
+            attribute["taxonomy_term_id"] = term["id"]
+        if "taxonomy_term_id" in attribute:
+            kept.append(attribute)
+        else:
+            notes.leave_out(
+                f"attributes[{i}].taxonomy_term_id",
+                _("is missing, so Koppi does not show this %(item)s") % {"item": "attribute"},
+            )
+    if kept:
+        record["attributes"] = kept
+    else:
+        record.pop("attributes", None)
+
+
+def parse_service(value: Any) -> tuple[Record, Notes]:
+    """The service as Koppi keeps it, in canonical form, and what Koppi could not use.
+
+    Only a record Koppi cannot show at all (no id, no name, no status) raises RecordErrors;
+    any other problem is a warning in the notes. The standard's own rules are checked before
+    this (service.directory.standard), so this is only what Koppi needs on top."""
+    notes = Notes()
+    record = _object(value, SERVICE, "", notes)
+    if record is None:
+        raise RecordErrors(notes.fatal or [FieldError("service", _("must be an object"))])
     organization = record.get("organization")
-    if organization and "id" in organization:
+    if organization is not None:
         given = record.get("organization_id")
         if given is not None and given != organization["id"]:
-            errors.append(FieldError("organization_id", _("differs from organization.id")))
-        record["organization_id"] = organization["id"]
-    for attribute in record.get("attributes", []):
-        term = attribute.get("taxonomy_term")
-        if term and term.get("id") != attribute.get("taxonomy_term_id"):
-            errors.append(
-                FieldError("attributes", _("taxonomy_term.id differs from taxonomy_term_id"))
+            notes.leave_out(
+                "organization_id", _("differs from organization.id; Koppi uses organization.id")
             )
-    if errors:
-        raise RecordErrors(errors)
-    return _ordered(record, SERVICE)
+        record["organization_id"] = organization["id"]
+    _attribute_terms(record, notes)
+    return _ordered(record, SERVICE), notes
 
 
 def _ordered(record: Record, shape: Shape) -> Record:

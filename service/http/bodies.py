@@ -21,7 +21,11 @@ _MAX_FIELDS = 1000
 # A route whose name ends so takes one uploaded text file, in the form field `file`.
 UPLOAD_ROUTE_SUFFIX = "_upload"
 UPLOAD_FIELD = "file"
-UPLOAD_MAX = 20 * 1024 * 1024
+# A directory of a few thousand services is some 10–20 MB as JSON; a file past this is refused
+# before it is read whole (bodies.too_large).
+UPLOAD_MAX = 64 * 1024 * 1024
+_UPLOAD = web.RequestKey("upload", bytes)
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
@@ -43,12 +47,36 @@ def _takes_upload(request: web.Request) -> bool:
     return name is not None and name.endswith(UPLOAD_ROUTE_SUFFIX)
 
 
-def _uploaded_text(value: web.FileField) -> str:
+def _uploaded_text(request: web.Request, value: web.FileField) -> str:
+    """The uploaded file as text; a zip file is kept as bytes (uploaded_bytes) instead."""
+    with value.file:
+        raw = value.file.read()
+    request[_UPLOAD] = raw
+    if raw.startswith(_ZIP_MAGIC):
+        return ""
     try:
-        with value.file:
-            return value.file.read().decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid(i18n.gettext("The file must be UTF-8 text."), field=UPLOAD_FIELD) from None
+
+
+def uploaded_zip(request: web.Request) -> bytes | None:
+    """The uploaded file when it is a zip archive, after form() has read the form."""
+    raw = request.get(_UPLOAD)
+    return raw if raw is not None and raw.startswith(_ZIP_MAGIC) else None
+
+
+def is_zip(raw: bytes) -> bool:
+    return raw.startswith(_ZIP_MAGIC)
+
+
+def too_large(field: str) -> Invalid:
+    error = Invalid(
+        i18n.gettext("The file is larger than %(n)d MB.") % {"n": UPLOAD_MAX // (1024 * 1024)},
+        field=field,
+    )
+    error.status = 413
+    return error
 
 
 def _field_text(raw: bytes, charset: str, name: str) -> str:
@@ -98,13 +126,15 @@ async def form(request: web.Request) -> FormData:
     upload = _takes_upload(request)
     try:
         posted = await _posted(request, upload)
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large(UPLOAD_FIELD) from None
     except (ValueError, LookupError):  # undecodable multipart bytes or an unknown charset
         raise web.HTTPBadRequest(text=i18n.gettext("The form could not be read.")) from None
     request[_POSTED] = posted
     fields: FormData = {}
     for name, value in posted.items():
         if upload and name == UPLOAD_FIELD and isinstance(value, web.FileField):
-            value = _uploaded_text(value)
+            value = _uploaded_text(request, value)
         if not isinstance(value, str) or has_unstorable_text(value):
             raise web.HTTPBadRequest(
                 text=i18n.gettext("The field %(name)s must be text.") % {"name": name[:40]}

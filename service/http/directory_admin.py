@@ -1,8 +1,11 @@
-"""Coordinators' directory tools: import an HSDS file (page or JSON) and download the export."""
+"""Coordinators' directory tools: import an HSDS file, JSON or a tabular package (zip), from
+the page or a script, and download the directory in either form."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +13,8 @@ from aiohttp import web
 from moderation import directory
 from moderation.errors import Invalid
 from service import i18n, keys
+from service.directory import tabular
+from service.directory.json_records import NotRecords, iter_records
 from service.http import bodies
 from service.http.render import render
 from service.http.staff_session import require_staff
@@ -17,11 +22,40 @@ from service.storage import directory as stored
 from service.storage.staff import MANAGING_ROLES, StaffMember
 
 
-def _parse(text: str, field: str) -> Any:
+def _read_through(text: str, field: str) -> None:
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise Invalid(i18n.gettext("The file is not valid JSON."), field=field) from None
+        for _record in iter_records(text, limit=directory.MAX_RECORDS, field=field):
+            pass
+    except NotRecords as exc:
+        raise Invalid(exc.message, field=field) from None
+
+
+async def _records(text: str, field: str) -> Iterator[Any]:
+    """The records of a JSON text, after the whole text has been read once: a file broken
+    anywhere is refused before any record of it is stored. The reading runs on a thread, so
+    a file of megabytes does not hold up the chat's messages meanwhile."""
+    await asyncio.to_thread(_read_through, text, field)
+    return iter_records(text, limit=directory.MAX_RECORDS, field=field)
+
+
+def _tables(raw: bytes, field: str) -> tabular.Tables:
+    try:
+        return tabular.read_zip(raw)
+    except tabular.PackageError as exc:
+        raise Invalid(str(exc), field=field) from None
+
+
+async def _import(
+    request: web.Request, member: StaffMember, *, text: str, raw: bytes | None, field: str
+) -> directory.ImportReport:
+    ctx = keys.directory(request)
+    if raw is not None:
+        return await directory.do_import_tables(ctx, _tables(raw, field), acting_staff=member)
+    if not text.strip():
+        raise Invalid(
+            i18n.gettext("Choose an HSDS file: JSON, or a tabular package as a zip."), field=field
+        )
+    return await directory.do_import(ctx, await _records(text, field), acting_staff=member)
 
 
 async def _page(
@@ -46,13 +80,15 @@ async def page(request: web.Request, member: StaffMember) -> web.Response:
 
 @require_staff(*MANAGING_ROLES)
 async def upload(request: web.Request, member: StaffMember) -> web.Response:
-    form = await bodies.form(request)
     try:
-        text = form.get(bodies.UPLOAD_FIELD, "")
-        if not text.strip():
-            raise Invalid(i18n.gettext("Choose an HSDS JSON file."), field=bodies.UPLOAD_FIELD)
-        data = _parse(text, bodies.UPLOAD_FIELD)
-        report = await directory.do_import(keys.directory(request), data, acting_staff=member)
+        form = await bodies.form(request)
+        report = await _import(
+            request,
+            member,
+            text=form.get(bodies.UPLOAD_FIELD, ""),
+            raw=bodies.uploaded_zip(request),
+            field=bodies.UPLOAD_FIELD,
+        )
     except Invalid as exc:
         return await _page(request, error=exc)
     return await _page(request, report=report)
@@ -69,16 +105,30 @@ async def export(request: web.Request, member: StaffMember) -> web.Response:
 
 
 @require_staff(*MANAGING_ROLES)
-async def import_json(request: web.Request, member: StaffMember) -> web.Response:
-    """The same import for scripts: the body is the list of HSDS service records."""
-    raw = await request.clone(client_max_size=bodies.UPLOAD_MAX).read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid(i18n.gettext("The body is not valid JSON."), field="body") from None
-    report = await directory.do_import(
-        keys.directory(request), _parse(text, "body"), acting_staff=member
+async def export_tabular(request: web.Request, member: StaffMember) -> web.Response:
+    tables = await directory.export_tables(keys.db(request))
+    return web.Response(
+        body=tabular.write_zip(tables),
+        content_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="koppi-directory-hsds.zip"'},
     )
+
+
+@require_staff(*MANAGING_ROLES)
+async def import_api(request: web.Request, member: StaffMember) -> web.Response:
+    """The same import for scripts: the body is HSDS JSON, or a tabular package as a zip."""
+    try:
+        raw = await request.clone(client_max_size=bodies.UPLOAD_MAX).read()
+    except web.HTTPRequestEntityTooLarge:
+        raise bodies.too_large("body") from None
+    if bodies.is_zip(raw):
+        report = await _import(request, member, text="", raw=raw, field="body")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Invalid(i18n.gettext("The body is not valid JSON."), field="body") from None
+        report = await _import(request, member, text=text, raw=None, field="body")
     return web.json_response(report.as_json())
 
 
@@ -91,5 +141,6 @@ def routes() -> list[web.RouteDef]:
             name="coordinator_directory" + bodies.UPLOAD_ROUTE_SUFFIX,
         ),
         web.get("/coordinator/directory/export.json", export),
-        web.post("/api/coordinator/directory/import", import_json),
+        web.get("/coordinator/directory/export.zip", export_tabular),
+        web.post("/api/coordinator/directory/import", import_api),
     ]

@@ -248,16 +248,25 @@ def same_origin(request: web.Request, *, allow_opaque: bool = False) -> bool:
     return urlsplit(origin).netloc.lower() == request.host.lower()
 
 
+# Both are types a page on another site cannot send without the browser asking first (CORS),
+# which Koppi never allows; a directory import may be a tabular package as a zip.
+_JSON_ONLY = frozenset({"application/json"})
+_API_BODIES = {
+    "/api/coordinator/directory/import": frozenset({"application/json", "application/zip"})
+}
+
+
 @web.middleware
 async def api_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """State-changing API calls take JSON only and only from this origin."""
     if is_api(request) and request.method in _UNSAFE:
         if not same_origin(request):
             raise web.HTTPForbidden(text=i18n.gettext("Requests from another site are refused."))
-        if (
-            request.method in {"POST", "PUT", "PATCH"}
-            and request.content_type != "application/json"
-        ):
+        if request.method in {
+            "POST",
+            "PUT",
+            "PATCH",
+        } and request.content_type not in _API_BODIES.get(request.path, _JSON_ONLY):
             raise web.HTTPUnsupportedMediaType(text=i18n.gettext("Send JSON (application/json)."))
     elif request.method in _UNSAFE and not same_origin(request, allow_opaque=True):
         raise web.HTTPForbidden(text=i18n.gettext("Requests from another site are refused."))

@@ -102,12 +102,14 @@ class Dialect(ABC):
         matches as `search_hits` matches one term; a row may come more than once per term."""
 
     @abstractmethod
-    async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
-        """Add one row's search entries (the caller removed any old ones)."""
+    async def index_documents(
+        self, tx: Writer, index: str, documents: Sequence[tuple[int, str]]
+    ) -> None:
+        """Add rows' search entries, (row id, text) each (the caller removed any old ones)."""
 
     @abstractmethod
-    async def unindex(self, tx: Writer, index: str, rowid: int) -> None:
-        """Remove one row's search entries."""
+    async def unindex(self, tx: Writer, index: str, rowids: Sequence[int]) -> None:
+        """Remove these rows' search entries."""
 
     @abstractmethod
     async def indexed_count(self, tx: Writer, index: str, rowids: Sequence[int]) -> int:
@@ -217,17 +219,21 @@ class Database(_Reads):
         """Rows of a read; `slow` marks a search, kept apart from the short lookups."""
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Writer]:
+    async def transaction(self, *, flushed: bool = True) -> AsyncIterator[Writer]:
         """The single writer inside BEGIN … COMMIT; rolled back on any error. What the block
         announced goes to `on_commit` after the commit (Zulip's send_event_on_commit), so no
-        process hears of a change that did not happen."""
-        async with self._transaction() as tx:
+        process hears of a change that did not happen.
+
+        `flushed=False` commits without waiting for the disk: for one step of a long job whose
+        last transaction is flushed before anything is acknowledged. Flushing the log flushes
+        every commit before it, so a power cut loses only steps nobody was told of."""
+        async with self._transaction(flushed) as tx:
             yield tx
         if tx.announced and self.on_commit is not None:
             await self.on_commit(tx.announced)
 
     @abstractmethod
-    def _transaction(self) -> AbstractAsyncContextManager[Writer]:
+    def _transaction(self, flushed: bool) -> AbstractAsyncContextManager[Writer]:
         """The engine's BEGIN … COMMIT on its single writer."""
 
     def single_statements(self) -> AbstractAsyncContextManager[Writer]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.directory.hsds import SHAPES, Record, canonical
+from service.storage import search
 from service.storage.db import Database, Dialect, Row, Writer
 from service.storage.directory_write import CATEGORY_TAXONOMY
 from service.storage.search import SearchQuery
@@ -144,13 +145,12 @@ async def _add_locations(
 
 
 async def load(source: Source, ids: Sequence[str]) -> list[Record]:
-    """Whole records in canonical HSDS form, in directory order."""
+    """Whole records in canonical HSDS form, in the order of `ids` (a search's ranks)."""
     records: list[Record] = []
     for start in range(0, len(ids), _CHUNK):
         records.extend(await _load_chunk(source, ids[start : start + _CHUNK]))
-    if len(ids) > _CHUNK:
-        order = {service_id: i for i, service_id in enumerate(ids)}
-        records.sort(key=lambda r: order[r["id"]])
+    order = {service_id: i for i, service_id in enumerate(ids)}
+    records.sort(key=lambda r: order[r["id"]])
     return records
 
 
@@ -175,16 +175,30 @@ class Filters:
     statuses: tuple[str, ...] = ()
 
 
-def _where(filters: Filters, dialect: Dialect) -> tuple[str, list[Any], str, list[Any]]:
-    """(WITH clause, its parameters, WHERE clause, its parameters)."""
+@dataclass(frozen=True)
+class _Matching:
+    """The SQL of a filtered search: WITH clauses, the FROM and WHERE of `services s`, and the
+    rank of a service (`score`, higher first; 0 for all when nothing is searched)."""
+
+    head: str
+    head_params: list[Any]
+    source: str
+    score: str
+    where: str
+    params: list[Any]
+
+
+def _where(
+    filters: Filters, dialect: Dialect, taxonomy: Sequence[search.TaxonomyHits] = ()
+) -> _Matching:
     head, head_params = "", list[Any]()
+    source, score = "services s", "0"
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if filters.query:
-        hits, words = filters.query.hits_sql(dialect, "service")
-        head_params = list(words)
-        head = f"WITH hits(id) AS MATERIALIZED ({hits}) "
-        where.append("s.num IN (SELECT id FROM hits)")
+        ranked, head_params = search.ranked_services(dialect, filters.query, taxonomy)
+        head = f"WITH {ranked}, "
+        source, score = "ranked r JOIN services s ON s.num = r.num", "r.score"
     if filters.term_id:
         where.append("s.id IN (SELECT service_id FROM attributes WHERE taxonomy_term_id = ?)")
         params.append(filters.term_id)
@@ -197,30 +211,31 @@ def _where(filters: Filters, dialect: Dialect) -> tuple[str, list[Any], str, lis
     if filters.statuses:
         where.append(f"s.status IN ({_marks(filters.statuses)})")
         params.extend(filters.statuses)
-    return head, head_params, " AND ".join(where), params
+    return _Matching(head or "WITH ", head_params, source, score, " AND ".join(where), params)
 
 
 async def matching_ids(
     db: Database, filters: Filters, *, limit: int | None = None, offset: int = 0
 ) -> tuple[list[str], int]:
-    """Ids of a page of matching services in directory order, and how many match in all.
+    """Ids of a page of matching services, and how many match in all.
 
-    The matches are gathered once (at most the whole directory) and sorted after: walking the
-    name index and testing each service against the search hits cost 50 times more when a
-    category filter came on top."""
+    A search orders by relevance (`search.ranked_services`: where the words matched, then how
+    well), then by name; without one the order is by name. The matches are gathered once (at
+    most the whole directory) and sorted after: walking the name index and testing each service
+    against the search hits cost 50 times more when a category filter came on top."""
     if filters.query is not None and not filters.query:
         return [], 0  # a search of only punctuation matches nothing
-    head, head_params, where, params = _where(filters, db.dialect)
-    head = f"{head}{', ' if head else 'WITH '}"
+    taxonomy = await search.taxonomy_hits(db, filters.query) if filters.query else []
+    m = _where(filters, db.dialect, taxonomy)
     # No limit: SQLite's LIMIT -1 and PostgreSQL's LIMIT NULL are each refused by the other.
     bounds, bound_params = " LIMIT ? OFFSET ?", [_NO_LIMIT if limit is None else limit, offset]
     rows = await db.fetch_all(
-        f"{head}matched(id, name) AS MATERIALIZED"
-        f" (SELECT s.id, s.name FROM services s WHERE {where})"
+        f"{m.head}matched(id, name, score) AS MATERIALIZED"
+        f" (SELECT s.id, s.name, {m.score} FROM {m.source} WHERE {m.where})"
         " SELECT (SELECT count(*) FROM matched) AS total, page.id FROM (SELECT 1) AS one"
-        f" LEFT JOIN (SELECT id FROM matched ORDER BY {db.dialect.nocase('name')}, id{bounds})"
-        " AS page ON 1 = 1",
-        [*head_params, *params, *bound_params],
+        " LEFT JOIN (SELECT id FROM matched"
+        f" ORDER BY score DESC, {db.dialect.nocase('name')}, id{bounds}) AS page ON 1 = 1",
+        [*m.head_params, *m.params, *bound_params],
         slow=filters.query is not None,
     )
     return [row["id"] for row in rows if row["id"] is not None], int(rows[0]["total"])

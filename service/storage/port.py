@@ -216,8 +216,7 @@ async def _rebuild_search(conn: asyncpg.Connection, source: sqlite3.Connection, 
     writer = postgres.PostgresWriter(conn, label)
     for index, table in _SEARCH_SOURCES.items():
         for batch in _batches(source, f"SELECT rowid, text FROM {table}"):  # noqa: S608
-            for rowid, document in batch:
-                await postgres.DIALECT.index_document(writer, index, rowid, document)
+            await postgres.DIALECT.index_documents(writer, index, batch)
         expected = source.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
         found = await conn.fetchval(f"SELECT count(*) FROM {index}_search")  # noqa: S608
         if found != expected:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import snowballstemmer
 
@@ -24,8 +25,15 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    # Snowball in pure Python costs tens of microseconds a word, and a directory import
+    # stems the same few thousand words again and again.
+    return str(_STEMMER.stemWord(word))
+
+
 def _stem_all(items: list[str]) -> list[str]:
-    return [str(s) for s in _STEMMER.stemWords(items)]
+    return [_stem(item) for item in items]
 
 
 def stems(text: str) -> list[str]:
@@ -73,12 +81,12 @@ def _document(title: str | None, body: str, answers: Iterable[str]) -> str:
 
 async def index_document(tx: Writer, index: str, rowid: int, document: str) -> None:
     """Replace one row's entries in the `index` search tables with `document`."""
-    await tx.dialect.unindex(tx, index, rowid)
-    await tx.dialect.index_document(tx, index, rowid, document)
+    await tx.dialect.unindex(tx, index, [rowid])
+    await tx.dialect.index_documents(tx, index, [(rowid, document)])
 
 
 async def unindex(tx: Writer, index: str, rowid: int) -> None:
-    await tx.dialect.unindex(tx, index, rowid)
+    await tx.dialect.unindex(tx, index, [rowid])
 
 
 async def index_question(
@@ -244,3 +252,201 @@ async def similar_published(
         )
         for row in rows
     ]
+
+
+# The service directory ranks a search by where its words matched. Each service is indexed as one
+# row per part of it, at row id num * PART_SLOTS + part: a word in the name counts most, then one
+# in the taxonomy terms, description or eligibility, then in the organisation's name, and a place
+# last. A place matches only as a whole word (equal stems: koskelassa finds Koskela), never as a
+# piece of a longer word, so "kela" does not find every service in Koskela.
+PART_SLOTS = 8  # room beside the four parts; parts are 1-4, so num 0 is never a service's
+NAME_PART, ABOUT_PART, ORGANIZATION_PART, PLACE_PART = 1, 2, 3, 4
+
+
+class ServiceDocument(NamedTuple):
+    """A service's searchable text by part, each in every language the record carries."""
+
+    name: str
+    about: str  # description and eligibility (taxonomy terms are matched at search time)
+    organization: str
+    place: str  # service areas and addresses
+
+
+async def index_services(tx: Writer, documents: Sequence[tuple[int, ServiceDocument]]) -> None:
+    """Replace the services' search rows, (num, document) each: one row per part with text."""
+    await tx.dialect.unindex(
+        tx,
+        "service",
+        [num * PART_SLOTS + part for num, _ in documents for part in range(PART_SLOTS)],
+    )
+    await tx.dialect.index_documents(
+        tx,
+        "service",
+        [
+            (num * PART_SLOTS + part, text)
+            for num, document in documents
+            for part, text in enumerate(document, start=NAME_PART)
+            if text
+        ],
+    )
+
+
+@runtime_checkable
+class PartMatching(Protocol):
+    """What an engine's dialect gives the directory's ranking beside `search_hits`."""
+
+    def word_hits(self, index: str, term: SearchTerm, *, whole: bool) -> tuple[str, list[Any]]:
+        """Row ids (`id`) holding the term's stem as a word prefix, or `whole`: as a word."""
+        ...
+
+    def piece_hits(self, index: str, term: SearchTerm) -> tuple[str, list[Any]]:
+        """Row ids (`id`) holding any of the term's pieces inside their text."""
+        ...
+
+
+def _part_matching(dialect: Dialect) -> PartMatching:
+    if not isinstance(dialect, PartMatching):
+        raise TypeError(f"the {dialect.name} dialect cannot rank directory searches")
+    return dialect
+
+
+# A term's best match in a service, best first: 1 a word of the name, 2 a piece of a word of the
+# name, 3 and 4 the same in the taxonomy terms, description or eligibility, 5 and 6 in the
+# organisation's name, 7 a place. A service scores the sum of its terms' weights; a weight is
+# more than MAX_TERMS times the next one's, so a higher score means more terms at the best
+# grade, then at the next one, and so on.
+_GRADES = 7
+_ABOUT_WORD, _ABOUT_PIECE, _PLACE_GRADE = 3, 4, 7
+
+
+def _weight(grade: int) -> int:
+    return int((MAX_TERMS + 1) ** (_GRADES - grade))
+
+
+def _by_part(word: bool) -> str:
+    """The weight of a word (or a piece) match by the row's part: name, about, organisation."""
+    first = 1 if word else 2
+    return (
+        f"CASE id % {PART_SLOTS} WHEN {NAME_PART} THEN {_weight(first)}"
+        f" WHEN {ABOUT_PART} THEN {_weight(first + 2)} ELSE {_weight(first + 4)} END"
+    )
+
+
+@dataclass(frozen=True)
+class TaxonomyHits:
+    """For one search term: the taxonomy terms it matches by a word, and by a piece only."""
+
+    by_word: tuple[str, ...] = ()
+    by_piece: tuple[str, ...] = ()
+
+
+def search_terms(query: SearchQuery) -> list[SearchTerm]:
+    return [
+        SearchTerm(term, stem, _pieces(term, stem))
+        for term, stem in zip(query.terms, query.stems, strict=True)
+    ]
+
+
+def ranked_services(
+    dialect: Dialect, query: SearchQuery, taxonomy: Sequence[TaxonomyHits]
+) -> tuple[str, list[Any]]:
+    """A common table expression `ranked(num, score)`: the services every term of the query
+    matches somewhere, with their score (higher first).
+
+    `taxonomy` holds each term's taxonomy-term matches (`taxonomy_hits`), in term order."""
+    engine = _part_matching(dialect)
+    slots, text_parts = PART_SLOTS, f"BETWEEN {NAME_PART} AND {ORGANIZATION_PART}"
+    branches: list[str] = []
+    params: list[Any] = []
+    for n, (term, hits) in enumerate(zip(search_terms(query), taxonomy, strict=True)):
+        found, found_params = engine.word_hits("service", term, whole=False)
+        branches.append(
+            f"SELECT {n} AS t, id / {slots} AS num, {_by_part(True)} AS w"
+            f" FROM ({found}) AS w{n} WHERE id % {slots} {text_parts}"
+        )
+        params += found_params
+        found, found_params = engine.word_hits("service", term, whole=True)
+        branches.append(
+            f"SELECT {n}, id / {slots}, {_weight(_PLACE_GRADE)}"
+            f" FROM ({found}) AS p{n} WHERE id % {slots} = {PLACE_PART}"
+        )
+        params += found_params
+        if term.pieces:
+            found, found_params = engine.piece_hits("service", term)
+            branches.append(
+                f"SELECT {n}, id / {slots}, {_by_part(False)}"
+                f" FROM ({found}) AS s{n} WHERE id % {slots} {text_parts}"
+            )
+            params += found_params
+        for ids, grade in ((hits.by_word, _ABOUT_WORD), (hits.by_piece, _ABOUT_PIECE)):
+            if ids:
+                branches.append(
+                    f"SELECT {n}, s.num, {_weight(grade)} FROM attributes a"
+                    " JOIN services s ON s.id = a.service_id"
+                    f" WHERE a.taxonomy_term_id IN ({','.join('?' * len(ids))})"
+                )
+                params += ids
+    every_hit = " UNION ALL ".join(branches)
+    if len(query.terms) == 1:
+        sql = f"ranked(num, score) AS (SELECT num, max(w) FROM ({every_hit}) AS hits GROUP BY num)"
+        return sql, params
+    # One pass over the hits, grouped by service, each term's best weight in a column of its
+    # own: grouping by term and service first, then by service, took twice as long.
+    terms = range(len(query.terms))
+    best = ", ".join(f"max(CASE t WHEN {n} THEN w ELSE 0 END) AS w{n}" for n in terms)
+    sql = (
+        f"ranked(num, score) AS (SELECT num, {' + '.join(f'w{n}' for n in terms)}"
+        f" FROM (SELECT num, {best} FROM ({every_hit}) AS hits GROUP BY num) AS best"
+        f" WHERE {' AND '.join(f'w{n} > 0' for n in terms)})"
+    )
+    return sql, params
+
+
+def _folded(text: str) -> str:
+    """Without accents, as FTS5's remove_diacritics and PostgreSQL's unaccent compare stems."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_text(text: str) -> tuple[frozenset[str], str]:
+    """A taxonomy term's name as its folded stems and its lower-case text (names repeat)."""
+    return frozenset(_folded(s) for s in stems(text)), text.lower()
+
+
+def _term_match(term: SearchTerm, names: Sequence[str]) -> int:
+    """2 when a word of the names begins with the term's stem, 1 when a piece is inside one of
+    them, else 0: the same test the search tables make of a service's text."""
+    stem = _folded(term.stem)
+    texts = [_term_text(name) for name in names if name]
+    if any(word.startswith(stem) for words_of, _lower in texts for word in words_of):
+        return 2
+    if any(piece in lower for _words, lower in texts for piece in term.pieces):
+        return 1
+    return 0
+
+
+async def taxonomy_hits(source: Database | Writer, query: SearchQuery) -> list[TaxonomyHits]:
+    """Each term's matches among the taxonomy terms services use, by their names (a topic
+    category's in Finnish, Swedish and English). Read at search time, so a renamed category
+    is found by its new name at once."""
+    rows = await source.fetch_all(
+        "SELECT t.id, t.name, c.name_fi, c.name_sv, c.name_en FROM taxonomy_terms t"
+        " LEFT JOIN categories c ON c.term_id = t.id"
+        " WHERE EXISTS (SELECT 1 FROM attributes a WHERE a.taxonomy_term_id = t.id)"
+        " ORDER BY t.id"
+    )
+    found: list[TaxonomyHits] = []
+    for term in search_terms(query):
+        grades = {
+            row["id"]: _term_match(
+                term, (row["name"], row["name_fi"], row["name_sv"], row["name_en"])
+            )
+            for row in rows
+        }
+        found.append(
+            TaxonomyHits(
+                tuple(i for i, g in grades.items() if g == 2),
+                tuple(i for i, g in grades.items() if g == 1),
+            )
+        )
+    return found

@@ -45,6 +45,7 @@ _LEADER_SESSION = {
     "tcp_keepalives_count": "3",
 }
 _BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+_BEGIN_UNFLUSHED = f"{_BEGIN_WRITE}; SET LOCAL synchronous_commit = off"
 _INDEXES = ("question", "service")
 # The connection is gone or the server is not taking connections: the request can be retried
 # once the database is back, and the pool reconnects by itself.
@@ -155,6 +156,22 @@ class PostgresDialect(Dialect):
             parts.append(f"SELECT id FROM ({branch}) AS b{len(parts)}")
         return " INTERSECT ".join(parts), params
 
+    def word_hits(self, index: str, term: SearchTerm, *, whole: bool) -> tuple[str, list[Any]]:
+        """The term stemmed by `koppi_finnish`, as a whole lexeme or as the start of one."""
+        prefix = "" if whole else " || ':*'"
+        sql = (
+            f"SELECT id FROM {_index(index)}_search WHERE stems @@"
+            f" to_tsquery('koppi_finnish', quote_literal(CAST(? AS text)){prefix})"
+        )
+        return sql, [term.term]
+
+    def piece_hits(self, index: str, term: SearchTerm) -> tuple[str, list[Any]]:
+        matches = " OR ".join("text LIKE ?" for _ in term.pieces)
+        return (
+            f"SELECT id FROM {_index(index)}_search WHERE {matches}",
+            [f"%{_like_escaped(p)}%" for p in term.pieces],
+        )
+
     def similar_hits(
         self, index: str, terms: Sequence[SearchTerm], window: int
     ) -> tuple[str, list[Any]]:
@@ -177,15 +194,21 @@ class PostgresDialect(Dialect):
             )
         return " UNION ALL ".join(parts), params
 
-    async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
-        await tx.execute(
+    async def index_documents(
+        self, tx: Writer, index: str, documents: Sequence[tuple[int, str]]
+    ) -> None:
+        await tx.execute_many(
             f"INSERT INTO {_index(index)}_search (id, stems, text)"
             " VALUES (?, to_tsvector('koppi_finnish', CAST(? AS text)), ?)",
-            (rowid, document, document.lower()),
+            [(rowid, document, document.lower()) for rowid, document in documents],
         )
 
-    async def unindex(self, tx: Writer, index: str, rowid: int) -> None:
-        await tx.execute(f"DELETE FROM {_index(index)}_search WHERE id = ?", (rowid,))
+    async def unindex(self, tx: Writer, index: str, rowids: Sequence[int]) -> None:
+        # One array parameter, so any number of rows is one statement.
+        await tx.execute(
+            f"DELETE FROM {_index(index)}_search WHERE id = ANY(CAST(? AS bigint[]))",
+            (list(rowids),),
+        )
 
     async def indexed_count(self, tx: Writer, index: str, rowids: Sequence[int]) -> int:
         marks = ",".join("?" * len(rowids))
@@ -272,7 +295,7 @@ class PostgresDatabase(Database):
             raise _translated(exc, self.label) from exc
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Writer]:
+    async def _transaction(self, flushed: bool) -> AsyncIterator[Writer]:
         async with self._write_lock:
             pool = self.pool
             try:
@@ -281,7 +304,7 @@ class PostgresDatabase(Database):
                 raise _translated(exc, self.label) from exc
             try:
                 try:
-                    await conn.execute(_BEGIN_WRITE)
+                    await conn.execute(_BEGIN_WRITE if flushed else _BEGIN_UNFLUSHED)
                 except Exception as exc:
                     raise _translated(exc, self.label) from exc
                 try:

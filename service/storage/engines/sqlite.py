@@ -37,6 +37,8 @@ _PRAGMAS = (
 )
 # The full-text index pairs; their names go into SQL, so only these are accepted.
 _INDEXES = ("question", "service")
+# Bound parameters per IN list, under SQLite's limit.
+_CHUNK = 500
 
 
 def _quote(term: str) -> str:
@@ -51,6 +53,11 @@ def _index(name: str) -> str:
 
 def _marks(items: Sequence[Any]) -> str:
     return ",".join("?" * len(items))
+
+
+def _stem_words(text: str | None) -> str | None:
+    """What `<index>_stems` holds for a text: its Snowball stems, as words."""
+    return None if text is None else " ".join(search.stems(text))
 
 
 class SqliteDialect(Dialect):
@@ -88,6 +95,17 @@ class SqliteDialect(Dialect):
             parts.append(f"SELECT id FROM ({branch})")
         return " INTERSECT ".join(parts), params
 
+    def word_hits(self, index: str, term: SearchTerm, *, whole: bool) -> tuple[str, list[Any]]:
+        """FTS5: the stem as a token of `<index>_stems`, or as the start of one."""
+        _index(index)
+        sql = f"SELECT rowid AS id FROM {index}_stems WHERE {index}_stems MATCH ?"
+        return sql, [_quote(term.stem) + ("" if whole else "*")]
+
+    def piece_hits(self, index: str, term: SearchTerm) -> tuple[str, list[Any]]:
+        _index(index)
+        sql = f"SELECT rowid AS id FROM {index}_trigrams WHERE {index}_trigrams MATCH ?"
+        return sql, [" OR ".join(_quote(p) for p in term.pieces)]
+
     def similar_hits(
         self, index: str, terms: Sequence[SearchTerm], window: int
     ) -> tuple[str, list[Any]]:
@@ -111,18 +129,24 @@ class SqliteDialect(Dialect):
                 params.append(" OR ".join(_quote(p) for p in word.pieces))
         return " UNION ALL ".join(parts), params
 
-    async def index_document(self, tx: Writer, index: str, rowid: int, document: str) -> None:
+    async def index_documents(
+        self, tx: Writer, index: str, documents: Sequence[tuple[int, str]]
+    ) -> None:
         _index(index)
-        words = " ".join(search.stems(document))
-        await tx.execute(f"INSERT INTO {index}_stems (rowid, words) VALUES (?, ?)", (rowid, words))
-        await tx.execute(
-            f"INSERT INTO {index}_trigrams (rowid, text) VALUES (?, ?)", (rowid, document)
+        await tx.execute_many(
+            f"INSERT INTO {index}_stems (rowid, words) VALUES (?, ?)",
+            [(rowid, _stem_words(document)) for rowid, document in documents],
+        )
+        await tx.execute_many(
+            f"INSERT INTO {index}_trigrams (rowid, text) VALUES (?, ?)", documents
         )
 
-    async def unindex(self, tx: Writer, index: str, rowid: int) -> None:
+    async def unindex(self, tx: Writer, index: str, rowids: Sequence[int]) -> None:
         _index(index)
-        await tx.execute(f"DELETE FROM {index}_stems WHERE rowid = ?", (rowid,))
-        await tx.execute(f"DELETE FROM {index}_trigrams WHERE rowid = ?", (rowid,))
+        for table in (f"{index}_stems", f"{index}_trigrams"):
+            for start in range(0, len(rowids), _CHUNK):
+                chunk = rowids[start : start + _CHUNK]
+                await tx.execute(f"DELETE FROM {table} WHERE rowid IN ({_marks(chunk)})", chunk)
 
     async def indexed_count(self, tx: Writer, index: str, rowids: Sequence[int]) -> int:
         _index(index)
@@ -213,12 +237,14 @@ class SqliteDatabase(Database):
         return list(await self._connection(slow).execute_fetchall(sql, params))
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Writer]:
+    async def _transaction(self, flushed: bool) -> AsyncIterator[Writer]:
         """BEGIN IMMEDIATE … COMMIT on the single writer; rolled back on any error."""
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._write_lock:
             conn = self._writer
+            if not flushed:
+                await conn.execute("PRAGMA synchronous=NORMAL")
             # BEGIN is inside the try: a task cancelled while waiting for it (a ticker stopped
             # at shutdown) has still begun on the database thread, and the rollback, queued
             # behind it there, ends that transaction instead of leaving it open for the next.
@@ -230,6 +256,9 @@ class SqliteDatabase(Database):
                 raise
             else:
                 await conn.commit()
+            finally:
+                if not flushed:
+                    await conn.execute("PRAGMA synchronous=FULL")
 
     @asynccontextmanager
     async def single_statements(self) -> AsyncIterator[Writer]:
@@ -284,27 +313,31 @@ class SqliteWriter(Writer):
         super().__init__()
         self._conn = conn
 
+    # Each call is one trip to the connection's thread, not two (execute, then close the
+    # cursor): a trip costs more than a short statement. Only this writer changes rows on its
+    # connection while it holds the write lock, and no trigger changes any (the audit's only
+    # refuse), so the change in total_changes is the statement's row count.
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        before = self._conn.total_changes
         try:
-            cursor = await self._conn.execute(sql, params)
+            await self._conn.execute_fetchall(sql, params)
         except sqlite3.Error as exc:
             raise _translated(exc) from exc
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+        return int(self._conn.total_changes - before)
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
-            cursor = await self._conn.execute(sql, params)
+            row = await self._conn.execute_insert(sql, params)
         except sqlite3.Error as exc:
             raise _translated(exc) from exc
-        rowid = cursor.lastrowid
-        await cursor.close()
-        if rowid is None:
+        if row is None:
             raise RuntimeError("insert gave no row id")
-        return rowid
+        return int(row[0])
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
         try:
             await self._conn.executemany(sql, rows)
         except sqlite3.Error as exc:
@@ -383,6 +416,8 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
     transaction. BEGIN IMMEDIATE takes the file's write lock, so a second process starting at
     the same time waits, then finds the version already raised and applies nothing twice."""
     applied = []
+    # A migration that rebuilds search rows stems in SQL as index_document does in Python.
+    await conn.create_function("koppi_stems", 1, _stem_words, deterministic=True)
     for number, name, sql in migrations("sqlite"):
         if number <= await _user_version(conn):
             continue
