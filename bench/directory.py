@@ -441,7 +441,7 @@ async def make_accounts(db_path: Path, chats: int) -> None:
 
 def start_service(db_path: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """`python -m service serve` on the benchmark database, in a session of its own: no demo
-    content, and no rate limits (one client sends a message every 20 ms)."""
+    content, and no rate limits (the chat clients send faster than any person)."""
     env = service_env(db_path, port)
     env.update(KOPPI_DEMO="0", KOPPI_RATE_LIMITS="0")
     with log_path.open("ab") as log:
