@@ -42,6 +42,8 @@ def _requests(app: web.Application, values: dict[str, str]) -> list[tuple[str, s
         "code": values["code"],
         "table": "questions",
         "action": "claim",
+        "name": "service.json",
+        "compiled": "compiled",
     }
     found: set[tuple[str, str]] = set()
     for route in app.router.routes():

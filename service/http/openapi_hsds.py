@@ -17,6 +17,13 @@ _PAGING = [
     },
 ]
 _UUID = {"type": "string", "format": "uuid"}
+_SCHEMA_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+# The collections Koppi's own description names in short; the standard's describes them whole.
+_COLLECTIONS = (
+    ("organizations", "Organizations"),
+    ("taxonomies", "Taxonomies"),
+    ("service_at_locations", "Services at locations"),
+)
 
 
 def _page(items: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +95,51 @@ PATHS: dict[str, Any] = {
         "Taxonomy terms, Koppi's categories first",
         _json(_page({"$ref": "#/components/schemas/HsdsTaxonomyTerm"}), "One page of terms"),
         _PAGING,
+    ),
+    **{
+        f"/api/hsds/{collection}": _get(
+            f"{title}: one page, as HSDS 3.0's own description (/api/hsds/openapi.json) gives"
+            " it with all its query parameters",
+            _json(_page({"type": "object"}), f"One page of {title.lower()}"),
+            _PAGING,
+        )
+        for collection, title in _COLLECTIONS
+    },
+    **{
+        f"/api/hsds/{collection}/{{id}}": _get(
+            f"One of the {title.lower()}, as HSDS 3.0's own description gives it",
+            _json({"type": "object"}, "The object"),
+            [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        )
+        for collection, title in _COLLECTIONS
+        if collection != "taxonomy_terms"
+    },
+    "/api/hsds/taxonomy_terms/{id}": _get(
+        "One taxonomy term, as HSDS 3.0's own description gives it",
+        _json({"type": "object"}, "The term"),
+        [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+    ),
+    "/api/hsds/openapi.json": _get(
+        "HSDS 3.0's own OpenAPI description, with this service as its server",
+        _json({"type": "object"}, "The standard's description"),
+    ),
+    "/api/hsds/schema/{name}": _get(
+        "One of the standard's JSON schemas, as vendored",
+        _json({"type": "object"}, "The schema"),
+        [_SCHEMA_NAME],
+    ),
+    "/api/hsds/schema/{compiled}/{name}": _get(
+        "One of the standard's compiled (nested) JSON schemas",
+        _json({"type": "object"}, "The schema"),
+        [
+            {
+                "name": "compiled",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": ["compiled"]},
+            },
+            _SCHEMA_NAME,
+        ],
     ),
     "/api/coordinator/directory/import": {
         "post": {

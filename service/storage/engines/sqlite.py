@@ -313,19 +313,17 @@ class SqliteWriter(Writer):
         super().__init__()
         self._conn = conn
 
-    # Each call is one trip to the connection's thread, not two (execute, then close the
-    # cursor): a trip costs more than a short statement. Only this writer changes rows on its
-    # connection while it holds the write lock, and no trigger changes any (the audit's only
-    # refuse), so the change in total_changes is the statement's row count.
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        before = self._conn.total_changes
         try:
-            await self._conn.execute_fetchall(sql, params)
+            cursor = await self._conn.execute(sql, params)
         except sqlite3.Error as exc:
             raise _translated(exc) from exc
-        return int(self._conn.total_changes - before)
+        count = cursor.rowcount
+        await cursor.close()
+        return count
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        # One trip to the connection's thread: the statement and last_insert_rowid() together.
         try:
             row = await self._conn.execute_insert(sql, params)
         except sqlite3.Error as exc:

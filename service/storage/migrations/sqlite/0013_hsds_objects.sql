@@ -3,7 +3,7 @@
 -- tables of 0003 stay as Koppi's own view of the services, drawn from these.
 
 -- One row per object: `body` is its own fields (nothing nested) as JSON, as imported.
-CREATE TABLE hsds_objects (
+CREATE TABLE IF NOT EXISTS hsds_objects (
     entity TEXT NOT NULL,
     id TEXT NOT NULL,
     body TEXT NOT NULL,
@@ -13,7 +13,7 @@ CREATE TABLE hsds_objects (
 
 -- Each imported record (a service, an organization, a service at a location, or a lone row of
 -- the tabular form), named "entity:id", with a hash of what it held when last imported.
-CREATE TABLE hsds_records (
+CREATE TABLE IF NOT EXISTS hsds_records (
     record TEXT PRIMARY KEY,
     entity TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -23,17 +23,17 @@ CREATE TABLE hsds_records (
 
 -- Which objects each record holds: an object shared by several records (an organization,
 -- a location) stays while any of them holds it.
-CREATE TABLE hsds_members (
+CREATE TABLE IF NOT EXISTS hsds_members (
     record TEXT NOT NULL,
     entity TEXT NOT NULL,
     id TEXT NOT NULL,
     PRIMARY KEY (record, entity, id)
 ) WITHOUT ROWID;
-CREATE INDEX hsds_members_object ON hsds_members(entity, id);
+CREATE INDEX IF NOT EXISTS hsds_members_object ON hsds_members(entity, id);
 
 -- How objects nest: the object (entity, id) names `target` in its `field` (service_id,
 -- link_id, organization_id, ...), whether the file wrote that field or nested the object.
-CREATE TABLE hsds_links (
+CREATE TABLE IF NOT EXISTS hsds_links (
     record TEXT NOT NULL,
     entity TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -42,5 +42,5 @@ CREATE TABLE hsds_links (
     position INTEGER NOT NULL,
     PRIMARY KEY (record, entity, id, field, target)
 ) WITHOUT ROWID;
-CREATE INDEX hsds_links_target ON hsds_links(field, target, entity);
-CREATE INDEX hsds_links_source ON hsds_links(entity, id, field);
+CREATE INDEX IF NOT EXISTS hsds_links_target ON hsds_links(field, target, entity);
+CREATE INDEX IF NOT EXISTS hsds_links_source ON hsds_links(entity, id, field);
