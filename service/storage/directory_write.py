@@ -10,7 +10,7 @@ from service.directory.hsds import SHAPES, FieldError, Record
 from service.directory.records import Flat
 from service.i18n import gettext as _
 from service.storage import search
-from service.storage.db import Row, Writer
+from service.storage.db import Database, Row, Writer
 
 CATEGORY_TAXONOMY = "koppi-category"
 # Bound parameters per IN list, well under the engines' limits.
@@ -117,7 +117,10 @@ async def _remove_parts(tx: Writer, service_ids: Sequence[str]) -> None:
     )
 
 
-async def _found(tx: Writer, sql: str, ids: Sequence[str], *before: object) -> list[Row]:
+async def fetch_in(
+    tx: Database | Writer, sql: str, ids: Sequence[str], *before: object
+) -> list[Row]:
+    """`sql` has `{ids}` where the ids go; fetched in chunks under the engines' limits."""
     rows: list[Row] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
@@ -139,11 +142,13 @@ async def _known_references(tx: Writer, records: Sequence[Record]) -> dict[str, 
     ]
     orgs = {
         row["id"]
-        for row in await _found(tx, "SELECT id FROM organizations WHERE id IN ({ids})", named_orgs)
+        for row in await fetch_in(
+            tx, "SELECT id FROM organizations WHERE id IN ({ids})", named_orgs
+        )
     }
     terms = {
         row["id"]
-        for row in await _found(
+        for row in await fetch_in(
             tx, "SELECT id FROM taxonomy_terms WHERE id IN ({ids})", named_terms
         )
     }
@@ -177,7 +182,7 @@ async def save_term_list(tx: Writer, terms: Sequence[Record]) -> None:
         return
     own = {
         row["id"]
-        for row in await _found(
+        for row in await fetch_in(
             tx,
             "SELECT id FROM taxonomy_terms WHERE taxonomy = ? AND id IN ({ids})",
             [t["id"] for t in unique],
@@ -252,8 +257,8 @@ async def _organization_names(tx: Writer, records: Sequence[Record]) -> dict[str
         }
     )
     names: dict[str, list[Record]] = {}
-    rows = await _found(tx, "SELECT id, name AS text FROM organizations WHERE id IN ({ids})", ids)
-    rows += await _found(
+    rows = await fetch_in(tx, "SELECT id, name AS text FROM organizations WHERE id IN ({ids})", ids)
+    rows += await fetch_in(
         tx,
         "SELECT entity_id AS id, text FROM directory_translations"
         " WHERE entity = 'organization' AND field = 'name' AND entity_id IN ({ids})",
@@ -312,7 +317,9 @@ async def save_services(
     ids = [record["id"] for record in records]
     known = {
         row["id"]: row["fingerprint"]
-        for row in await _found(tx, "SELECT id, fingerprint FROM services WHERE id IN ({ids})", ids)
+        for row in await fetch_in(
+            tx, "SELECT id, fingerprint FROM services WHERE id IN ({ids})", ids
+        )
     }
     prints = {record["id"]: fingerprint(record) for record in records}
     same = [i for i in ids if known.get(i) == prints[i]]
@@ -380,7 +387,9 @@ async def save_services(
     await _save_locations(tx, changed)
     nums = {
         row["id"]: row["num"]
-        for row in await _found(tx, "SELECT id, num FROM services WHERE id IN ({ids})", changed_ids)
+        for row in await fetch_in(
+            tx, "SELECT id, num FROM services WHERE id IN ({ids})", changed_ids
+        )
     }
     organization_names = await _organization_names(tx, changed)
     await search.index_services(

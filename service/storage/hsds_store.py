@@ -15,7 +15,7 @@ from typing import Any
 from service.directory.records import Flat
 from service.directory.standard import Node, link_fields, many_link, one_link, own_fields
 from service.storage.db import Database, Writer
-from service.storage.directory_write import CATEGORY_TAXONOMY, KOPPI_TAXONOMY_ID
+from service.storage.directory_write import CATEGORY_TAXONOMY, KOPPI_TAXONOMY_ID, fetch_in
 
 Source = Database | Writer
 _CHUNK = 500
@@ -34,14 +34,6 @@ def fingerprint(flat: Flat) -> str:
     return hashlib.sha256(_json(content).encode("utf-8")).hexdigest()
 
 
-async def _in(source: Source, sql: str, ids: Sequence[str]) -> list[Any]:
-    rows: list[Any] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows += await source.fetch_all(sql.format(ids=_marks(chunk)), chunk)
-    return rows
-
-
 async def replace_records(tx: Writer, flats: Sequence[Flat], *, at: str) -> list[str]:
     """Store each record in place of its earlier version, all in a few statements:
     'created', 'updated' or 'unchanged' for each."""
@@ -49,7 +41,7 @@ async def replace_records(tx: Writer, flats: Sequence[Flat], *, at: str) -> list
     prints = [fingerprint(flat) for flat in flats]
     known = {
         row["record"]: row["fingerprint"]
-        for row in await _in(
+        for row in await fetch_in(
             tx, "SELECT record, fingerprint FROM hsds_records WHERE record IN ({ids})", names
         )
     }
@@ -64,7 +56,7 @@ async def replace_records(tx: Writer, flats: Sequence[Flat], *, at: str) -> list
     changed_names = [flat.name for flat in changed if flat.name in known]
     before = {
         (row["entity"], row["id"])
-        for row in await _in(
+        for row in await fetch_in(
             tx, "SELECT entity, id FROM hsds_members WHERE record IN ({ids})", changed_names
         )
     }
