@@ -44,23 +44,24 @@ async def _here(items: Iterable[tuple[int, Any]]) -> AsyncIterator[Checked]:
 async def _in_worker(items: Iterator[tuple[int, Any]]) -> AsyncIterator[Checked]:
     language = i18n.current_language()
     # A fresh interpreter, not a fork: the service's threads and sockets stay out of it.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        waiting: deque[Future[list[Checked]]] = deque()
-        try:
-            while True:
-                while len(waiting) < AHEAD:
-                    chunk = list(itertools.islice(items, CHUNK))
-                    if not chunk:
-                        break
-                    values = [item for _index, item in chunk]
-                    waiting.append(pool.submit(_check_chunk, language, chunk[0][0], values))
-                if not waiting:
-                    return
-                for checked in await asyncio.wrap_future(waiting.popleft()):
-                    yield checked
-        finally:
-            for future in waiting:
-                future.cancel()
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    waiting: deque[Future[list[Checked]]] = deque()
+    try:
+        while True:
+            while len(waiting) < AHEAD:
+                chunk = list(itertools.islice(items, CHUNK))
+                if not chunk:
+                    break
+                values = [item for _index, item in chunk]
+                waiting.append(pool.submit(_check_chunk, language, chunk[0][0], values))
+            if not waiting:
+                return
+            for checked in await asyncio.wrap_future(waiting.popleft()):
+                yield checked
+    finally:
+        # Not waiting here for the worker to exit (a fifth of a second): the executor's own
+        # thread reaps it, and the chat's messages go on meanwhile.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def checked_records(items: Iterable[Any]) -> AsyncIterator[Checked]:

@@ -14,7 +14,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, Unavailable
 
@@ -37,6 +37,8 @@ __all__ = [
     "open_database",
     "schema_version",
 ]
+
+T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -229,8 +231,20 @@ class Database(_Reads):
         every commit before it, so a power cut loses only steps nobody was told of."""
         async with self._transaction(flushed) as tx:
             yield tx
-        if tx.announced and self.on_commit is not None:
-            await self.on_commit(tx.announced)
+        await self._committed(tx.announced)
+
+    async def _committed(self, announced: Sequence[object]) -> None:
+        if announced and self.on_commit is not None:
+            await self.on_commit(announced)
+
+    async def run_transaction(
+        self, work: Callable[[Writer], Awaitable[T]], *, flushed: bool = True
+    ) -> T:
+        """`work(tx)` inside `transaction()`, its result returned. An engine may run the whole
+        of it where the data is, in one trip instead of one per statement (SQLite runs it on
+        its database thread): so `work` awaits the writer's statements and nothing else."""
+        async with self.transaction(flushed=flushed) as tx:
+            return await work(tx)
 
     @abstractmethod
     def _transaction(self, flushed: bool) -> AbstractAsyncContextManager[Writer]:

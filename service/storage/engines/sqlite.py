@@ -9,10 +9,11 @@ import errno
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -21,6 +22,7 @@ from service.storage.db import Database, Dialect, Row, SearchTerm, Writer, migra
 from service.storage.errors import CannotOpen, Duplicate, MigrationFailed, describe
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -35,6 +37,16 @@ _PRAGMAS = (
     # removed by the asker or by retention cannot be read back from the file before a VACUUM.
     "PRAGMA secure_delete=ON",
 )
+# A long job's steps (transactions not flushed) commit without syncing, and leave the copying
+# of the WAL into the file to a connection of its own, in the background: a commit that crosses
+# SQLite's threshold would otherwise copy it while holding the writer, 10-20 ms each time for an
+# import's batch, whose rows land on pages all over the indexes. The usual settings return
+# after each step.
+_STEP_PRAGMAS = ("PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=0")
+_USUAL_PRAGMAS = ("PRAGMA synchronous=FULL", "PRAGMA wal_autocheckpoint=1000")
+# Past this many frames (about 32 MB) a step waits, writer free, for the WAL to be copied whole,
+# so that the next transaction starts it again from the beginning instead of growing it.
+_WAL_RESTART_FRAMES = 8192
 # The full-text index pairs; their names go into SQL, so only these are accepted.
 _INDEXES = ("question", "service")
 # Bound parameters per IN list, under SQLite's limit.
@@ -202,6 +214,9 @@ class SqliteDatabase(Database):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._slow_reader: aiosqlite.Connection | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._copying: asyncio.Task[None] | None = None
+        self._wal_frames = 0
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -212,6 +227,7 @@ class SqliteDatabase(Database):
             self.created = any(name.startswith("0001_") for name in self.applied)
             self._reader = await _connect(self.path)
             self._slow_reader = await _connect(self.path)
+            self._checkpointer = await _connect(self.path)
         except BaseException as exc:
             # Each open connection owns a thread that would keep a failed process running.
             await self.close()
@@ -220,10 +236,12 @@ class SqliteDatabase(Database):
             raise
 
     async def close(self) -> None:
-        for conn in (self._slow_reader, self._reader, self._writer):
+        if self._copying is not None:
+            await self._copying
+        for conn in (self._checkpointer, self._slow_reader, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._slow_reader = self._reader = self._writer = None
+        self._checkpointer = self._slow_reader = self._reader = self._writer = None
 
     def _connection(self, slow: bool) -> aiosqlite.Connection:
         conn = self._slow_reader if slow else self._reader
@@ -241,10 +259,13 @@ class SqliteDatabase(Database):
         """BEGIN IMMEDIATE … COMMIT on the single writer; rolled back on any error."""
         if self._writer is None:
             raise RuntimeError("database is not open")
+        if not flushed:
+            await self._before_step()
         async with self._write_lock:
             conn = self._writer
             if not flushed:
-                await conn.execute("PRAGMA synchronous=NORMAL")
+                for pragma in _STEP_PRAGMAS:
+                    await conn.execute(pragma)
             # BEGIN is inside the try: a task cancelled while waiting for it (a ticker stopped
             # at shutdown) has still begun on the database thread, and the rollback, queued
             # behind it there, ends that transaction instead of leaving it open for the next.
@@ -258,7 +279,10 @@ class SqliteDatabase(Database):
                 await conn.commit()
             finally:
                 if not flushed:
-                    await conn.execute("PRAGMA synchronous=FULL")
+                    for pragma in _USUAL_PRAGMAS:
+                        await conn.execute(pragma)
+        if not flushed:
+            self._copy_wal_in_background()
 
     @asynccontextmanager
     async def single_statements(self) -> AsyncIterator[Writer]:
@@ -270,6 +294,47 @@ class SqliteDatabase(Database):
             raise RuntimeError("database is not open")
         async with self._write_lock:
             yield SqliteWriter(self._writer)
+
+    async def run_transaction(
+        self, work: Callable[[Writer], Awaitable[T]], *, flushed: bool = True
+    ) -> T:
+        """The whole transaction in one trip to the writer's thread: a batch of many statements
+        then holds the writer for its statements' time only, not for a trip each."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        if not flushed:
+            await self._before_step()
+        async with self._write_lock:
+            conn = self._writer
+            result, announced = await conn._execute(_whole_transaction, conn._conn, work, flushed)
+        if not flushed:
+            self._copy_wal_in_background()
+        await self._committed(announced)
+        return cast(T, result)
+
+    async def _copy_wal(self) -> None:
+        """Copy what the WAL holds into the file, as far as readers let it (PASSIVE: no lock
+        that the writer or the readers wait for)."""
+        if self._checkpointer is None:
+            return
+        try:
+            rows = await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            log.warning("copying the WAL into the database failed: %s", exc)
+            return
+        for _busy, frames, _copied in rows:
+            self._wal_frames = frames
+
+    def _copy_wal_in_background(self) -> None:
+        if self._copying is None or self._copying.done():
+            self._copying = asyncio.create_task(self._copy_wal())
+
+    async def _before_step(self) -> None:
+        """Once the WAL is long: copy it whole, so the next writer starts it again."""
+        if self._wal_frames > _WAL_RESTART_FRAMES and self._copying is not None:
+            await self._copying
+        if self._wal_frames > _WAL_RESTART_FRAMES:
+            await self._copy_wal()
 
     async def vacuum(self) -> None:
         """Rebuild the file without free pages, then empty the WAL; VACUUM cannot run inside a
@@ -306,46 +371,117 @@ def backup_file(source: Path, target: Path) -> None:
         src.close()
 
 
-class SqliteWriter(Writer):
+def _execute(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    cursor = conn.execute(sql, params)
+    count = cursor.rowcount
+    cursor.close()
+    return count
+
+
+def _insert(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    cursor = conn.execute(sql, params)
+    rowid = cursor.lastrowid
+    cursor.close()
+    if rowid is None:
+        raise RuntimeError("insert gave no row id")
+    return rowid
+
+
+def _execute_many(conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]) -> None:
+    conn.executemany(sql, rows).close()
+
+
+def _fetch_all(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    return list(conn.execute(sql, params).fetchall())
+
+
+def _translating(statement: Callable[..., T], *args: Any) -> T:
+    try:
+        return statement(*args)
+    except sqlite3.Error as exc:
+        raise _translated(exc) from exc
+
+
+class _Statements(Writer):
+    """A writer's statements as plain calls on the sqlite3 connection; `_call` says where
+    they run."""
+
     dialect = DIALECT
+
+    @abstractmethod
+    async def _call(self, statement: Callable[..., T], *args: Any) -> T: ...
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await self._call(_execute, sql, params)
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await self._call(_insert, sql, params)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            await self._call(_execute_many, sql, rows)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._call(_fetch_all, sql, params)
+
+
+class SqliteWriter(_Statements):
+    """Each statement one trip from the event loop to the connection's thread."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         super().__init__()
         self._conn = conn
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        try:
-            cursor = await self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise _translated(exc) from exc
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+    async def _call(self, statement: Callable[..., T], *args: Any) -> T:
+        # aiosqlite's own queue to its thread (private, but what its public methods use): one
+        # trip per statement, as execute() and execute_insert() make.
+        return await self._conn._execute(_translating, statement, self._conn._conn, *args)
 
-    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        # One trip to the connection's thread: the statement and last_insert_rowid() together.
-        try:
-            row = await self._conn.execute_insert(sql, params)
-        except sqlite3.Error as exc:
-            raise _translated(exc) from exc
-        if row is None:
-            raise RuntimeError("insert gave no row id")
-        return int(row[0])
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = list(rows)
-        if not rows:
-            return
-        try:
-            await self._conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise _translated(exc) from exc
+class _HereWriter(_Statements):
+    """Statements run at once, on the connection's thread, by a transaction sent there whole:
+    its awaits never suspend."""
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self._raw = conn
+
+    async def _call(self, statement: Callable[..., T], *args: Any) -> T:
+        return _translating(statement, self._raw, *args)
+
+
+def _drive(work: Coroutine[Any, Any, T]) -> T:
+    """Run to its end a coroutine whose awaits never suspend (a _HereWriter's statements)."""
+    try:
+        work.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    work.close()
+    raise RuntimeError("a transaction sent to the database thread awaited something else")
+
+
+def _whole_transaction(
+    conn: sqlite3.Connection, work: Callable[[Writer], Awaitable[T]], flushed: bool
+) -> tuple[T, list[object]]:
+    """BEGIN IMMEDIATE, `work`, COMMIT, all on the connection's thread; rolled back on error."""
+    if not flushed:
+        for pragma in _STEP_PRAGMAS:
+            conn.execute(pragma)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        tx = _HereWriter(conn)
         try:
-            return list(await self._conn.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise _translated(exc) from exc
+            result = _drive(cast(Coroutine[Any, Any, T], work(tx)))
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return result, tx.announced
+    finally:
+        if not flushed:
+            for pragma in _USUAL_PRAGMAS:
+                conn.execute(pragma)
 
 
 def _create_private_file(path: Path, *, exclusive: bool = False) -> None:
