@@ -32,7 +32,11 @@ Checked = Prepared | RecordReport
 
 def _check_chunk(language: str, start: int, items: list[Any]) -> list[Checked]:
     with i18n.speaking(language):
-        return [prepare_json(start + n, item) for n, item in enumerate(items)]
+        checked = [prepare_json(start + n, item) for n, item in enumerate(items)]
+    for item in checked:
+        if isinstance(item, Prepared):  # their stored forms, worked out here, off the writer
+            item.flat.encoded, item.flat.fingerprint  # noqa: B018
+    return checked
 
 
 async def _here(items: Iterable[tuple[int, Any]]) -> AsyncIterator[Checked]:

@@ -7,10 +7,13 @@ a JSON record comes back exactly as given, and a tabular row with exactly its co
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from service.directory.standard import Node, link_fields, many_link, one_link
@@ -30,6 +33,24 @@ class Flat:
     def name(self) -> str:
         """How storage names the record: its root's entity and id."""
         return f"{self.root[0]}:{self.root[1]}"
+
+    # Stored forms, worked out once: an import works them out in its checking worker, off
+    # the writer (they travel with the record, pickled).
+
+    @cached_property
+    def encoded(self) -> dict[Key, str]:
+        """Each object's own fields as the JSON text stored."""
+        return {key: as_json(body) for key, body in self.objects.items()}
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything the record holds: equal when an import brings it unchanged."""
+        content = [sorted(self.objects.items()), sorted(self.links.items())]
+        return hashlib.sha256(as_json(content).encode("utf-8")).hexdigest()
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _own(value: dict[str, Any], node: Node) -> dict[str, Any]:

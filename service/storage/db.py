@@ -250,6 +250,11 @@ class Database(_Reads):
     def _transaction(self, flushed: bool) -> AbstractAsyncContextManager[Writer]:
         """The engine's BEGIN … COMMIT on its single writer."""
 
+    async def sync_steps(self) -> None:
+        """Make the unflushed steps before now durable without holding the writer, so the long
+        job's last, flushed commit has little left to flush. PostgreSQL flushes its WAL in
+        order at that commit anyway: nothing to do there."""
+
     def single_statements(self) -> AbstractAsyncContextManager[Writer]:
         """The writer for a hot path whose one statement is the whole write. An engine may
         let each statement commit by itself to save the round trips of BEGIN and COMMIT."""

@@ -6,7 +6,6 @@ of the standard draws the tree (service.directory.standard.tree)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,20 +24,11 @@ def _marks(items: Sequence[Any]) -> str:
     return ",".join("?" * len(items))
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def fingerprint(flat: Flat) -> str:
-    content = [sorted(flat.objects.items()), sorted(flat.links.items())]
-    return hashlib.sha256(_json(content).encode("utf-8")).hexdigest()
-
-
 async def replace_records(tx: Writer, flats: Sequence[Flat], *, at: str) -> list[str]:
     """Store each record in place of its earlier version, all in a few statements:
     'created', 'updated' or 'unchanged' for each."""
     names = [flat.name for flat in flats]
-    prints = [fingerprint(flat) for flat in flats]
+    prints = [flat.fingerprint for flat in flats]
     known = {
         row["record"]: row["fingerprint"]
         for row in await fetch_in(
@@ -70,9 +60,9 @@ async def replace_records(tx: Writer, flats: Sequence[Flat], *, at: str) -> list
         " modified_at = CASE WHEN hsds_objects.body = excluded.body"
         " THEN hsds_objects.modified_at ELSE excluded.modified_at END",
         [
-            (entity, id_, _json(body), at)
+            (entity, id_, body, at)
             for flat in changed
-            for (entity, id_), body in flat.objects.items()
+            for (entity, id_), body in flat.encoded.items()
         ],
     )
     await tx.execute_many(

@@ -329,6 +329,12 @@ class SqliteDatabase(Database):
         if self._copying is None or self._copying.done():
             self._copying = asyncio.create_task(self._copy_wal())
 
+    async def sync_steps(self) -> None:
+        """Copy the WAL into the file on the checkpointing connection, which syncs both."""
+        if self._copying is not None:
+            await self._copying
+        await self._copy_wal()
+
     async def _before_step(self) -> None:
         """Once the WAL is long: copy it whole, so the next writer starts it again."""
         if self._wal_frames > _WAL_RESTART_FRAMES and self._copying is not None:
