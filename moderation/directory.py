@@ -12,6 +12,7 @@ from typing import Any
 from moderation.directory_checking import Checked, checked_records
 from moderation.directory_prepare import Prepared, RecordReport, tabular_records
 from moderation.errors import Forbidden, Invalid
+from service import switching
 from service.changes import change_kind
 from service.clock import Clock, to_iso
 from service.directory import standard
@@ -185,6 +186,15 @@ async def _run(
 ) -> ImportReport:
     if acting_staff is not None and acting_staff.role not in MANAGING_ROLES:
         raise Forbidden(_("Only coordinators manage the service directory."))
+    with switching.brisk():
+        return await _import_all(ctx, records, acting_staff)
+
+
+async def _import_all(
+    ctx: DirectoryContext,
+    records: AsyncIterator[Checked],
+    acting_staff: StaffMember | None,
+) -> ImportReport:
     reports: list[RecordReport] = []
     pending: list[Prepared] = []
     pace = _Pace()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -213,7 +212,6 @@ async def _freeze_heap(_app: web.Application) -> None:
     full passes: scanning it stopped every chat message for 100 ms or more at a time during a
     directory import (bench/directory.py). CPython's documented gc.freeze() use."""
     gc.freeze()
-    sys.setswitchinterval(0.001)
 
 
 async def _close_sockets(app: web.Application) -> None:
