@@ -255,14 +255,21 @@ class SqliteDatabase(Database):
         return list(await self._connection(slow).execute_fetchall(sql, params))
 
     @asynccontextmanager
-    async def _transaction(self, flushed: bool) -> AsyncIterator[Writer]:
-        """BEGIN IMMEDIATE … COMMIT on the single writer; rolled back on any error."""
+    async def _holding_writer(self, flushed: bool) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer, alone; a long job's unflushed step has the WAL copied aside after it."""
         if self._writer is None:
             raise RuntimeError("database is not open")
         if not flushed:
             await self._before_step()
         async with self._write_lock:
-            conn = self._writer
+            yield self._writer
+        if not flushed:
+            self._copy_wal_in_background()
+
+    @asynccontextmanager
+    async def _transaction(self, flushed: bool) -> AsyncIterator[Writer]:
+        """BEGIN IMMEDIATE … COMMIT on the single writer; rolled back on any error."""
+        async with self._holding_writer(flushed) as conn:
             if not flushed:
                 for pragma in _STEP_PRAGMAS:
                     await conn.execute(pragma)
@@ -281,8 +288,6 @@ class SqliteDatabase(Database):
                 if not flushed:
                     for pragma in _USUAL_PRAGMAS:
                         await conn.execute(pragma)
-        if not flushed:
-            self._copy_wal_in_background()
 
     @asynccontextmanager
     async def single_statements(self) -> AsyncIterator[Writer]:
@@ -300,15 +305,8 @@ class SqliteDatabase(Database):
     ) -> T:
         """The whole transaction in one trip to the writer's thread: a batch of many statements
         then holds the writer for its statements' time only, not for a trip each."""
-        if self._writer is None:
-            raise RuntimeError("database is not open")
-        if not flushed:
-            await self._before_step()
-        async with self._write_lock:
-            conn = self._writer
+        async with self._holding_writer(flushed) as conn:
             result, announced = await conn._execute(_whole_transaction, conn._conn, work, flushed)
-        if not flushed:
-            self._copy_wal_in_background()
         await self._committed(announced)
         return cast(T, result)
 
