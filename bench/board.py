@@ -229,17 +229,24 @@ def get(url: str, timeout: float = 60.0) -> int:
         return exc.code
 
 
+def spawn(
+    argv: list[str], env: dict[str, str], log_path: Path, *, append: bool = False
+) -> subprocess.Popen[bytes]:
+    """A server subprocess logging to `log_path`, in a session of its own: Ctrl-C reaches only
+    this script, which then stops the server."""
+    with log_path.open("ab" if append else "wb") as log:
+        return subprocess.Popen(
+            argv, env=env, cwd=BENCH_DIR.parent, stdout=log, stderr=log, start_new_session=True
+        )
+
+
 @contextmanager
 def server(
     name: str, argv: list[str], env: dict[str, str], port: int, logs: Path
 ) -> Iterator[None]:
     """Run one server subprocess for the block, once it answers on `port`."""
     log_path = logs / f"{name}.log"
-    with log_path.open("wb") as log:
-        # A session of its own: Ctrl-C reaches only this script, which then stops the server.
-        proc = subprocess.Popen(
-            argv, env=env, cwd=BENCH_DIR.parent, stdout=log, stderr=log, start_new_session=True
-        )
+    proc = spawn(argv, env, log_path)
     try:
         _wait_ready(proc, f"http://{HOST}:{port}/", log_path)
         yield

@@ -54,7 +54,7 @@ from urllib.parse import quote
 
 import aiohttp
 import socketio
-from board import BENCH_DIR, HOST, free_port, revision, service_env, stop, timed, wait_ready
+from board import HOST, free_port, revision, service_env, spawn, stop, timed, wait_ready
 
 from service.auth import create_staff
 from service.clock import system_clock
@@ -444,15 +444,7 @@ def start_service(db_path: Path, port: int, log_path: Path) -> subprocess.Popen[
     content, and no rate limits (the chat clients send faster than any person)."""
     env = service_env(db_path, port)
     env.update(KOPPI_DEMO="0", KOPPI_RATE_LIMITS="0")
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"],
-            env=env,
-            cwd=BENCH_DIR.parent,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+    return spawn([sys.executable, "-m", "service", "serve"], env, log_path, append=True)
 
 
 async def sign_in(session: aiohttp.ClientSession, base: str, username: str) -> str:

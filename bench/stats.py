@@ -45,7 +45,7 @@ from typing import Any
 
 import _engines
 import aiohttp
-from board import BENCH_DIR, HOST, free_port, revision, service_env, stop, timed, wait_ready
+from board import BENCH_DIR, HOST, free_port, revision, service_env, spawn, stop, timed, wait_ready
 
 from service.clock import LOCAL_ZONE
 from service.settings import Settings
@@ -441,15 +441,7 @@ def _cli(env: dict[str, str], *args: str, stdin: str = "") -> None:
 
 def _start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """`python -m service serve` in a session of its own."""
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"],
-            env=env,
-            cwd=BENCH_DIR.parent,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+    return spawn([sys.executable, "-m", "service", "serve"], env, log_path)
 
 
 async def time_http(settings: Settings, now: int, logs: Path) -> list[Timing]:
